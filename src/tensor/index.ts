@@ -1,0 +1,33 @@
+/** The tensor layer's public face: Tensor, autodiff, creation, ops, kernels, random numbers. */
+
+export { jsKernels, type KernelSet, kernels, setKernels } from './kernels/backend.ts';
+export { type BinaryOp, sigmoid, softplus, type UnaryOp } from './kernels/elementwise.ts';
+export { type Gemm, gemmJs } from './kernels/matmul.ts';
+export { fromNdarray, toNdarray } from './ndarray-interop.ts';
+export { add, clamp, div, maximum, minimum, mul, pow, sub, unary, where } from './ops/elementwise.ts';
+export { matmul } from './ops/matmul.ts';
+export { logSoftmax, max, mean, softmax, sum } from './ops/reduce.ts';
+export { concat, gather, reshape, slice, transpose } from './ops/shape-ops.ts';
+export { keep, tidy } from './pool.ts';
+export { Rng } from './random.ts';
+export { broadcastShapes, type Shape, shapeSize, shapeString } from './shape.ts';
+export {
+  arange,
+  full,
+  gradBuffer,
+  isGradEnabled,
+  type NestedArray,
+  needsGrad,
+  noGrad,
+  ones,
+  rand,
+  randn,
+  recordGraph,
+  resultTensor,
+  Tensor,
+  type TensorLike,
+  type TensorOptions,
+  tensor,
+  trackedTensor,
+  zeros,
+} from './tensor.ts';
