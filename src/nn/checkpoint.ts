@@ -1,0 +1,105 @@
+/**
+ * Checkpoints on disk (Node only; the byte encoding lives in serialize.ts and safetensors.ts). Every write
+ * goes to a temporary file in the same folder, is flushed to disk, and is then renamed over the target:
+ * rename within a folder is atomic, so a crash leaves either the old file or the new one, never half a file.
+ */
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Module } from './module.ts';
+import type { Optimizer } from './optim/optimizer.ts';
+import {
+  loadModuleFromSafetensors,
+  loadOptimizerFromSafetensors,
+  moduleToSafetensors,
+  optimizerToSafetensors,
+} from './serialize.ts';
+
+let tmpCounter = 0;
+
+/** Writes `bytes` to `file` atomically (temporary file in the same folder, fsync, rename). */
+export function writeFileAtomic(file: string, bytes: Uint8Array | string): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.${tmpCounter++}.tmp`;
+  try {
+    const fd = openSync(tmp, 'w');
+    try {
+      const data = typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes;
+      let written = 0;
+      while (written < data.length) written += writeSync(fd, data, written, data.length - written);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+function readBytes(file: string, what: string): Uint8Array {
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    throw new Error(`${what}: cannot read ${file}: ${(e as Error).message}`);
+  }
+}
+
+/** Saves a module's parameters and buffers to a safetensors file. */
+export function saveModule(file: string, module: Module, metadata: Record<string, string> = {}): void {
+  writeFileAtomic(file, moduleToSafetensors(module, metadata));
+}
+
+/** Loads a safetensors file into `module` and returns its metadata. */
+export function loadModule(file: string, module: Module): Record<string, string> {
+  return loadModuleFromSafetensors(module, readBytes(file, 'loadModule'), file);
+}
+
+export function saveOptimizer(file: string, optimizer: Optimizer): void {
+  writeFileAtomic(file, optimizerToSafetensors(optimizer));
+}
+
+export function loadOptimizer(file: string, optimizer: Optimizer): void {
+  loadOptimizerFromSafetensors(optimizer, readBytes(file, 'loadOptimizer'), file);
+}
+
+export interface CheckpointFiles {
+  model: string;
+  optimizer: string | null;
+}
+
+/**
+ * Saves `<dir>/<name>.safetensors` (the model) and, when an optimiser is given,
+ * `<dir>/<name>.optim.safetensors` beside it. Returns the paths written.
+ */
+export function saveCheckpoint(
+  dir: string,
+  name: string,
+  parts: { model: Module; optimizer?: Optimizer; metadata?: Record<string, string> },
+): CheckpointFiles {
+  const model = join(dir, `${name}.safetensors`);
+  const optimizer = parts.optimizer ? join(dir, `${name}.optim.safetensors`) : null;
+  if (parts.optimizer && optimizer) saveOptimizer(optimizer, parts.optimizer);
+  saveModule(model, parts.model, parts.metadata);
+  return { model, optimizer };
+}
+
+/** Loads what `saveCheckpoint` wrote; returns the model file's metadata. */
+export function loadCheckpoint(
+  dir: string,
+  name: string,
+  parts: { model: Module; optimizer?: Optimizer },
+): Record<string, string> {
+  const metadata = loadModule(join(dir, `${name}.safetensors`), parts.model);
+  if (parts.optimizer) loadOptimizer(join(dir, `${name}.optim.safetensors`), parts.optimizer);
+  return metadata;
+}
