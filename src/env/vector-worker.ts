@@ -1,0 +1,64 @@
+// Worker side of WorkerVectorEnv: owns copies [start, start + count) and serves commands from shared
+// memory until told to close (protocol in worker-protocol.ts).
+import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
+import { LunarLander } from './lunar-lander.ts';
+import { resetSlice, stepSlice } from './vector.ts';
+import {
+  COMMAND_CLOSE,
+  COMMAND_RESET,
+  COMMAND_STEP,
+  CONTROL_COMMAND,
+  CONTROL_HAS_SEED,
+  doneSlot,
+  failedSlot,
+  requestSlot,
+  type WorkerInit,
+  waitWhileEqual,
+} from './worker-protocol.ts';
+
+const init = workerData.init as WorkerInit;
+const errorPort = workerData.errorPort as MessagePort;
+const { control, seed, actions, buffers } = init.memory;
+const envs = Array.from({ length: init.count }, () => new LunarLander(init.envOptions));
+const continuous = envs[0]!.continuous;
+const request = requestSlot(init.workerIndex);
+const done = doneSlot(init.workerIndex);
+
+parentPort!.postMessage('ready');
+
+let served = 0;
+let busy = 0;
+let nsteps = 0;
+for (;;) {
+  {
+    let k = 0;
+    for (; k < 20000; k++) if (Atomics.load(control, request) !== served) break;
+    if (k === 20000) seed[4]! += 1;
+    else seed[5]! += k;
+    waitWhileEqual(control, request, served, Number.POSITIVE_INFINITY);
+  }
+  served = Atomics.load(control, request);
+  const command = Atomics.load(control, CONTROL_COMMAND);
+  if (command === COMMAND_CLOSE) break;
+  try {
+    if (command === COMMAND_STEP) {
+      const t0 = performance.now();
+      stepSlice(envs, init.start, actions, continuous, buffers);
+      busy += performance.now() - t0;
+      nsteps++;
+      seed[1] = busy;
+      seed[2] += t0 + performance.timeOrigin - seed[3]!;
+    } else if (command === COMMAND_RESET) {
+      resetSlice(envs, init.start, Atomics.load(control, CONTROL_HAS_SEED) ? seed[0]! : undefined, buffers);
+    } else {
+      throw new Error(`vector worker: unknown command ${command}`);
+    }
+  } catch (error) {
+    Atomics.store(control, failedSlot(init.workerIndex), 1);
+    errorPort.postMessage(error instanceof Error ? (error.stack ?? error.message) : String(error));
+  }
+  Atomics.store(control, done, served);
+  Atomics.notify(control, done);
+}
+Atomics.store(control, done, served);
+Atomics.notify(control, done);
