@@ -1,34 +1,79 @@
-// `npm start`: the engine's main job on its defaults. Until PPO training lands this runs a short
-// demonstration of the tensor core: a two-layer network fitted to a sine by plain autodiff and SGD.
-import { Rng, randn, type Tensor, tensor, tidy } from '../tensor/index.ts';
+/**
+ * The command line: `npm start` (the main job on its defaults: train PPO on LunarLander-v3 for 1M steps,
+ * then evaluate, plot and replay it), and `npm run train | eval | plot | replay -- ...`.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { UsageError } from './args.ts';
+import { evalRun } from './eval.ts';
+import { plotRuns } from './plot.ts';
+import { replayRun } from './replay.ts';
+import { latestCheckpoint, readMetrics, runPaths } from './run-folder.ts';
+import { trainOptionsFromArgs, trainPpo } from './train.ts';
 
-const rng = new Rng(1);
-const hidden = 32;
-const xs = tensor(
-  Array.from({ length: 128 }, (_, i) => -Math.PI + (2 * Math.PI * i) / 127),
-  [128, 1],
-);
-const target = tensor(xs.data.map(Math.sin), [128, 1]);
-const params: Tensor[] = [
-  randn([1, hidden], rng, { requiresGrad: true, std: 1 }),
-  tensor(new Float32Array(hidden), [hidden], { requiresGrad: true }),
-  randn([hidden, 1], rng, { requiresGrad: true, std: 1 / Math.sqrt(hidden) }),
-  tensor([0], [1], { requiresGrad: true }),
-];
-const [w1, b1, w2, b2] = params as [Tensor, Tensor, Tensor, Tensor];
-const learningRate = 0.05;
-const started = performance.now();
-for (let step = 0; step <= 2000; step++) {
-  const loss = tidy(() => {
-    const prediction = xs.matmul(w1).add(b1).tanh().matmul(w2).add(b2);
-    const mse = prediction.sub(target).square().mean();
-    mse.backward();
-    return mse.item();
-  });
-  for (const p of params) {
-    for (let i = 0; i < p.size; i++) p.data[i]! -= learningRate * p.grad!.data[i]!;
-    p.zeroGrad();
+const COMMANDS = 'train ppo | eval | plot | replay';
+
+async function mainJob(): Promise<void> {
+  const dir = join('runs', 'ppo-LunarLander-v3-s1');
+  const started = existsSync(runPaths(dir).config);
+  const finished = started && latestCheckpoint(dir) !== null && isFinished(dir);
+  if (finished) {
+    console.log(`${dir} is already trained; evaluating it (delete the folder to train again)`);
+  } else {
+    console.log(
+      started
+        ? `continuing ${dir} from its last checkpoint`
+        : `training PPO on LunarLander-v3 for 1M steps into ${dir} (npm run train -- ppo --help for options)`,
+    );
+    await trainPpo(started ? { dir, resume: true } : trainOptionsFromArgs(['--out', dir]));
   }
-  if (step % 500 === 0) console.log(`step ${String(step).padStart(4)}  mse ${loss.toFixed(5)}`);
+  evalRun([dir]);
+  await plotRuns([dir]);
+  replayRun([dir]);
 }
-console.log(`fitted sin(x) on [-pi, pi] in ${((performance.now() - started) / 1000).toFixed(2)} s`);
+
+function isFinished(dir: string): boolean {
+  const rows = readMetrics<{ steps: number }>(dir);
+  const config = trainOptionsFromArgs(['--out', dir]).config!;
+  return rows.length > 0 && rows.at(-1)!.steps >= config.ppo.totalSteps;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case undefined:
+      return mainJob();
+    case 'train': {
+      const [algorithm, ...flags] = rest;
+      if (algorithm !== 'ppo') {
+        throw new UsageError(
+          `train: unknown algorithm '${algorithm ?? ''}'; expected 'ppo' (npm run train -- ppo ...)`,
+        );
+      }
+      const result = await trainPpo(trainOptionsFromArgs(flags));
+      if (result.finalEval) {
+        console.log(
+          `finished ${result.dir}: greedy eval mean return ${result.finalEval.meanReturn.toFixed(1)} over ` +
+            `${result.finalEval.episodes} episodes`,
+        );
+      }
+      return;
+    }
+    case 'eval':
+      evalRun(rest);
+      return;
+    case 'plot':
+      await plotRuns(rest);
+      return;
+    case 'replay':
+      replayRun(rest);
+      return;
+    default:
+      throw new UsageError(`unknown command '${command}'; expected one of: ${COMMANDS}`);
+  }
+}
+
+main(process.argv.slice(2)).catch((error: Error) => {
+  console.error(error instanceof UsageError ? error.message : `error: ${error.message}`);
+  process.exitCode = error instanceof UsageError ? 2 : 1;
+});

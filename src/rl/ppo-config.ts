@@ -36,6 +36,11 @@ export interface PpoConfig {
   normalizeAdvantages: boolean;
   /** Normalise observations with running statistics (saved with the policy). */
   normalizeObservations: boolean;
+  /**
+   * Scale rewards by the running standard deviation of the discounted return (Stable-Baselines3's
+   * VecNormalize, which rl-baselines3-zoo turns on for the continuous lander).
+   */
+  normalizeRewards: boolean;
   /** Hidden layer sizes of the separate actor and critic MLPs. */
   hiddenSizes: number[];
   /** Temperature on the logits when sampling discrete actions (1 = the policy itself). */
@@ -63,6 +68,7 @@ export const defaultPpoConfig: Readonly<PpoConfig> = Object.freeze({
   targetKl: null,
   normalizeAdvantages: true,
   normalizeObservations: false,
+  normalizeRewards: false,
   hiddenSizes: [64, 64],
   temperature: 1,
   initialLogStd: 0,
@@ -93,6 +99,7 @@ const checks: Check[] = [
   ['targetKl', (v: number | null) => v === null || positive(v), 'null or a positive number'],
   ['normalizeAdvantages', (v: unknown) => typeof v === 'boolean', 'true or false'],
   ['normalizeObservations', (v: unknown) => typeof v === 'boolean', 'true or false'],
+  ['normalizeRewards', (v: unknown) => typeof v === 'boolean', 'true or false'],
   [
     'hiddenSizes',
     (v: unknown) => Array.isArray(v) && v.length > 0 && v.every((d) => positiveInteger(d)),

@@ -1,0 +1,147 @@
+/**
+ * A small, strict command-line parser: every flag is declared with a type, unknown flags and bad values
+ * are errors that name them and show the usage. `--name value` and `--name=value`; booleans take no value.
+ */
+
+export type FlagType = 'int' | 'number' | 'string' | 'boolean' | 'list';
+
+export interface FlagSpec {
+  name: string;
+  type: FlagType;
+  help: string;
+  /** For 'int' and 'number': the smallest allowed value. */
+  min?: number;
+  /** For 'string': the allowed values. */
+  choices?: readonly string[];
+}
+
+export interface CommandSpec {
+  /** e.g. 'train ppo' */
+  command: string;
+  /** Positional arguments, shown in the usage line, e.g. '<run-dir> [run-dir ...]'. */
+  positionals: string;
+  minPositionals: number;
+  maxPositionals: number;
+  flags: readonly FlagSpec[];
+}
+
+export type FlagValue = number | string | boolean | string[];
+
+export interface ParsedArgs {
+  positionals: string[];
+  flags: Record<string, FlagValue>;
+}
+
+export class UsageError extends Error {
+  constructor(message: string, spec?: CommandSpec) {
+    super(spec ? `${message}\n\n${usage(spec)}` : message);
+    this.name = 'UsageError';
+  }
+}
+
+export function usage(spec: CommandSpec): string {
+  const lines = [`usage: npm run ${spec.command.replace(' ', ' -- ')} ${spec.positionals} [flags]`.trimEnd()];
+  if (spec.flags.length > 0) lines.push('', 'flags:');
+  const width = Math.max(...spec.flags.map((f) => f.name.length + (f.type === 'boolean' ? 0 : 8)), 0);
+  for (const f of spec.flags) {
+    const left = f.type === 'boolean' ? `--${f.name}` : `--${f.name} <${f.type === 'list' ? 'k=v' : f.type}>`;
+    lines.push(`  ${left.padEnd(width + 4)}${f.help}${f.choices ? ` (${f.choices.join(' | ')})` : ''}`);
+  }
+  return lines.join('\n');
+}
+
+export function parseArgs(argv: readonly string[], spec: CommandSpec): ParsedArgs {
+  const positionals: string[] = [];
+  const flags: Record<string, FlagValue> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) {
+      positionals.push(arg);
+      continue;
+    }
+    if (arg === '--help') throw new UsageError(`${spec.command}:`, spec);
+    const eq = arg.indexOf('=');
+    const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
+    const flag = spec.flags.find((f) => f.name === name);
+    if (!flag) throw new UsageError(`unknown flag '--${name}'`, spec);
+    if (flag.type === 'boolean') {
+      if (eq !== -1) throw new UsageError(`flag '--${name}' takes no value`, spec);
+      flags[name] = true;
+      continue;
+    }
+    const raw = eq !== -1 ? arg.slice(eq + 1) : argv[++i];
+    if (raw === undefined) throw new UsageError(`flag '--${name}' needs a value`, spec);
+    flags[name] = parseValue(flag, raw, spec, flags[name]);
+  }
+  if (positionals.length < spec.minPositionals || positionals.length > spec.maxPositionals) {
+    const expected =
+      spec.minPositionals === spec.maxPositionals
+        ? `${spec.minPositionals}`
+        : `${spec.minPositionals} to ${spec.maxPositionals === Infinity ? 'any number' : spec.maxPositionals}`;
+    throw new UsageError(
+      `expected ${expected} positional argument(s) (${spec.positionals || 'none'}), got ${positionals.length}: ${JSON.stringify(positionals)}`,
+      spec,
+    );
+  }
+  return { positionals, flags };
+}
+
+function parseValue(
+  flag: FlagSpec,
+  raw: string,
+  spec: CommandSpec,
+  previous: FlagValue | undefined,
+): FlagValue {
+  const bad = (expected: string): never => {
+    throw new UsageError(`--${flag.name} = '${raw}' is invalid; expected ${expected}`, spec);
+  };
+  switch (flag.type) {
+    case 'int': {
+      const v = Number(raw);
+      if (raw.trim() === '' || !Number.isSafeInteger(v)) bad('an integer');
+      if (flag.min !== undefined && v < flag.min) bad(`an integer >= ${flag.min}`);
+      return v;
+    }
+    case 'number': {
+      const v = Number(raw);
+      if (raw.trim() === '' || !Number.isFinite(v)) bad('a number');
+      if (flag.min !== undefined && v < flag.min) bad(`a number >= ${flag.min}`);
+      return v;
+    }
+    case 'string':
+      if (flag.choices && !flag.choices.includes(raw)) bad(`one of ${flag.choices.join(', ')}`);
+      return raw;
+    case 'list':
+      if (!/^[A-Za-z][A-Za-z0-9]*=.+$/.test(raw)) bad('key=value');
+      return [...((previous as string[] | undefined) ?? []), raw];
+    default:
+      return bad('a known flag type');
+  }
+}
+
+/**
+ * Turns `--set key=value` entries into config overrides: numbers, booleans, null and JSON lists are
+ * parsed; the config's own validation then judges the values.
+ */
+export function parseOverrides(entries: readonly string[], known: readonly string[], spec: CommandSpec) {
+  const overrides: Record<string, unknown> = {};
+  for (const entry of entries) {
+    const eq = entry.indexOf('=');
+    const key = entry.slice(0, eq);
+    const raw = entry.slice(eq + 1);
+    if (!known.includes(key)) {
+      throw new UsageError(
+        `--set ${entry}: unknown option '${key}'; expected one of ${known.join(', ')}`,
+        spec,
+      );
+    }
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      // Not JSON: keep the string; validation names it if a string is not what the option takes.
+    }
+    overrides[key] = value;
+  }
+  return overrides;
+}
