@@ -114,7 +114,9 @@ describe('command line', () => {
     const second = await trainPpo({ ...trainOptionsFromArgs(['--resume', broken, '--quiet']), log: quiet });
     expect(second.finished).toBe(true);
     const strip = (rows: Record<string, unknown>[]) =>
-      rows.map(({ wallSeconds: _w, rolloutSeconds: _r, optimiseSeconds: _o, ...rest }) => rest);
+      rows.map(
+        ({ wallSeconds: _w, rolloutSeconds: _r, optimiseSeconds: _o, evalSeconds: _e, ...rest }) => rest,
+      );
     expect(strip(readMetrics(broken))).toEqual(strip(readMetrics(unbroken)));
     expect(existsSync(join(broken, 'checkpoints', 'latest.json'))).toBe(true);
   });

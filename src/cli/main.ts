@@ -4,19 +4,20 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { plannedUpdates } from '../rl/ppo.ts';
 import { UsageError } from './args.ts';
 import { evalRun } from './eval.ts';
 import { plotRuns } from './plot.ts';
 import { replayRun } from './replay.ts';
-import { latestCheckpoint, readMetrics, runPaths } from './run-folder.ts';
-import { trainOptionsFromArgs, trainPpo } from './train.ts';
+import { latestCheckpoint, readJson, runPaths } from './run-folder.ts';
+import { type PpoRunConfig, trainOptionsFromArgs, trainPpo } from './train.ts';
 
 const COMMANDS = 'train ppo | eval | plot | replay';
 
 async function mainJob(): Promise<void> {
   const dir = join('runs', 'ppo-LunarLander-v3-s1');
   const started = existsSync(runPaths(dir).config);
-  const finished = started && latestCheckpoint(dir) !== null && isFinished(dir);
+  const finished = started && isFinished(dir);
   if (finished) {
     console.log(`${dir} is already trained; evaluating it (delete the folder to train again)`);
   } else {
@@ -33,9 +34,8 @@ async function mainJob(): Promise<void> {
 }
 
 function isFinished(dir: string): boolean {
-  const rows = readMetrics<{ steps: number }>(dir);
-  const config = trainOptionsFromArgs(['--out', dir]).config!;
-  return rows.length > 0 && rows.at(-1)!.steps >= config.ppo.totalSteps;
+  const config = readJson<PpoRunConfig>(runPaths(dir).config, 'npm start');
+  return latestCheckpoint(dir)?.update === plannedUpdates(config.ppo, config.numEnvs);
 }
 
 async function main(argv: string[]): Promise<void> {

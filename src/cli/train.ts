@@ -255,8 +255,13 @@ export async function trainPpo(options: TrainOptions): Promise<TrainResult> {
       metrics.push(m);
       let evaluation: Record<string, number> = {};
       if ((config.evalEvery > 0 && m.update % config.evalEvery === 0) || ppo.done) {
+        const evalStarted = performance.now();
         const summary = evaluatePolicy(ppo.policy, config.envId, config.envOptions, config.evalEpisodes);
-        evaluation = { evalMeanReturn: summary.meanReturn, evalSolvedFraction: summary.solvedFraction };
+        evaluation = {
+          evalMeanReturn: summary.meanReturn,
+          evalSolvedFraction: summary.solvedFraction,
+          evalSeconds: (performance.now() - evalStarted) / 1000,
+        };
         if (ppo.done) finalEval = summary;
       }
       appendMetrics(dir, { ...m, ...evaluation, wallSeconds: wall() });

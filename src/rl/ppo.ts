@@ -118,7 +118,7 @@ export class Ppo {
     });
     // eps 1e-5 as in OpenAI baselines, CleanRL and Stable-Baselines3's PPO.
     this.optimizer = new Adam(this.policy.parameters(), { lr: c.learningRate, eps: 1e-5 });
-    this.numUpdates = Math.ceil(c.totalSteps / (this.envs * c.stepsPerEnv));
+    this.numUpdates = plannedUpdates(c, this.envs);
     this.observationStats = new RunningMeanStd(this.obsSize);
     this.discountedReturns = new Float64Array(this.envs);
     this.currentObs = new Float32Array(this.envs * this.obsSize);
@@ -454,6 +454,14 @@ export class Ppo {
       clipFraction: clipped / m,
     };
   }
+}
+
+/** Whole updates only: never more real steps than `totalSteps` (at least one update). */
+export function plannedUpdates(
+  config: Pick<PpoConfig, 'totalSteps' | 'stepsPerEnv'>,
+  numEnvs: number,
+): number {
+  return Math.max(1, Math.floor(config.totalSteps / (numEnvs * config.stepsPerEnv)));
 }
 
 function copyStats(from: RunningMeanStd, to: RunningMeanStd): void {
