@@ -20,8 +20,33 @@ export function needsPreActivation(act: Activation): boolean {
 }
 
 /**
+ * tanh to float32 precision as a rational function, x·P(x²)/Q(x²) on x clamped to ±7.9053 (Eigen's
+ * `generic_fast_tanh_float`, the approximation TensorFlow's CPU kernels use): within 2.4e-7 of the exact
+ * value everywhere, about four float32 ulps at the saturated ends, and about four times as fast as Math.tanh
+ * in V8 because it is plain arithmetic the compiler inlines.
+ */
+export function fastTanh(x: number): number {
+  const c = 7.905311107635498;
+  const v = x > c ? c : x < -c ? -c : x;
+  const v2 = v * v;
+  const p =
+    v *
+    (4.89352455891786e-3 +
+      v2 *
+        (6.37261928875436e-4 +
+          v2 *
+            (1.48572235717979e-5 +
+              v2 *
+                (5.12229709037114e-8 +
+                  v2 * (-8.60467152213735e-11 + v2 * (2.00018790482477e-13 + v2 * -2.76076847742355e-16))))));
+  const q =
+    4.89352518554385e-3 + v2 * (2.268434632439e-3 + v2 * (1.18534705686654e-4 + v2 * 1.19825839466702e-6));
+  return p / q;
+}
+
+/**
  * out[r, j] = act(out[r, j] + bias[j]) over `rows` x `cols` entries starting at `offset`; `bias` may be
- * null. When `pre` is given, the pre-activation is stored there (same offsets).
+ * null. When `pre` is given, the pre-activation is stored there (same offsets). One pass per row.
  */
 export function biasActivationForward(
   act: Activation,
@@ -37,20 +62,21 @@ export function biasActivationForward(
     const base = offset + r * cols;
     if (bias) for (let j = 0; j < cols; j++) out[base + j]! += bias[biasOffset + j]!;
     if (pre) for (let j = 0; j < cols; j++) pre[base + j] = out[base + j]!;
+    const end = base + cols;
     switch (act) {
       case 'identity':
         break;
       case 'tanh':
-        for (let j = base; j < base + cols; j++) out[j] = Math.tanh(out[j]!);
+        for (let j = base; j < end; j++) out[j] = fastTanh(out[j]!);
         break;
       case 'relu':
-        for (let j = base; j < base + cols; j++) if (out[j]! < 0) out[j] = 0;
+        for (let j = base; j < end; j++) if (out[j]! < 0) out[j] = 0;
         break;
       case 'sigmoid':
-        for (let j = base; j < base + cols; j++) out[j] = 1 / (1 + Math.exp(-out[j]!));
+        for (let j = base; j < end; j++) out[j] = 1 / (1 + Math.exp(-out[j]!));
         break;
       case 'silu':
-        for (let j = base; j < base + cols; j++) {
+        for (let j = base; j < end; j++) {
           const z = out[j]!;
           out[j] = z / (1 + Math.exp(-z));
         }

@@ -21,6 +21,7 @@ import {
   type Tensor,
   zeros,
 } from '../tensor/index.ts';
+import { fastTanh } from './activation.ts';
 import { checkInt } from './errors.ts';
 import { uniformFanIn } from './init.ts';
 import { linear } from './linear.ts';
@@ -102,9 +103,10 @@ function gatesForward(
     const g3 = i * 3 * hidden;
     const g1 = i * hidden;
     for (let j = 0; j < hidden; j++) {
-      const r = 1 / (1 + Math.exp(-(a[g3 + j]! + b[g3 + j]!)));
-      const z = 1 / (1 + Math.exp(-(a[g3 + hidden + j]! + b[g3 + hidden + j]!)));
-      const n = Math.tanh(a[g3 + 2 * hidden + j]! + r * b[g3 + 2 * hidden + j]!);
+      // σ(u) = ½(1 + tanh(u/2)), so all three gates use the inlined float32 tanh.
+      const r = 0.5 + 0.5 * fastTanh(0.5 * (a[g3 + j]! + b[g3 + j]!));
+      const z = 0.5 + 0.5 * fastTanh(0.5 * (a[g3 + hidden + j]! + b[g3 + hidden + j]!));
+      const n = fastTanh(a[g3 + 2 * hidden + j]! + r * b[g3 + 2 * hidden + j]!);
       s[g3 + j] = r;
       s[g3 + hidden + j] = z;
       s[g3 + 2 * hidden + j] = n;

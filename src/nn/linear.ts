@@ -51,22 +51,34 @@ export function linear(
   }
   const rows = inF === 0 ? 0 : x.size / inF;
   const out = resultTensor([...x.shape.slice(0, -1), outF]);
-  const gemm = kernels().gemm;
-  gemm(false, false, rows, outF, inF, x.data, 0, weight.data, 0, out.data, 0, false);
+  const { gemm, linear: fused } = kernels();
   const pre = needsPreActivation(activation) ? resultTensor(out.shape) : null;
-  biasActivationForward(
-    activation,
-    out.data,
-    0,
-    rows,
-    outF,
-    bias ? bias.data : null,
-    0,
-    pre ? pre.data : null,
-  );
+  // A kernel set with a fused linear kernel (WebAssembly) runs the whole layer in one call each way.
+  if (fused) {
+    const b = bias ? bias.data : null;
+    fused.forward(activation, rows, inF, outF, x.data, weight.data, b, out.data, pre ? pre.data : null);
+  } else {
+    gemm(false, false, rows, outF, inF, x.data, 0, weight.data, 0, out.data, 0, false);
+    biasActivationForward(
+      activation,
+      out.data,
+      0,
+      rows,
+      outF,
+      bias ? bias.data : null,
+      0,
+      pre ? pre.data : null,
+    );
+  }
   const inputs = bias ? [x, weight, bias] : [x, weight];
   if (needsGrad(inputs)) {
     recordGraph(out, inputs, (g) => {
+      if (fused) {
+        const [gx, gw, gb] = [gradBuffer(x), gradBuffer(weight), bias ? gradBuffer(bias) : null];
+        const p = pre ? pre.data : null;
+        fused.backward(activation, rows, inF, outF, g, out.data, p, x.data, weight.data, gx, gw, gb);
+        return;
+      }
       const n = rows * outF;
       const gz = activationBackward(activation, g, out.data, pre ? pre.data : null, backwardScratch(n), n);
       const gx = gradBuffer(x);

@@ -316,11 +316,20 @@ export function gradBuffer(t: Tensor): Float32Array | null {
   return t.grad.data;
 }
 
+// Scratch for topologicalOrder, shared across calls (it runs no user code, so it cannot re-enter) and
+// emptied after each (so it holds no tensor alive), rather than built anew for every backward pass.
+const visited = new Set<Tensor>();
+const stack: Tensor[] = [];
+const nextParent: number[] = [];
+
 function topologicalOrder(root: Tensor): Tensor[] {
   const order: Tensor[] = [];
-  const visited = new Set<Tensor>([root]);
-  const stack: Tensor[] = [root];
-  const nextParent: number[] = [0];
+  visited.clear();
+  visited.add(root);
+  stack.length = 0;
+  stack.push(root);
+  nextParent.length = 0;
+  nextParent.push(0);
   while (stack.length > 0) {
     const top = stack.length - 1;
     const node = stack[top]!;
@@ -340,6 +349,7 @@ function topologicalOrder(root: Tensor): Tensor[] {
       order.push(node);
     }
   }
+  visited.clear();
   return order;
 }
 

@@ -6,7 +6,7 @@
  * weight, with no tensor ops and no allocation per step. As in PyTorch, the bias corrections are folded
  * into the step size and the denominator: θ -= lr/(1-β₁ᵗ) · m / (sqrt(v)/sqrt(1-β₂ᵗ) + ε).
  */
-import type { Tensor } from '../../tensor/index.ts';
+import { type AdamStep, adamJs, kernels, type Tensor } from '../../tensor/index.ts';
 import { checkNumber } from '../errors.ts';
 import { Optimizer, type OptimizerState } from './optimizer.ts';
 
@@ -64,23 +64,12 @@ export class Adam extends Optimizer {
     // L2 decay joins the gradient; decoupled decay shrinks the weight by lr·λ before the step.
     const l2 = this.decoupled ? 0 : wd;
     const shrink = this.decoupled ? 1 - lr * wd : 1;
+    // The fused update is a tensor-layer kernel (JS reference: adamJs; the WebAssembly set has a SIMD one).
+    const update = kernels().adam ?? adamJs;
+    const scalars: AdamStep = { b1, b2, stepSize, invSqrtBc2, eps, l2, shrink };
     for (let k = 0; k < this.params.length; k++) {
       const p = this.params[k]!;
-      if (!p.grad) continue;
-      const w = p.data;
-      const g = p.grad.data;
-      const m = this.m[k]!;
-      const v = this.v[k]!;
-      const n = w.length;
-      for (let i = 0; i < n; i++) {
-        const wi = w[i]! * shrink;
-        const gi = g[i]! + l2 * wi;
-        const mi = b1 * m[i]! + (1 - b1) * gi;
-        const vi = b2 * v[i]! + (1 - b2) * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
-        w[i] = wi - (stepSize * mi) / (Math.sqrt(vi) * invSqrtBc2 + eps);
-      }
+      if (p.grad) update(p.data, p.grad.data, this.m[k]!, this.v[k]!, scalars);
     }
   }
 
