@@ -1,8 +1,21 @@
 /** The tensor layer's public face: Tensor, autodiff, creation, ops, kernels, random numbers. */
 
+export {
+  activeBackend,
+  type BackendChoice,
+  type BackendName,
+  type BackendOptions,
+  DEFAULT_GPU_THRESHOLD,
+  gpuBackendStats,
+  setBackend,
+} from './gpu/gpu-backend.ts';
+export { type AdamKernel, type AdamStep, adamJs } from './kernels/adam.ts';
 export { jsKernels, type KernelSet, kernels, setKernels } from './kernels/backend.ts';
 export { type BinaryOp, sigmoid, softplus, type UnaryOp } from './kernels/elementwise.ts';
-export { type Gemm, gemmJs } from './kernels/matmul.ts';
+export type { FusedActivation, FusedLinear } from './kernels/linear.ts';
+export { type Gemm, type GemmBatched, gemmBatchedJs, gemmJs } from './kernels/matmul.ts';
+export { columnSumJs } from './kernels/reduce.ts';
+export { type KernelChoice, useKernels, wasmKernels } from './kernels/select.ts';
 export { fromNdarray, toNdarray } from './ndarray-interop.ts';
 export { add, clamp, div, maximum, minimum, mul, pow, sub, unary, where } from './ops/elementwise.ts';
 export { matmul } from './ops/matmul.ts';

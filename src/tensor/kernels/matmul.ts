@@ -199,3 +199,48 @@ export const gemmJs: Gemm = (transA, transB, m, n, k, a, aOffset, b, bOffset, c,
     }
   }
 };
+
+/**
+ * `batch` independent products C_i (+)= op(A_i)·op(B_i), where operand X_i starts at xOffset + i·xStride
+ * (a stride of 0 shares one matrix across the batch).
+ */
+export type GemmBatched = (
+  batch: number,
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  a: Float32Array,
+  aOffset: number,
+  aStride: number,
+  b: Float32Array,
+  bOffset: number,
+  bStride: number,
+  c: Float32Array,
+  cOffset: number,
+  cStride: number,
+  accumulate: boolean,
+) => void;
+
+export const gemmBatchedJs: GemmBatched = (
+  batch,
+  tA,
+  tB,
+  m,
+  n,
+  k,
+  a,
+  aOff,
+  aS,
+  b,
+  bOff,
+  bS,
+  c,
+  cOff,
+  cS,
+  acc,
+) => {
+  for (let i = 0; i < batch; i++)
+    gemmJs(tA, tB, m, n, k, a, aOff + i * aS, b, bOff + i * bS, c, cOff + i * cS, acc);
+};

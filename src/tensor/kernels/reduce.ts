@@ -136,3 +136,11 @@ export function softmaxAxisBackward(
     }
   }
 }
+
+/** dst[j] += sum_r src[r, j] over a rows x cols matrix: a bias gradient. */
+export function columnSumJs(rows: number, cols: number, src: Float32Array, dst: Float32Array): void {
+  for (let r = 0; r < rows; r++) {
+    const base = r * cols;
+    for (let j = 0; j < cols; j++) dst[j]! += src[base + j]!;
+  }
+}

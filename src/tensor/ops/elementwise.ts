@@ -1,4 +1,5 @@
 /** Elementwise ops with NumPy broadcasting and their gradients. */
+import { kernels } from '../kernels/backend.ts';
 import {
   type BinaryOp,
   binaryBackward,
@@ -28,10 +29,20 @@ function binary(op: BinaryOp, aLike: TensorLike, bLike: TensorLike): Tensor {
   const ia = same || sameShape(a.shape, shape) ? null : broadcastIndexMap(a.shape, shape);
   const ib = same || sameShape(b.shape, shape) ? null : broadcastIndexMap(b.shape, shape);
   const out = resultTensor(shape);
-  binaryForward(op, a.data, b.data, out.data, ia, ib);
+  (kernels().binary ?? binaryForward)(op, a.data, b.data, out.data, ia, ib);
   if (needsGrad([a, b])) {
     recordGraph(out, [a, b], (g) => {
-      binaryBackward(op, g, a.data, b.data, out.data, gradBuffer(a), gradBuffer(b), ia, ib);
+      (kernels().binaryBackward ?? binaryBackward)(
+        op,
+        g,
+        a.data,
+        b.data,
+        out.data,
+        gradBuffer(a),
+        gradBuffer(b),
+        ia,
+        ib,
+      );
     });
   }
   return out;
@@ -48,9 +59,11 @@ export const maximum = (a: TensorLike, b: TensorLike): Tensor => binary('maximum
 export function unary(op: UnaryOp, x: Tensor): Tensor {
   x.assertAlive(op);
   const out = resultTensor(x.shape);
-  unaryForward(op, x.data, out.data);
+  (kernels().unary ?? unaryForward)(op, x.data, out.data);
   if (needsGrad([x])) {
-    recordGraph(out, [x], (g) => unaryBackward(op, g, x.data, out.data, gradBuffer(x)!));
+    recordGraph(out, [x], (g) =>
+      (kernels().unaryBackward ?? unaryBackward)(op, g, x.data, out.data, gradBuffer(x)!),
+    );
   }
   return out;
 }

@@ -5,6 +5,7 @@
  * transposed copy is made.
  */
 import { kernels } from '../kernels/backend.ts';
+import { gemmBatchedJs } from '../kernels/matmul.ts';
 import { shapeString } from '../shape.ts';
 import { gradBuffer, needsGrad, recordGraph, resultTensor, type Tensor } from '../tensor.ts';
 
@@ -44,17 +45,15 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (a.ndim === 3 && a.shape[0] !== batch) throw mismatch();
   const aStride = a.ndim === 3 ? m * k : 0;
   const out = resultTensor([batch, m, n]);
-  for (let i = 0; i < batch; i++) {
-    gemm(false, false, m, n, k, a.data, i * aStride, b.data, i * k * n, out.data, i * m * n, false);
-  }
+  const batched = kernels().gemmBatched ?? gemmBatchedJs;
+  batched(batch, false, false, m, n, k, a.data, 0, aStride, b.data, 0, k * n, out.data, 0, m * n, false);
   if (needsGrad([a, b])) {
     recordGraph(out, [a, b], (g) => {
       const ga = gradBuffer(a);
       const gb = gradBuffer(b);
-      for (let i = 0; i < batch; i++) {
-        if (ga) gemm(false, true, m, k, n, g, i * m * n, b.data, i * k * n, ga, i * aStride, true);
-        if (gb) gemm(true, false, k, n, m, a.data, i * aStride, g, i * m * n, gb, i * k * n, true);
-      }
+      if (ga) batched(batch, false, true, m, k, n, g, 0, m * n, b.data, 0, k * n, ga, 0, aStride, true);
+      // With a shared A (stride 0) every B_i gets its own gradient, so the batch stays one call.
+      if (gb) batched(batch, true, false, k, n, m, a.data, 0, aStride, g, 0, m * n, gb, 0, k * n, true);
     });
   }
   return out;

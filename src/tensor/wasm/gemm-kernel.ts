@@ -1,0 +1,405 @@
+/**
+ * The matrix-multiply kernels, emitted as WebAssembly SIMD128. GEMM in the classic Goto/BLIS layout
+ * (Goto & van de Geijn 2008, "Anatomy of high-performance matrix multiplication", §4): both operands are
+ * first packed into panels, which is also where transposes and edges are dealt with, then a 4x8 micro-kernel
+ * keeps a 4-row by 8-column tile of C in eight f32x4 registers while it sweeps the shared dimension. Each
+ * step loads two vectors of B and four broadcast scalars of A for 32 multiply-adds.
+ *
+ * - pack_a: A (m x k, element (i,p) at a + 4*(i*rs + p*cs)) -> ceil(m/4) panels of k x 4 floats; row-major
+ *   A goes through 4x4 in-register transposes, stored Aᵀ is copied a vector at a time.
+ * - pack_b: B (k x n, element (p,j) at b + 4*(p*rs + j*cs)) -> ceil(n/8) panels of k x 8 floats.
+ *   Rows or columns past the edge are packed as zeros, so the micro-kernel never branches on shape.
+ * - gemm: for each batch entry, C (+)= A·B with C dense row-major m x n. Rows go in blocks whose packed A
+ *   fits in L2; a right-edge panel with at most 4 live columns runs a half-width sweep; only the valid part
+ *   of an edge tile is written back (through a 32-float scratch tile).
+ *
+ * Measured on this machine's V8 (Node 20): unrolling the shared-dimension loop made V8 hoist the second
+ * step's loads and spill accumulators (slower); reading operands in place with their own strides
+ * instead of packing was slower for every large shape; tanh in the epilogue was slower than a separate
+ * unrolled pass. None of these is done.
+ */
+import { FunctionBuilder, Op, SimdOp, ValType } from './function-builder.ts';
+import type { ModuleBuilder } from './module-builder.ts';
+
+const { i32, v128 } = ValType;
+
+/** Rows of the register tile (A panel width) and columns (B panel width). */
+export const TILE_M = 4;
+export const TILE_N = 8;
+/** Floats of packed A kept hot at once (128 KiB, a share of a 512 KiB-1 MiB per-core L2). */
+const A_BLOCK_FLOATS = 32768;
+
+function emitPackA(): FunctionBuilder {
+  // (src, rs, cs, m, k, dst)
+  const f = new FunctionBuilder([i32, i32, i32, i32, i32, i32]);
+  const [src, rs, cs, m, k, dst] = [0, 1, 2, 3, 4, 5];
+  const [rs4, cs4, ib, s, s1, s2, s3, p, rem, r, k4] = f.locals(i32, 11);
+  const rv = f.locals(v128, 4);
+  const tv = f.locals(v128, 4);
+  f.get(rs).i32(4).op(Op.i32Mul).set(rs4);
+  f.get(cs).i32(4).op(Op.i32Mul).set(cs4);
+  const advance = (): void => {
+    f.get(s).get(cs4).op(Op.i32Add).set(s);
+    f.inc(dst, 16);
+  };
+  f.forLoop(
+    ib,
+    () => f.i32(0),
+    m,
+    TILE_M,
+    () => {
+      f.get(src).get(ib).get(rs4).op(Op.i32Mul).op(Op.i32Add).set(s);
+      f.get(m).get(ib).op(Op.i32Sub).set(rem);
+      f.get(rem).i32(TILE_M).op(Op.i32GeS);
+      f.ifThen(
+        () => {
+          f.get(rs).i32(1).op(Op.i32Eq);
+          f.ifThen(
+            // Aᵀ stored: the four rows at one p are adjacent, one vector load.
+            () =>
+              f.forLoop(
+                p,
+                () => f.i32(0),
+                k,
+                1,
+                () => {
+                  f.get(dst).get(s).v128Load().v128Store();
+                  advance();
+                },
+              ),
+            () => {
+              // Rows stored contiguously (A, not Aᵀ): 4x4 blocks transposed in registers, then the last k % 4
+              // steps one by one.
+              f.i32(0).set(p);
+              f.get(cs).i32(1).op(Op.i32Eq);
+              f.ifThen(() => {
+                f.get(k).i32(-4).op(Op.i32And).set(k4);
+                f.get(s).get(rs4).op(Op.i32Add).tee(s1).get(rs4).op(Op.i32Add).tee(s2);
+                f.get(rs4).op(Op.i32Add).set(s3);
+                f.whileLoop(
+                  () => f.get(p).get(k4).op(Op.i32LtS),
+                  () => {
+                    [s, s1, s2, s3].forEach((row, i) => {
+                      f.get(row).get(p).i32(4).op(Op.i32Mul).op(Op.i32Add).v128Load().set(rv[i]!);
+                    });
+                    // (r0, r1) -> (r0[0] r1[0] r0[1] r1[1]), (r0[2] r1[2] r0[3] r1[3]); same for (r2, r3).
+                    f.get(rv[0]!).get(rv[1]!).shuffle32([0, 4, 1, 5]).set(tv[0]!);
+                    f.get(rv[0]!).get(rv[1]!).shuffle32([2, 6, 3, 7]).set(tv[1]!);
+                    f.get(rv[2]!).get(rv[3]!).shuffle32([0, 4, 1, 5]).set(tv[2]!);
+                    f.get(rv[2]!).get(rv[3]!).shuffle32([2, 6, 3, 7]).set(tv[3]!);
+                    f.get(dst).get(tv[0]!).get(tv[2]!).shuffle32([0, 1, 4, 5]).v128Store(0);
+                    f.get(dst).get(tv[0]!).get(tv[2]!).shuffle32([2, 3, 6, 7]).v128Store(16);
+                    f.get(dst).get(tv[1]!).get(tv[3]!).shuffle32([0, 1, 4, 5]).v128Store(32);
+                    f.get(dst).get(tv[1]!).get(tv[3]!).shuffle32([2, 3, 6, 7]).v128Store(48);
+                    f.inc(dst, 64).inc(p, 4);
+                  },
+                );
+                f.get(s).get(p).i32(4).op(Op.i32Mul).op(Op.i32Add).set(s);
+              });
+              f.whileLoop(
+                () => f.get(p).get(k).op(Op.i32LtS),
+                () => {
+                  f.inc(p, 1);
+                  f.get(s).get(rs4).op(Op.i32Add).tee(s1).get(rs4).op(Op.i32Add).tee(s2);
+                  f.get(rs4).op(Op.i32Add).set(s3);
+                  f.get(dst).get(s).f32Load().f32Store(0);
+                  f.get(dst).get(s1).f32Load().f32Store(4);
+                  f.get(dst).get(s2).f32Load().f32Store(8);
+                  f.get(dst).get(s3).f32Load().f32Store(12);
+                  advance();
+                },
+              );
+            },
+          );
+        },
+        () =>
+          f.forLoop(
+            p,
+            () => f.i32(0),
+            k,
+            1,
+            () => {
+              f.get(dst).f32x4(0).v128Store();
+              f.forLoop(
+                r,
+                () => f.i32(0),
+                rem,
+                1,
+                () => {
+                  f.get(dst).get(r).i32(4).op(Op.i32Mul).op(Op.i32Add);
+                  f.get(s).get(r).get(rs4).op(Op.i32Mul).op(Op.i32Add).f32Load().f32Store();
+                },
+              );
+              advance();
+            },
+          ),
+      );
+    },
+  );
+  return f;
+}
+
+function emitPackB(): FunctionBuilder {
+  // (src, rs, cs, n, k, dst)
+  const f = new FunctionBuilder([i32, i32, i32, i32, i32, i32]);
+  const [src, rs, cs, n, k, dst] = [0, 1, 2, 3, 4, 5];
+  const [rs4, cs4, jb, s, p, rem, cols, c, sc] = f.locals(i32, 9);
+  f.get(rs).i32(4).op(Op.i32Mul).set(rs4);
+  f.get(cs).i32(4).op(Op.i32Mul).set(cs4);
+  f.forLoop(
+    jb,
+    () => f.i32(0),
+    n,
+    TILE_N,
+    () => {
+      f.get(src).get(jb).get(cs4).op(Op.i32Mul).op(Op.i32Add).set(s);
+      f.get(n).get(jb).op(Op.i32Sub).set(rem);
+      f.get(rem).i32(TILE_N).op(Op.i32GeS).get(cs).i32(1).op(Op.i32Eq).op(Op.i32And);
+      f.ifThen(
+        // B stored row-major and a whole panel: two vector copies per row.
+        () =>
+          f.forLoop(
+            p,
+            () => f.i32(0),
+            k,
+            1,
+            () => {
+              f.get(dst).get(s).v128Load(0).v128Store(0);
+              f.get(dst).get(s).v128Load(16).v128Store(16);
+              f.get(s).get(rs4).op(Op.i32Add).set(s);
+              f.inc(dst, 32);
+            },
+          ),
+        () => {
+          f.get(rem).i32(TILE_N).get(rem).i32(TILE_N).op(Op.i32LtS).op(Op.select).set(cols);
+          f.forLoop(
+            p,
+            () => f.i32(0),
+            k,
+            1,
+            () => {
+              f.get(dst).f32x4(0).v128Store(0);
+              f.get(dst).f32x4(0).v128Store(16);
+              f.get(s).set(sc);
+              f.forLoop(
+                c,
+                () => f.i32(0),
+                cols,
+                1,
+                () => {
+                  f.get(dst).get(c).i32(4).op(Op.i32Mul).op(Op.i32Add).get(sc).f32Load().f32Store();
+                  f.get(sc).get(cs4).op(Op.i32Add).set(sc);
+                },
+              );
+              f.get(s).get(rs4).op(Op.i32Add).set(s);
+              f.inc(dst, 32);
+            },
+          );
+        },
+      );
+    },
+  );
+  return f;
+}
+
+function emitGemm(packA: number, packB: number): FunctionBuilder {
+  // (batch, m, n, k, a, aRs, aCs, aBs, b, bRs, bCs, bBs, c, cBs, accumulate, pa, pb, tmp, bias); strides
+  // in floats; bias: address of a length-n vector added to every row of the product, or 0.
+  const f = new FunctionBuilder(new Array(19).fill(i32));
+  const [batch, m, n, k, a, aRs, aCs, aBs, b, bRs, bCs, bBs, c, cBs, acc, pa, pb, tmp, bias] = Array.from(
+    { length: 19 },
+    (_, i) => i,
+  );
+  const [bi, cb, ic, icEnd, mc, jb, ib, ap, bp, apEnd, cp, n4, addr, rows, cols, r, cc] = f.locals(i32, 17);
+  const accs = f.locals(v128, 8);
+  const [bv0, bv1, av] = f.locals(v128, 3);
+  const [val] = f.locals(ValType.f32, 1);
+
+  f.get(n).i32(4).op(Op.i32Mul).set(n4);
+  // mc = max(4, floor(A_BLOCK_FLOATS / k) rounded down to whole tiles).
+  f.i32(A_BLOCK_FLOATS).get(k).i32(1).get(k).i32(1).op(Op.i32GtS).op(Op.select).op(Op.i32DivS);
+  f.i32(-TILE_M).op(Op.i32And).set(mc);
+  f.get(mc).i32(TILE_M).get(mc).i32(TILE_M).op(Op.i32GtS).op(Op.select).set(mc);
+  f.forLoop(
+    bi,
+    () => f.i32(0),
+    batch,
+    1,
+    () => {
+      // A shared operand (batch stride 0) is packed once.
+      f.get(bi).op(Op.i32Eqz).get(bBs).op(Op.i32Or);
+      f.ifThen(() => {
+        f.get(b).get(bi).get(bBs).op(Op.i32Mul).i32(4).op(Op.i32Mul).op(Op.i32Add);
+        f.get(bRs).get(bCs).get(n).get(k).get(pb).call(packB);
+      });
+      f.get(bi).op(Op.i32Eqz).get(aBs).op(Op.i32Or);
+      f.ifThen(() => {
+        f.get(a).get(bi).get(aBs).op(Op.i32Mul).i32(4).op(Op.i32Mul).op(Op.i32Add);
+        f.get(aRs).get(aCs).get(m).get(k).get(pa).call(packA);
+      });
+      f.get(c).get(bi).get(cBs).op(Op.i32Mul).i32(4).op(Op.i32Mul).op(Op.i32Add).set(cb);
+      // Rows in blocks of mc whose packed A stays in L2 while every B panel sweeps over it.
+      f.forLoop(
+        ic,
+        () => f.i32(0),
+        m,
+        0,
+        () => {
+          f.get(ic).get(mc).op(Op.i32Add).tee(icEnd).get(m).get(icEnd).get(m).op(Op.i32LtS).op(Op.select);
+          f.set(icEnd);
+          f.forLoop(
+            jb,
+            () => f.i32(0),
+            n,
+            TILE_N,
+            () =>
+              f.forLoop(
+                ib,
+                () => f.get(ic),
+                icEnd,
+                TILE_M,
+                () => {
+                  f.get(pa).get(ib).get(k).op(Op.i32Mul).i32(4).op(Op.i32Mul).op(Op.i32Add).set(ap);
+                  f.get(pb).get(jb).get(k).op(Op.i32Mul).i32(4).op(Op.i32Mul).op(Op.i32Add).set(bp);
+                  for (const x of accs) f.f32x4(0).set(x);
+                  // One step of the shared dimension: two vectors of B, four broadcasts of A, 8 multiply-adds.
+                  // A panel with at most 4 live columns (n = 4, 9, ... at the right edge) runs half of it.
+                  const sweep = (halves: number): void => {
+                    // The loop runs on the A pointer itself (no separate counter to keep and compare).
+                    f.get(ap)
+                      .get(k)
+                      .i32(4 * TILE_M)
+                      .op(Op.i32Mul)
+                      .op(Op.i32Add)
+                      .set(apEnd);
+                    f.whileLoop(
+                      () => f.get(ap).get(apEnd).op(Op.i32LtS),
+                      () => {
+                        f.get(bp).v128Load(0).set(bv0);
+                        if (halves === 2) f.get(bp).v128Load(16).set(bv1);
+                        for (let row = 0; row < TILE_M; row++) {
+                          f.get(ap)
+                            .loadSplat(4 * row)
+                            .set(av);
+                          for (let half = 0; half < halves; half++) {
+                            const x = accs[2 * row + half]!;
+                            f.get(x)
+                              .get(av)
+                              .get(half ? bv1 : bv0)
+                              .simd(SimdOp.f32x4Mul)
+                              .simd(SimdOp.f32x4Add);
+                            f.set(x);
+                          }
+                        }
+                        f.inc(ap, 4 * TILE_M).inc(bp, 4 * TILE_N);
+                      },
+                    );
+                  };
+                  f.get(n)
+                    .get(jb)
+                    .op(Op.i32Sub)
+                    .i32(TILE_N / 2)
+                    .op(Op.i32LeS);
+                  f.ifThen(
+                    () => sweep(1),
+                    () => sweep(2),
+                  );
+                  // Epilogue: the bias (a fused linear layer's) joins the tile while it is in registers.
+                  f.get(bias).ifThen(() => {
+                    f.get(bias).get(jb).i32(4).op(Op.i32Mul).op(Op.i32Add).set(addr);
+                    f.get(addr).v128Load(0).set(bv0);
+                    f.get(addr).v128Load(16).set(bv1);
+                    accs.forEach((x, i) => {
+                      f.get(x)
+                        .get(i % 2 ? bv1 : bv0)
+                        .simd(SimdOp.f32x4Add)
+                        .set(x);
+                    });
+                  });
+                  f.get(cb)
+                    .get(ib)
+                    .get(n)
+                    .op(Op.i32Mul)
+                    .get(jb)
+                    .op(Op.i32Add)
+                    .i32(4)
+                    .op(Op.i32Mul)
+                    .op(Op.i32Add);
+                  f.set(cp);
+                  f.get(ib).i32(TILE_M).op(Op.i32Add).get(m).op(Op.i32LeS);
+                  f.get(jb).i32(TILE_N).op(Op.i32Add).get(n).op(Op.i32LeS).op(Op.i32And);
+                  f.ifThen(
+                    () => {
+                      for (let row = 0; row < TILE_M; row++) {
+                        f.get(cp).get(n4).i32(row).op(Op.i32Mul).op(Op.i32Add).set(addr);
+                        f.get(acc).ifThen(() => {
+                          for (const half of [0, 1]) {
+                            const x = accs[2 * row + half]!;
+                            f.get(x)
+                              .get(addr)
+                              .v128Load(16 * half)
+                              .simd(SimdOp.f32x4Add)
+                              .set(x);
+                          }
+                        });
+                        f.get(addr)
+                          .get(accs[2 * row]!)
+                          .v128Store(0);
+                        f.get(addr)
+                          .get(accs[2 * row + 1]!)
+                          .v128Store(16);
+                      }
+                    },
+                    () => {
+                      // Edge tile: spill the registers, then write back only the rows and columns inside C.
+                      accs.forEach((x, i) => {
+                        f.get(tmp)
+                          .get(x)
+                          .v128Store(16 * i);
+                      });
+                      f.get(m).get(ib).op(Op.i32Sub).set(rows);
+                      f.get(rows).i32(TILE_M).get(rows).i32(TILE_M).op(Op.i32LtS).op(Op.select).set(rows);
+                      f.get(n).get(jb).op(Op.i32Sub).set(cols);
+                      f.get(cols).i32(TILE_N).get(cols).i32(TILE_N).op(Op.i32LtS).op(Op.select).set(cols);
+                      f.forLoop(
+                        r,
+                        () => f.i32(0),
+                        rows,
+                        1,
+                        () =>
+                          f.forLoop(
+                            cc,
+                            () => f.i32(0),
+                            cols,
+                            1,
+                            () => {
+                              f.get(cp).get(r).get(n4).op(Op.i32Mul).op(Op.i32Add);
+                              f.get(cc).i32(4).op(Op.i32Mul).op(Op.i32Add).set(addr);
+                              f.get(tmp).get(r).i32(TILE_N).op(Op.i32Mul).get(cc).op(Op.i32Add);
+                              f.i32(4).op(Op.i32Mul).op(Op.i32Add).f32Load().set(val);
+                              f.get(acc).ifThen(() => {
+                                f.get(val).get(addr).f32Load().op(Op.f32Add).set(val);
+                              });
+                              f.get(addr).get(val).f32Store();
+                            },
+                          ),
+                      );
+                    },
+                  );
+                },
+              ),
+          );
+          f.get(ic).get(mc).op(Op.i32Add).set(ic);
+        },
+      );
+    },
+  );
+  return f;
+}
+
+/** Adds pack_a, pack_b and gemm to the module; returns gemm's function index. */
+export function addGemm(module: ModuleBuilder): number {
+  const packA = module.add('pack_a', emitPackA());
+  const packB = module.add('pack_b', emitPackB());
+  return module.add('gemm', emitGemm(packA, packB));
+}

@@ -1,0 +1,76 @@
+/**
+ * One instance of the kernel module and its linear memory.
+ *
+ * Memory strategy: tensors stay ordinary JavaScript Float32Arrays; the module's memory is a scratch arena
+ * that each kernel call lays out afresh from its first aligned slot (so address 0 is never a live region): operands are
+ * copied in, the kernels run (several in a row for a fused op, with intermediates left in the arena), and
+ * results are copied out. The arena only grows, and only in `layout`, which runs before any kernel of a
+ * call; growing detaches every Float32Array on the old buffer, so the view is re-created whenever the
+ * buffer has changed. Nothing outside this file holds a view across calls.
+ */
+
+import { MAP_UNROLL } from './map-kernels.ts';
+
+type Kernel = (...args: number[]) => void;
+
+const PAGE_BYTES = 65536;
+/** Region alignment and padding: one step of the unrolled elementwise loops (a 64-byte cache line). */
+const ALIGN_BYTES = 16 * MAP_UNROLL;
+
+export class WasmRuntime {
+  readonly memory: WebAssembly.Memory;
+  private readonly exports: Record<string, Kernel>;
+  private view: Float32Array;
+
+  constructor(bytes: Uint8Array) {
+    if (!WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>)) {
+      throw new Error('WebAssembly.validate rejects the kernel module (no SIMD128 support?)');
+    }
+    this.memory = new WebAssembly.Memory({ initial: 16 });
+    const module = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
+    const instance = new WebAssembly.Instance(module, { env: { memory: this.memory } });
+    this.exports = instance.exports as unknown as Record<string, Kernel>;
+    this.view = new Float32Array(this.memory.buffer);
+  }
+
+  kernel(name: string): Kernel {
+    const k = this.exports[name];
+    if (typeof k !== 'function') throw new Error(`wasm kernels: no exported function '${name}'`);
+    return k;
+  }
+
+  /** The current Float32Array view of the whole memory (re-created after growth). */
+  heap(): Float32Array {
+    if (this.view.buffer !== this.memory.buffer) this.view = new Float32Array(this.memory.buffer);
+    return this.view;
+  }
+
+  /**
+   * Byte addresses for consecutive regions of the given sizes in floats, each aligned and padded to
+   * ALIGN_BYTES (so SIMD loops may run over a region's last partial vector), growing memory to fit.
+   */
+  layout(sizes: readonly number[], out: Int32Array): Int32Array {
+    let at = ALIGN_BYTES;
+    for (let i = 0; i < sizes.length; i++) {
+      out[i] = at;
+      at += Math.ceil((4 * sizes[i]!) / ALIGN_BYTES) * ALIGN_BYTES;
+    }
+    const have = this.memory.buffer.byteLength;
+    if (at > have) this.memory.grow(Math.ceil((at - have) / PAGE_BYTES));
+    return out;
+  }
+
+  /** Copies src[offset, offset+length) into the arena at byte address `addr`. */
+  put(addr: number, src: Float32Array, offset: number, length: number): void {
+    this.heap().set(
+      offset === 0 && length === src.length ? src : src.subarray(offset, offset + length),
+      addr >> 2,
+    );
+  }
+
+  /** Copies `length` floats from byte address `addr` into dst at `offset`. */
+  take(addr: number, dst: Float32Array, offset: number, length: number): void {
+    const start = addr >> 2;
+    dst.set(this.heap().subarray(start, start + length), offset);
+  }
+}
