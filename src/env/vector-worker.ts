@@ -27,27 +27,14 @@ const done = doneSlot(init.workerIndex);
 parentPort!.postMessage('ready');
 
 let served = 0;
-let busy = 0;
-let nsteps = 0;
 for (;;) {
-  {
-    let k = 0;
-    for (; k < 20000; k++) if (Atomics.load(control, request) !== served) break;
-    if (k === 20000) seed[4]! += 1;
-    else seed[5]! += k;
-    waitWhileEqual(control, request, served, Number.POSITIVE_INFINITY);
-  }
+  waitWhileEqual(control, request, served, Number.POSITIVE_INFINITY);
   served = Atomics.load(control, request);
   const command = Atomics.load(control, CONTROL_COMMAND);
   if (command === COMMAND_CLOSE) break;
   try {
     if (command === COMMAND_STEP) {
-      const t0 = performance.now();
       stepSlice(envs, init.start, actions, continuous, buffers);
-      busy += performance.now() - t0;
-      nsteps++;
-      seed[1] = busy;
-      seed[2] += t0 + performance.timeOrigin - seed[3]!;
     } else if (command === COMMAND_RESET) {
       resetSlice(envs, init.start, Atomics.load(control, CONTROL_HAS_SEED) ? seed[0]! : undefined, buffers);
     } else {

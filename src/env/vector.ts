@@ -50,6 +50,21 @@ export interface VectorEnvOptions {
   numEnvs: number;
   /** Options for every copy. */
   envOptions?: LunarLanderOptions;
+  /**
+   * Continuous mode: clip each action to [-1, 1] first, as the reference's `step` does (`np.clip`), so a
+   * Gaussian policy's raw samples can be passed. Default false: an action outside the space is an error.
+   */
+  clipActions?: boolean;
+}
+
+/** Copies `actions` into `out`, clipped to [-1, 1] (NaN stays NaN, so validation still rejects it). */
+export function clipUnitActions(actions: ArrayLike<number>, out: Float64Array): Float64Array {
+  if (actions.length !== out.length) return out; // validation reports the length
+  for (let i = 0; i < out.length; i++) {
+    const a = actions[i]!;
+    out[i] = a < -1 ? -1 : a > 1 ? 1 : a;
+  }
+  return out;
 }
 
 /** The arrays a vector env returns, allocated once; `VectorStepResult` is a view of them. */
@@ -158,6 +173,8 @@ export class SyncVectorEnv implements VectorEnv {
   private readonly envs: LunarLander[];
   private readonly continuous: boolean;
   private readonly buffers: VectorBuffers;
+  /** Clipped continuous actions, when `clipActions`. */
+  private readonly clipped: Float64Array | null;
   private started = false;
   private closed = false;
 
@@ -167,6 +184,8 @@ export class SyncVectorEnv implements VectorEnv {
     this.continuous = this.envs[0]!.continuous;
     this.actionSpace = this.envs[0]!.actionSpace;
     this.buffers = allocateVectorBuffers(this.numEnvs);
+    this.clipped =
+      options.clipActions && this.continuous ? new Float64Array(this.numEnvs * CONTINUOUS_ACTION_SIZE) : null;
   }
 
   reset(seed?: number): VectorResetResult {
@@ -180,6 +199,7 @@ export class SyncVectorEnv implements VectorEnv {
   step(actions: ArrayLike<number>): VectorStepResult {
     this.assertOpen();
     if (!this.started) throw new Error('SyncVectorEnv.step: called before reset(); expected reset() first');
+    if (this.clipped !== null) actions = clipUnitActions(actions, this.clipped);
     validateVectorActions('SyncVectorEnv.step', actions, this.numEnvs, this.continuous);
     stepSlice(this.envs, 0, actions, this.continuous, this.buffers);
     return this.buffers;

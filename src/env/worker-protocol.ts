@@ -50,7 +50,7 @@ export function allocateSharedMemory(
 ) {
   const memory: SharedVectorMemory = {
     control: shared(Int32Array, 4 * controlLength(workers)),
-    seed: shared(Float64Array, 64),
+    seed: shared(Float64Array, 8),
     actions: shared(Float64Array, 8 * numEnvs * actionSize),
     buffers: {
       observations: shared(Float32Array, 4 * numEnvs * observationSize),

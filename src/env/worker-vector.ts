@@ -12,6 +12,7 @@ import { LunarLander } from './lunar-lander.ts';
 import { resolveOptions } from './options.ts';
 import { Box, Discrete } from './spaces.ts';
 import {
+  clipUnitActions,
   resetSlice,
   stepSlice,
   type VectorEnv,
@@ -88,6 +89,8 @@ export class WorkerVectorEnv implements VectorEnv {
   private readonly workers: Worker[];
   private readonly errorPorts: MessagePort[];
   private readonly timeoutMs: number;
+  /** Clipped continuous actions, when `clipActions`. */
+  private readonly clipped: Float64Array | null;
   private sequence = 0;
   private started = false;
   private closed = false;
@@ -119,6 +122,8 @@ export class WorkerVectorEnv implements VectorEnv {
       worker.removeAllListeners('error');
       // A worker that dies later is reported by the step that waits on it.
       worker.on('error', () => {});
+      // An env nobody closed must not keep the process alive (its workers sleep in Atomics.wait).
+      worker.unref();
     }
     return env;
   }
@@ -138,6 +143,8 @@ export class WorkerVectorEnv implements VectorEnv {
     this.numThreads = threads;
     this.numWorkers = mainThreadShare ? threads - 1 : threads;
     this.timeoutMs = options.timeoutMs ?? 60_000;
+    this.clipped =
+      options.clipActions && this.continuous ? new Float64Array(this.numEnvs * CONTINUOUS_ACTION_SIZE) : null;
     const actionSize = this.continuous ? CONTINUOUS_ACTION_SIZE : 1;
     this.memory = allocateSharedMemory(this.numEnvs, this.numWorkers, OBSERVATION_SIZE, actionSize);
     this.workers = [];
@@ -178,6 +185,7 @@ export class WorkerVectorEnv implements VectorEnv {
   step(actions: ArrayLike<number>): VectorStepResult {
     this.assertOpen();
     if (!this.started) throw new Error('WorkerVectorEnv.step: called before reset(); expected reset() first');
+    if (this.clipped !== null) actions = clipUnitActions(actions, this.clipped);
     validateVectorActions('WorkerVectorEnv.step', actions, this.numEnvs, this.continuous);
     const shared = this.memory.actions;
     for (let i = 0; i < shared.length; i++) shared[i] = actions[i]!;
@@ -208,13 +216,11 @@ export class WorkerVectorEnv implements VectorEnv {
     const control = this.memory.control;
     Atomics.store(control, CONTROL_COMMAND, command);
     this.sequence = (this.sequence + 1) | 0;
-    this.memory.seed[3] = performance.now() + performance.timeOrigin;
     for (let w = 0; w < this.numWorkers; w++) {
       Atomics.store(control, requestSlot(w), this.sequence);
       Atomics.notify(control, requestSlot(w));
     }
     let localError: unknown = null;
-    const T0 = performance.now();
     try {
       if (command === COMMAND_STEP) {
         stepSlice(this.localEnvs, 0, this.memory.actions, this.continuous, this.memory.buffers);
@@ -224,7 +230,6 @@ export class WorkerVectorEnv implements VectorEnv {
     } catch (error) {
       localError = error;
     }
-    const T1 = performance.now();
     for (let w = 0; w < this.numWorkers; w++) {
       const slot = doneSlot(w);
       for (;;) {
@@ -235,14 +240,6 @@ export class WorkerVectorEnv implements VectorEnv {
         }
       }
     }
-    const T2 = performance.now();
-    const g = globalThis as unknown as { tl: number; tw: number };
-    g.tl = (g.tl ?? 0) + T1 - T0;
-    g.tw = (g.tw ?? 0) + T2 - T1;
-    (g as any).busy = this.memory.seed[1];
-    (g as any).wake = this.memory.seed[2];
-    (g as any).slept = this.memory.seed[4];
-    (g as any).spun = this.memory.seed[5];
     if (localError !== null) throw localError;
     for (let w = 0; w < this.numWorkers; w++) {
       if (Atomics.load(control, failedSlot(w)) !== 0) {
