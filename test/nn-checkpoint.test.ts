@@ -18,6 +18,7 @@ import {
   mse,
   SGD,
   saveCheckpoint,
+  saveOptimizer,
   writeFileAtomic,
 } from '../src/nn/index.ts';
 import { noGrad, Rng, type Tensor, tensor, tidy } from '../src/tensor/index.ts';
@@ -147,6 +148,25 @@ describe('checkpoint round trip', () => {
     const a = outputs(model);
     const b = outputs(restored);
     expect(Buffer.from(b.buffer).equals(Buffer.from(a.buffer))).toBe(true);
+  });
+
+  it('refuses a model and optimizer pair left out of step by an interrupted save', () => {
+    const rng = new Rng(5);
+    const x = tensor(rng.fillNormal(new Float32Array(8 * 3)), [8, 3]);
+    const y = tensor(rng.fillNormal(new Float32Array(8 * 2)), [8, 2]);
+    const model = new MLP([3, 4, 2], { rng: new Rng(1) });
+    const adam = new Adam(model.parameters());
+    trainSteps(model, adam, x, y, 2);
+    saveCheckpoint(dir, 'torn', { model, optimizer: adam });
+    trainSteps(model, adam, x, y, 1);
+    // The save writes the optimizer first; a crash before the model write leaves this pair behind.
+    saveOptimizer(join(dir, 'torn.optim.safetensors'), adam);
+    const restored = new MLP([3, 4, 2], { rng: new Rng(2) });
+    expect(() =>
+      loadCheckpoint(dir, 'torn', { model: restored, optimizer: new Adam(restored.parameters()) }),
+    ).toThrow(
+      /optimizer after 3 steps but the model torn.safetensors was saved after 2; the pair is out of step/,
+    );
   });
 
   it('SGD momentum state round-trips and a different optimiser kind is refused', () => {

@@ -88,10 +88,18 @@ export function saveCheckpoint(
 ): CheckpointFiles {
   const model = join(dir, `${name}.safetensors`);
   const optimizer = parts.optimizer ? join(dir, `${name}.optim.safetensors`) : null;
-  if (parts.optimizer && optimizer) saveOptimizer(optimizer, parts.optimizer);
-  saveModule(model, parts.model, parts.metadata);
+  const metadata = { ...parts.metadata };
+  if (parts.optimizer && optimizer) {
+    saveOptimizer(optimizer, parts.optimizer);
+    // Each file is atomic but the pair is not: the model, written second, records the optimiser's step
+    // count, so a crash between the two writes is caught at load time instead of resuming out of step.
+    metadata[OPTIMIZER_STEPS_KEY] = String(parts.optimizer.steps);
+  }
+  saveModule(model, parts.model, metadata);
   return { model, optimizer };
 }
+
+const OPTIMIZER_STEPS_KEY = 'optimizer_steps';
 
 /** Loads what `saveCheckpoint` wrote; returns the model file's metadata. */
 export function loadCheckpoint(
@@ -99,7 +107,19 @@ export function loadCheckpoint(
   name: string,
   parts: { model: Module; optimizer?: Optimizer },
 ): Record<string, string> {
-  const metadata = loadModule(join(dir, `${name}.safetensors`), parts.model);
-  if (parts.optimizer) loadOptimizer(join(dir, `${name}.optim.safetensors`), parts.optimizer);
+  const { [OPTIMIZER_STEPS_KEY]: recordedSteps, ...metadata } = loadModule(
+    join(dir, `${name}.safetensors`),
+    parts.model,
+  );
+  if (parts.optimizer) {
+    const file = join(dir, `${name}.optim.safetensors`);
+    loadOptimizer(file, parts.optimizer);
+    if (recordedSteps !== undefined && Number(recordedSteps) !== parts.optimizer.steps) {
+      throw new Error(
+        `loadCheckpoint: ${file} holds the optimizer after ${parts.optimizer.steps} steps but the model ` +
+          `${name}.safetensors was saved after ${recordedSteps}; the pair is out of step (a save was interrupted)`,
+      );
+    }
+  }
   return metadata;
 }
