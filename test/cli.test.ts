@@ -56,6 +56,14 @@ describe('command line', () => {
     expect(() => trainOptionsFromArgs(['--resume', 'x', '--seed', '2'])).toThrow(/drop --seed/);
   });
 
+  it('prints the usage with status 0 on --help', () => {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'eval', '--help'], {
+      encoding: 'utf8',
+    });
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/usage: npm run eval -- <run-dir>[\s\S]*--episodes/);
+  });
+
   it('exits with status 2 and the usage on a bad command line', () => {
     const run = spawnSync(
       process.execPath,

@@ -39,8 +39,18 @@ export class UsageError extends Error {
   }
 }
 
+/** `--help`: not an error; the caller prints the usage and exits 0. */
+export class HelpRequested extends Error {
+  constructor(spec: CommandSpec) {
+    super(usage(spec));
+    this.name = 'HelpRequested';
+  }
+}
+
 export function usage(spec: CommandSpec): string {
-  const lines = [`usage: npm run ${spec.command.replace(' ', ' -- ')} ${spec.positionals} [flags]`.trimEnd()];
+  const [script, ...sub] = spec.command.split(' ');
+  const args = [...sub, spec.positionals, '[flags]'].filter((part) => part !== '').join(' ');
+  const lines = [`usage: npm run ${script} -- ${args}`];
   if (spec.flags.length > 0) lines.push('', 'flags:');
   const width = Math.max(...spec.flags.map((f) => f.name.length + (f.type === 'boolean' ? 0 : 8)), 0);
   for (const f of spec.flags) {
@@ -59,7 +69,7 @@ export function parseArgs(argv: readonly string[], spec: CommandSpec): ParsedArg
       positionals.push(arg);
       continue;
     }
-    if (arg === '--help') throw new UsageError(`${spec.command}:`, spec);
+    if (arg === '--help') throw new HelpRequested(spec);
     const eq = arg.indexOf('=');
     const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
     const flag = spec.flags.find((f) => f.name === name);

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { plannedUpdates } from '../rl/ppo.ts';
-import { UsageError } from './args.ts';
+import { HelpRequested, UsageError } from './args.ts';
 import { evalRun } from './eval.ts';
 import { plotRuns } from './plot.ts';
 import { replayRun } from './replay.ts';
@@ -74,6 +74,10 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((error: Error) => {
+  if (error instanceof HelpRequested) {
+    console.log(error.message);
+    return;
+  }
   console.error(error instanceof UsageError ? error.message : `error: ${error.message}`);
   process.exitCode = error instanceof UsageError ? 2 : 1;
 });
