@@ -6,6 +6,7 @@
  * a log-variance kept between learnable soft bounds.
  */
 import {
+  gemmBatchedJs,
   gradBuffer,
   kernels,
   needsGrad,
@@ -61,22 +62,27 @@ export function ensembleLinear(
   const oStride = batch * outF;
   const out = resultTensor([members, batch, outF]);
   const pre = needsPreActivation(activation) ? resultTensor(out.shape) : null;
-  const gemm = kernels().gemm;
+  // One batched call per product, so a kernel set can run all members in one pass.
+  const gemmBatched = kernels().gemmBatched ?? gemmBatchedJs;
+  gemmBatched(
+    members,
+    false,
+    false,
+    batch,
+    outF,
+    inF,
+    x.data,
+    0,
+    xStride,
+    weight.data,
+    0,
+    wStride,
+    out.data,
+    0,
+    oStride,
+    false,
+  );
   for (let e = 0; e < members; e++) {
-    gemm(
-      false,
-      false,
-      batch,
-      outF,
-      inF,
-      x.data,
-      e * xStride,
-      weight.data,
-      e * wStride,
-      out.data,
-      e * oStride,
-      false,
-    );
     biasActivationForward(
       activation,
       out.data,
@@ -96,11 +102,48 @@ export function ensembleLinear(
       const gx = gradBuffer(x);
       const gw = gradBuffer(weight);
       const gb = bias ? gradBuffer(bias) : null;
-      for (let e = 0; e < members; e++) {
-        const go = e * oStride;
-        if (gx) gemm(false, true, batch, inF, outF, gz, go, weight.data, e * wStride, gx, e * xStride, true);
-        if (gw) gemm(true, false, inF, outF, batch, x.data, e * xStride, gz, go, gw, e * wStride, true);
-        if (gb) {
+      // dX_e = dZ_e·W_eᵀ (a shared input sums every member's share: stride 0), dW_e = X_eᵀ·dZ_e.
+      if (gx)
+        gemmBatched(
+          members,
+          false,
+          true,
+          batch,
+          inF,
+          outF,
+          gz,
+          0,
+          oStride,
+          weight.data,
+          0,
+          wStride,
+          gx,
+          0,
+          xStride,
+          true,
+        );
+      if (gw)
+        gemmBatched(
+          members,
+          true,
+          false,
+          inF,
+          outF,
+          batch,
+          x.data,
+          0,
+          xStride,
+          gz,
+          0,
+          oStride,
+          gw,
+          0,
+          wStride,
+          true,
+        );
+      if (gb) {
+        for (let e = 0; e < members; e++) {
+          const go = e * oStride;
           for (let r = 0; r < batch; r++) {
             for (let j = 0; j < outF; j++) gb[e * outF + j]! += gz[go + r * outF + j]!;
           }
