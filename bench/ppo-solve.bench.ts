@@ -9,21 +9,41 @@
 import { spawn } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { type CommandSpec, HelpRequested, parseArgs } from '../src/cli/args.ts';
 import { readMetrics } from '../src/cli/run-folder.ts';
+import { ENV_IDS } from '../src/env/index.ts';
 import { machineInfo, saveResult } from './report.ts';
 
-const args = process.argv.slice(2);
-function flag(name: string, fallback: string): string {
-  const i = args.indexOf(`--${name}`);
-  return i === -1 ? fallback : (args[i + 1] ?? fallback);
-}
-const envArg = flag('env', 'both');
-const envIds = envArg === 'both' ? ['LunarLander-v3', 'LunarLanderContinuous-v3'] : [envArg];
-const seeds = flag('seeds', '1,2,3').split(',').map(Number);
-const steps = Number(flag('steps', '1000000'));
-const jobs = Number(flag('jobs', '1'));
-const outRoot = flag('out', join('runs', 'solve'));
-const workers = args.includes('--workers');
+// The command line's own strict parser: an unknown flag or a bad value is an error with the usage.
+const solveSpec: CommandSpec = {
+  command: 'bench ppo-solve',
+  positionals: '',
+  minPositionals: 0,
+  maxPositionals: 0,
+  flags: [
+    { name: 'env', type: 'string', help: 'which env (default both)', choices: [...ENV_IDS, 'both'] },
+    { name: 'seeds', type: 'string', help: 'comma-separated seeds (default 1,2,3)' },
+    { name: 'steps', type: 'int', min: 1, help: 'real steps per run (default 1000000)' },
+    { name: 'jobs', type: 'int', min: 1, help: 'runs at once (default 1; use 1 for honest timings)' },
+    { name: 'workers', type: 'boolean', help: 'step the envs in worker threads' },
+    { name: 'out', type: 'string', help: 'folder for the run folders (default runs/solve)' },
+  ],
+};
+const { flags } = (() => {
+  try {
+    return parseArgs(process.argv.slice(2), solveSpec);
+  } catch (error) {
+    console.error((error as Error).message);
+    process.exit(error instanceof HelpRequested ? 0 : 2);
+  }
+})();
+const envArg = (flags.env as string | undefined) ?? 'both';
+const envIds = envArg === 'both' ? [...ENV_IDS] : [envArg];
+const seeds = ((flags.seeds as string | undefined) ?? '1,2,3').split(',').map(Number);
+const steps = (flags.steps as number | undefined) ?? 1_000_000;
+const jobs = (flags.jobs as number | undefined) ?? 1;
+const outRoot = (flags.out as string | undefined) ?? join('runs', 'solve');
+const workers = flags.workers === true;
 
 interface Row {
   envId: string;
@@ -83,7 +103,7 @@ async function worker(): Promise<void> {
     console.log(JSON.stringify(row));
   }
 }
-await Promise.all(Array.from({ length: Math.max(1, jobs) }, worker));
+await Promise.all(Array.from({ length: jobs }, worker));
 
 results.sort((a, b) => a.envId.localeCompare(b.envId) || a.seed - b.seed);
 console.log(

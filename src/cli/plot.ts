@@ -69,7 +69,7 @@ export function learningCurveSpec(points: Point[], title: string): TopLevelSpec 
   } as TopLevelSpec;
 }
 
-export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+export async function renderChartSvg(spec: TopLevelSpec): Promise<string> {
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   return view.toSVG();
 }
@@ -91,7 +91,7 @@ export async function plotRuns(
     }
   }
   const title = (flags.title as string | undefined) ?? 'Return against real environment steps';
-  const svg = await renderSvg(learningCurveSpec(points, title));
+  const svg = await renderChartSvg(learningCurveSpec(points, title));
   const out =
     (flags.out as string | undefined) ?? join(runPaths(positionals[0]!).plots, 'learning-curve.svg');
   writeFileAtomic(out, svg);

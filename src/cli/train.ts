@@ -5,19 +5,11 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  ENV_IDS,
-  type EnvId,
-  type LunarLanderOptions,
-  optionsForId,
-  SyncVectorEnv,
-  WorkerVectorEnv,
-} from '../env/index.ts';
+import { ENV_IDS, type EnvId, type LunarLanderOptions, makeVectorEnv, optionsForId } from '../env/index.ts';
 import { loadModule, loadOptimizer, saveModule, saveOptimizer, writeFileAtomic } from '../nn/index.ts';
 import { Ppo, type PpoState, type PpoUpdateMetrics } from '../rl/ppo.ts';
 import { defaultPpoConfig, type PpoConfig, resolvePpoConfig } from '../rl/ppo-config.ts';
 import { RecordedVectorEnv } from '../rl/recorded-env.ts';
-import type { RlVectorEnv } from '../rl/vector-env.ts';
 import { type CommandSpec, parseArgs, parseOverrides, UsageError } from './args.ts';
 import { type EvalSummary, evaluatePolicy } from './evaluate.ts';
 import { ProgressBar } from './progress.ts';
@@ -168,11 +160,6 @@ export function trainOptionsFromArgs(argv: readonly string[]): TrainOptions {
   };
 }
 
-async function createEnv(config: PpoRunConfig): Promise<RlVectorEnv> {
-  const options = { numEnvs: config.numEnvs, envOptions: config.envOptions };
-  return config.workers ? WorkerVectorEnv.create(options) : new SyncVectorEnv(options);
-}
-
 interface SavedState {
   ppo: PpoState;
   /** Seconds spent training before this checkpoint, summed over sessions. */
@@ -218,7 +205,13 @@ export async function trainPpo(options: TrainOptions): Promise<TrainResult> {
     config = options.config;
     writeJson(paths.config, config);
   }
-  const env = new RecordedVectorEnv(await createEnv(config));
+  const env = new RecordedVectorEnv(
+    await makeVectorEnv(config.envId, {
+      numEnvs: config.numEnvs,
+      envOptions: config.envOptions,
+      threads: config.workers,
+    }),
+  );
   try {
     const ppo = new Ppo(env, config.ppo);
     let wallBefore = 0;

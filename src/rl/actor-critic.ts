@@ -10,6 +10,7 @@
 import { MLP, Module } from '../nn/index.ts';
 import { noGrad, type Rng, type Tensor, tensor, zeros } from '../tensor/index.ts';
 import { Categorical, DiagonalGaussian } from './distributions.ts';
+import { normalizeRows } from './running-stats.ts';
 import { actionSize, isDiscrete, type RlActionSpace } from './vector-env.ts';
 
 export interface ActorCriticOptions {
@@ -71,22 +72,24 @@ export class ActorCritic extends Module {
    * when this policy does not normalise.
    */
   normalizeObservations(raw: Float32Array, out: Float32Array): Float32Array {
-    const size = this.observationSize;
-    if (raw.length % size !== 0) {
-      throw new Error(`ActorCritic: ${raw.length} observation values are not rows of ${size}`);
+    if (raw.length % this.observationSize !== 0) {
+      throw new Error(
+        `ActorCritic: ${raw.length} observation values are not rows of ${this.observationSize}`,
+      );
     }
     if (!this.normalizesObservations) {
       if (out !== raw) out.set(raw);
       return out;
     }
-    const mean = this.obsMean.data;
-    const variance = this.obsVar.data;
-    for (let i = 0; i < raw.length; i++) {
-      const j = i % size;
-      const z = (raw[i]! - mean[j]!) / Math.sqrt(variance[j]! + 1e-8);
-      out[i] = z < -OBSERVATION_CLIP ? -OBSERVATION_CLIP : z > OBSERVATION_CLIP ? OBSERVATION_CLIP : z;
-    }
-    return out;
+    return normalizeRows(
+      'ActorCritic',
+      raw,
+      this.obsMean.data,
+      this.obsVar.data,
+      out,
+      OBSERVATION_CLIP,
+      1e-8,
+    );
   }
 
   /** The action distribution for a batch of (already normalised) observations [batch, obs]. */

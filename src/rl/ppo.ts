@@ -97,6 +97,9 @@ export class Ppo {
   private readonly truncated: Uint8Array;
   private readonly truncatedValues: Float32Array;
   private readonly lastValues: Float32Array;
+  /** Scratch for one normalised final observation and for one return fed to the reward statistics. */
+  private readonly finalObs: Float32Array;
+  private readonly oneReturn = new Float32Array(1);
 
   constructor(
     readonly env: RlVectorEnv,
@@ -132,6 +135,7 @@ export class Ppo {
     this.truncated = new Uint8Array(rollout);
     this.truncatedValues = new Float32Array(rollout);
     this.lastValues = new Float32Array(this.envs);
+    this.finalObs = new Float32Array(this.obsSize);
   }
 
   get done(): boolean {
@@ -272,7 +276,7 @@ export class Ppo {
   /** V(final observation) for each env whose episode was cut by the time limit at this step. */
   private bootstrapTruncated(truncated: Uint8Array, finalObservations: Float32Array, row: number): void {
     const { obsSize } = this;
-    const final = new Float32Array(obsSize);
+    const final = this.finalObs;
     for (let i = 0; i < this.envs; i++) {
       if (!truncated[i]) continue;
       this.policy.normalizeObservations(finalObservations.subarray(i * obsSize, (i + 1) * obsSize), final);
@@ -305,7 +309,8 @@ export class Ppo {
     if (!this.config.normalizeRewards) return reward;
     const ret = this.discountedReturns[env]! * this.config.gamma + reward;
     this.discountedReturns[env] = episodeEnded ? 0 : ret;
-    this.rewardStats.update(Float32Array.of(ret), 1);
+    this.oneReturn[0] = ret;
+    this.rewardStats.update(this.oneReturn, 1);
     const scaled = reward / Math.sqrt(this.rewardStats.variance[0]! + 1e-8);
     return scaled < -REWARD_CLIP ? -REWARD_CLIP : scaled > REWARD_CLIP ? REWARD_CLIP : scaled;
   }

@@ -52,15 +52,7 @@ export class RunningMeanStd {
     clip = 10,
     eps = 1e-8,
   ): Float32Array {
-    if (batch.length % this.size !== 0) {
-      throw new Error(`RunningMeanStd.normalize: ${batch.length} values are not rows of ${this.size}`);
-    }
-    for (let i = 0; i < batch.length; i++) {
-      const j = i % this.size;
-      const z = (batch[i]! - this.mean[j]!) / Math.sqrt(this.variance[j]! + eps);
-      out[i] = z < -clip ? -clip : z > clip ? clip : z;
-    }
-    return out;
+    return normalizeRows('RunningMeanStd.normalize', batch, this.mean, this.variance, out, clip, eps);
   }
 
   toJSON(): { mean: number[]; variance: number[]; count: number } {
@@ -79,4 +71,29 @@ export class RunningMeanStd {
     stats.count = state.count;
     return stats;
   }
+}
+
+/**
+ * (x - mean[j]) / sqrt(variance[j] + eps), clipped to [-clip, clip], for rows of `mean.length` features,
+ * into `out` (may be `batch`). Shared by the running statistics and the policy's saved copy of them.
+ */
+export function normalizeRows(
+  where: string,
+  batch: Float32Array,
+  mean: ArrayLike<number>,
+  variance: ArrayLike<number>,
+  out: Float32Array,
+  clip: number,
+  eps: number,
+): Float32Array {
+  const size = mean.length;
+  if (batch.length % size !== 0) {
+    throw new Error(`${where}: ${batch.length} values are not rows of ${size}`);
+  }
+  for (let i = 0; i < batch.length; i++) {
+    const j = i % size;
+    const z = (batch[i]! - mean[j]!) / Math.sqrt(variance[j]! + eps);
+    out[i] = z < -clip ? -clip : z > clip ? clip : z;
+  }
+  return out;
 }
