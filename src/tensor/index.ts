@@ -10,7 +10,7 @@ export {
   setBackend,
 } from './gpu/gpu-backend.ts';
 export { type AdamKernel, type AdamStep, adamJs } from './kernels/adam.ts';
-export { jsKernels, type KernelSet, kernels, setKernels } from './kernels/backend.ts';
+export { type ActiveKernels, jsKernels, type KernelSet, kernels, setKernels } from './kernels/backend.ts';
 export { type BinaryOp, sigmoid, softplus, type UnaryOp } from './kernels/elementwise.ts';
 export type { FusedActivation, FusedLinear } from './kernels/linear.ts';
 export { type Gemm, type GemmBatched, gemmBatchedJs, gemmJs } from './kernels/matmul.ts';

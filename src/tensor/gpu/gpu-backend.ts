@@ -4,10 +4,7 @@
  * to the cost of uploading textures and reading pixels back), above it the GPU kernel runs. Calls the
  * GPU kernels do not cover (broadcast binary ops, `pow`, reductions over an inner axis) stay on the CPU.
  */
-import { kernels, setKernels } from '../kernels/backend.ts';
-import { binaryForward, unaryForward } from '../kernels/elementwise.ts';
-import { gemmBatchedJs } from '../kernels/matmul.ts';
-import { maxAxis, softmaxAxis, sumAxis } from '../kernels/reduce.ts';
+import { type ActiveKernels, kernels, setKernels } from '../kernels/backend.ts';
 import { probeGpu } from './gpu-context.ts';
 import { type GpuKernelSet, innerKernels, isGpuKernelSet } from './gpu-kernel-set.ts';
 import { GpuKernels, gpuSupportsBinary } from './gpu-kernels.ts';
@@ -84,12 +81,7 @@ export function activeBackend(): 'cpu' | 'gpu' {
   return isGpuKernelSet(kernels()) ? 'gpu' : 'cpu';
 }
 
-function gpuKernelSet(cpu: ReturnType<typeof kernels>, gpu: GpuKernels, threshold: number): GpuKernelSet {
-  const unaryCpu = cpu.unary ?? unaryForward;
-  const binaryCpu = cpu.binary ?? binaryForward;
-  const sumCpu = cpu.sumAxis ?? sumAxis;
-  const maxCpu = cpu.maxAxis ?? maxAxis;
-  const softmaxCpu = cpu.softmaxAxis ?? softmaxAxis;
+function gpuKernelSet(cpu: ActiveKernels, gpu: GpuKernels, threshold: number): GpuKernelSet {
   /** True (and counted) when a call of this much work, that the GPU kernels can take, goes to the GPU. */
   const onGpu = (work: number, supported = true): boolean => {
     const use = supported && work > 0 && work >= threshold;
@@ -99,7 +91,6 @@ function gpuKernelSet(cpu: ReturnType<typeof kernels>, gpu: GpuKernels, threshol
   // A fused linear layer (the WebAssembly set's) would keep big layers off the GPU, so the gpu set has
   // none: layers then run gemm, routed by size, plus their own bias and activation.
   const { linear: _fusedLinear, ...unfused } = cpu;
-  const gemmBatchedCpu = cpu.gemmBatched ?? gemmBatchedJs;
   return {
     ...unfused,
     name: `gpu+${cpu.name}`,
@@ -114,7 +105,7 @@ function gpuKernelSet(cpu: ReturnType<typeof kernels>, gpu: GpuKernels, threshol
       const [batch, transA, transB, m, n, k, a, aOff, aStride, b, bOff, bStride, c, cOff, cStride, acc] =
         args;
       if (!onGpu(m * n * k)) {
-        gemmBatchedCpu(...args);
+        cpu.gemmBatched(...args);
         return;
       }
       for (let i = 0; i < batch; i++) {
@@ -136,26 +127,26 @@ function gpuKernelSet(cpu: ReturnType<typeof kernels>, gpu: GpuKernels, threshol
     },
     unary: (op, x, out) => {
       if (onGpu(out.length)) gpu.unary(op, x, out);
-      else unaryCpu(op, x, out);
+      else cpu.unary(op, x, out);
     },
     binary: (op, a, b, out, ia, ib) => {
       if (onGpu(out.length, ia === null && ib === null && gpuSupportsBinary(op))) {
         gpu.binary(op, a, b, out);
       } else {
-        binaryCpu(op, a, b, out, ia, ib);
+        cpu.binary(op, a, b, out, ia, ib);
       }
     },
     sumAxis: (x, outer, len, inner, scale, out) => {
       if (onGpu(outer * len, inner === 1 && len > 0)) gpu.sumRows(x, outer, len, scale, out);
-      else sumCpu(x, outer, len, inner, scale, out);
+      else cpu.sumAxis(x, outer, len, inner, scale, out);
     },
     maxAxis: (x, outer, len, inner, out, argmax) => {
       if (onGpu(outer * len, inner === 1 && len > 0)) gpu.maxRows(x, outer, len, out, argmax);
-      else maxCpu(x, outer, len, inner, out, argmax);
+      else cpu.maxAxis(x, outer, len, inner, out, argmax);
     },
     softmaxAxis: (x, outer, len, inner, out, log) => {
       if (onGpu(outer * len, inner === 1 && len > 0)) gpu.softmaxRows(x, outer, len, out, log);
-      else softmaxCpu(x, outer, len, inner, out, log);
+      else cpu.softmaxAxis(x, outer, len, inner, out, log);
     },
   };
 }

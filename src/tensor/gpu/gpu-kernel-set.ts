@@ -1,9 +1,9 @@
 /** The kernel set the gpu backend installs: a CPU set, wrapped, remembered so it can be restored. */
-import type { KernelSet } from '../kernels/backend.ts';
+import type { ActiveKernels, KernelSet } from '../kernels/backend.ts';
 
-export interface GpuKernelSet extends KernelSet {
+export interface GpuKernelSet extends ActiveKernels {
   /** The CPU kernel set that runs every call below the threshold, and that 'cpu' restores. */
-  readonly cpu: KernelSet;
+  readonly cpu: ActiveKernels;
   readonly gpuThreshold: number;
 }
 
@@ -12,6 +12,6 @@ export function isGpuKernelSet(set: KernelSet): set is GpuKernelSet {
 }
 
 /** The CPU kernel set under a gpu set, or the set itself when it is already a CPU one. */
-export function innerKernels(set: KernelSet): KernelSet {
+export function innerKernels(set: ActiveKernels): ActiveKernels {
   return isGpuKernelSet(set) ? set.cpu : set;
 }

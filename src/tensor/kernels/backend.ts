@@ -2,24 +2,25 @@
  * The kernel set the ops call. Plain JavaScript is always there and is the reference; faster sets
  * (WebAssembly SIMD, gpu.js) implement the same contract and are switched in here.
  */
-import type { AdamKernel } from './adam.ts';
-import type { binaryBackward, binaryForward, unaryBackward, unaryForward } from './elementwise.ts';
+import { type AdamKernel, adamJs } from './adam.ts';
+import { binaryBackward, binaryForward, unaryBackward, unaryForward } from './elementwise.ts';
 import type { FusedLinear } from './linear.ts';
-import { type Gemm, type GemmBatched, gemmJs } from './matmul.ts';
-import type { columnSumJs, maxAxis, softmaxAxis, sumAxis } from './reduce.ts';
+import { type Gemm, type GemmBatched, gemmBatchedJs, gemmJs } from './matmul.ts';
+import { columnSumJs, maxAxis, softmaxAxis, sumAxis } from './reduce.ts';
 
+/** A kernel set as it is written: gemm, plus whichever other kernels it replaces. */
 export interface KernelSet {
   readonly name: string;
   readonly gemm: Gemm;
-  /** Optional replacements for the elementwise and reduction kernels (the gpu backend sets them); the ops
-   *  call the plain JS kernels of the same name when a set leaves them out. */
+  /** Optional replacements for the elementwise and reduction kernels (the gpu backend sets them); where a
+   *  set leaves one out, `setKernels` fills in the plain JS kernel of the same name. */
   readonly unary?: typeof unaryForward;
   readonly binary?: typeof binaryForward;
   readonly sumAxis?: typeof sumAxis;
   readonly maxAxis?: typeof maxAxis;
   readonly softmaxAxis?: typeof softmaxAxis;
-  /** Further optional entries (the WebAssembly set has them); callers fall back to the JS kernels
-   *  (`unaryBackward`, `binaryBackward`, `gemmBatchedJs`, `columnSumJs`, `adamJs`) when a set leaves them out. */
+  /** Further optional entries (the WebAssembly set has them); the JS defaults are `unaryBackward`,
+   *  `binaryBackward`, `gemmBatchedJs`, `columnSumJs` and `adamJs`. */
   readonly unaryBackward?: typeof unaryBackward;
   readonly binaryBackward?: typeof binaryBackward;
   readonly gemmBatched?: GemmBatched;
@@ -29,14 +30,39 @@ export interface KernelSet {
   readonly linear?: FusedLinear;
 }
 
-export const jsKernels: KernelSet = { name: 'js', gemm: gemmJs };
+/**
+ * The set the ops call: every kernel present, the JS one wherever the set has none. `linear` stays
+ * optional, since its absence is what tells a layer to run unfused.
+ */
+export type ActiveKernels = Required<Omit<KernelSet, 'linear'>> & Pick<KernelSet, 'linear'>;
 
-let active: KernelSet = jsKernels;
+/** `set` with the JS kernel filled in for each kernel it leaves out; its other properties are kept. */
+function withJsDefaults(set: KernelSet): ActiveKernels {
+  return {
+    ...set,
+    unary: set.unary ?? unaryForward,
+    binary: set.binary ?? binaryForward,
+    sumAxis: set.sumAxis ?? sumAxis,
+    maxAxis: set.maxAxis ?? maxAxis,
+    softmaxAxis: set.softmaxAxis ?? softmaxAxis,
+    unaryBackward: set.unaryBackward ?? unaryBackward,
+    binaryBackward: set.binaryBackward ?? binaryBackward,
+    gemmBatched: set.gemmBatched ?? gemmBatchedJs,
+    columnSum: set.columnSum ?? columnSumJs,
+    adam: set.adam ?? adamJs,
+  };
+}
 
-export function kernels(): KernelSet {
+export const jsKernels: ActiveKernels = withJsDefaults({ name: 'js', gemm: gemmJs });
+
+let active: ActiveKernels = jsKernels;
+
+export function kernels(): ActiveKernels {
   return active;
 }
 
-export function setKernels(set: KernelSet): void {
-  active = set;
+/** Makes `set`, completed with the JS defaults, the one the ops call, and returns the completed set. */
+export function setKernels(set: KernelSet): ActiveKernels {
+  active = withJsDefaults(set);
+  return active;
 }

@@ -5,7 +5,7 @@
  * 'auto'), and can be changed at any time with `useKernels`, as tests and benchmarks do.
  */
 import { createWasmKernels } from '../wasm/wasm-kernels.ts';
-import { jsKernels, type KernelSet, setKernels } from './backend.ts';
+import { type ActiveKernels, jsKernels, type KernelSet, setKernels } from './backend.ts';
 
 export type KernelChoice = 'js' | 'wasm' | 'auto';
 const CHOICES: readonly KernelChoice[] = ['js', 'wasm', 'auto'];
@@ -28,18 +28,17 @@ export function wasmKernels(): KernelSet | null {
 }
 
 /** Switches the kernel set the ops use and returns it. 'wasm' throws where WebAssembly SIMD is missing. */
-export function useKernels(choice: KernelChoice): KernelSet {
+export function useKernels(choice: KernelChoice): ActiveKernels {
   if (!CHOICES.includes(choice)) {
     throw new Error(`useKernels: unknown kernel set '${String(choice)}'; expected 'js', 'wasm' or 'auto'`);
   }
-  let set = jsKernels;
+  let set: KernelSet = jsKernels;
   if (choice !== 'js') {
     const wasm = wasmKernels();
     if (wasm) set = wasm;
     else if (choice === 'wasm') throw new Error(`useKernels('wasm'): ${wasmError}`);
   }
-  setKernels(set);
-  return set;
+  return setKernels(set);
 }
 
 function choiceFromEnv(): KernelChoice {

@@ -1,13 +1,6 @@
 /** Elementwise ops with NumPy broadcasting and their gradients. */
 import { kernels } from '../kernels/backend.ts';
-import {
-  type BinaryOp,
-  binaryBackward,
-  binaryForward,
-  type UnaryOp,
-  unaryBackward,
-  unaryForward,
-} from '../kernels/elementwise.ts';
+import type { BinaryOp, UnaryOp } from '../kernels/elementwise.ts';
 import { broadcastIndexMap, broadcastShapes, sameShape, shapeString } from '../shape.ts';
 import {
   asTensor,
@@ -29,20 +22,10 @@ function binary(op: BinaryOp, aLike: TensorLike, bLike: TensorLike): Tensor {
   const ia = same || sameShape(a.shape, shape) ? null : broadcastIndexMap(a.shape, shape);
   const ib = same || sameShape(b.shape, shape) ? null : broadcastIndexMap(b.shape, shape);
   const out = resultTensor(shape);
-  (kernels().binary ?? binaryForward)(op, a.data, b.data, out.data, ia, ib);
+  kernels().binary(op, a.data, b.data, out.data, ia, ib);
   if (needsGrad([a, b])) {
     recordGraph(out, [a, b], (g) => {
-      (kernels().binaryBackward ?? binaryBackward)(
-        op,
-        g,
-        a.data,
-        b.data,
-        out.data,
-        gradBuffer(a),
-        gradBuffer(b),
-        ia,
-        ib,
-      );
+      kernels().binaryBackward(op, g, a.data, b.data, out.data, gradBuffer(a), gradBuffer(b), ia, ib);
     });
   }
   return out;
@@ -59,11 +42,9 @@ export const maximum = (a: TensorLike, b: TensorLike): Tensor => binary('maximum
 export function unary(op: UnaryOp, x: Tensor): Tensor {
   x.assertAlive(op);
   const out = resultTensor(x.shape);
-  (kernels().unary ?? unaryForward)(op, x.data, out.data);
+  kernels().unary(op, x.data, out.data);
   if (needsGrad([x])) {
-    recordGraph(out, [x], (g) =>
-      (kernels().unaryBackward ?? unaryBackward)(op, g, x.data, out.data, gradBuffer(x)!),
-    );
+    recordGraph(out, [x], (g) => kernels().unaryBackward(op, g, x.data, out.data, gradBuffer(x)!));
   }
   return out;
 }

@@ -5,7 +5,6 @@
  * transposed copy is made.
  */
 import { kernels } from '../kernels/backend.ts';
-import { gemmBatchedJs } from '../kernels/matmul.ts';
 import { shapeString } from '../shape.ts';
 import { gradBuffer, needsGrad, recordGraph, resultTensor, type Tensor } from '../tensor.ts';
 
@@ -45,7 +44,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (a.ndim === 3 && a.shape[0] !== batch) throw mismatch();
   const aStride = a.ndim === 3 ? m * k : 0;
   const out = resultTensor([batch, m, n]);
-  const batched = kernels().gemmBatched ?? gemmBatchedJs;
+  const batched = kernels().gemmBatched;
   batched(batch, false, false, m, n, k, a.data, 0, aStride, b.data, 0, k * n, out.data, 0, m * n, false);
   if (needsGrad([a, b])) {
     recordGraph(out, [a, b], (g) => {

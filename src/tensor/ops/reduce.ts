@@ -1,6 +1,6 @@
 /** Reductions (sum, mean, max) over one axis or all, and softmax / log-softmax along an axis. */
 import { kernels } from '../kernels/backend.ts';
-import { maxAxis, softmaxAxis, softmaxAxisBackward, sumAxis, sumAxisBackward } from '../kernels/reduce.ts';
+import { softmaxAxisBackward, sumAxisBackward } from '../kernels/reduce.ts';
 import { normalizeAxis, splitAtAxis } from '../shape.ts';
 import { gradBuffer, needsGrad, recordGraph, resultTensor, type Tensor } from '../tensor.ts';
 
@@ -28,7 +28,7 @@ function sumScaled(x: Tensor, axis: number | undefined, keepDim: boolean, op: 's
   const { outer, len, inner, shape } = plan(x, axis, keepDim, op);
   const scale = op === 'mean' ? 1 / len : 1;
   const out = resultTensor(shape);
-  (kernels().sumAxis ?? sumAxis)(x.data, outer, len, inner, scale, out.data);
+  kernels().sumAxis(x.data, outer, len, inner, scale, out.data);
   if (needsGrad([x])) {
     recordGraph(out, [x], (g) => sumAxisBackward(g, outer, len, inner, scale, gradBuffer(x)!));
   }
@@ -51,7 +51,7 @@ export function max(x: Tensor, axis?: number, keepDim = false): Tensor {
   if (len === 0) throw new Error('max: cannot reduce an empty tensor');
   const out = resultTensor(shape);
   const argmax = new Int32Array(outer * inner);
-  (kernels().maxAxis ?? maxAxis)(x.data, outer, len, inner, out.data, argmax);
+  kernels().maxAxis(x.data, outer, len, inner, out.data, argmax);
   if (needsGrad([x])) {
     recordGraph(out, [x], (g) => {
       const gx = gradBuffer(x)!;
@@ -69,7 +69,7 @@ function softmaxLike(x: Tensor, axis: number, log: boolean): Tensor {
   x.assertAlive(op);
   const { outer, len, inner } = splitAtAxis(x.shape, normalizeAxis(axis, x.ndim, op));
   const out = resultTensor(x.shape);
-  (kernels().softmaxAxis ?? softmaxAxis)(x.data, outer, len, inner, out.data, log);
+  kernels().softmaxAxis(x.data, outer, len, inner, out.data, log);
   if (needsGrad([x])) {
     recordGraph(out, [x], (g) => softmaxAxisBackward(g, out.data, outer, len, inner, gradBuffer(x)!, log));
   }

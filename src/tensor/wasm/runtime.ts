@@ -11,7 +11,7 @@
 
 import { MAP_UNROLL } from './map-kernels.ts';
 
-type Kernel = (...args: number[]) => void;
+export type Kernel = (...args: number[]) => void;
 
 const PAGE_BYTES = 65536;
 /** Region alignment and padding: one step of the unrolled elementwise loops (a 64-byte cache line). */

@@ -20,7 +20,7 @@ import { columnSumJs } from '../kernels/reduce.ts';
 import { TILE_M, TILE_N } from './gemm-kernel.ts';
 import { kernelModuleBytes } from './kernel-module.ts';
 import { mapName, UNARY_GRAD_OPS } from './map-kernels.ts';
-import { WasmRuntime } from './runtime.ts';
+import { type Kernel, WasmRuntime } from './runtime.ts';
 
 const UNARY_FORWARD: ReadonlySet<UnaryOp> = new Set([
   'neg',
@@ -67,15 +67,22 @@ export function createWasmKernels(options: WasmKernelOptions = {}): KernelSet {
     columnSum: rt.kernel('column_sum'),
     adam: rt.kernel('adam'),
   };
-  const maps = new Map<string, (...args: number[]) => void>();
-  const map = (name: string): ((...args: number[]) => void) => {
-    let fn = maps.get(name);
-    if (!fn) {
-      fn = rt.kernel(name);
-      maps.set(name, fn);
-    }
-    return fn;
+  /** One family of map kernels (see `mapName`) by op, each export looked up once rather than per call. */
+  const family = (name: (op: string) => string): ((op: string) => Kernel) => {
+    const fns = new Map<string, Kernel>();
+    return (op) => {
+      let fn = fns.get(op);
+      if (!fn) {
+        fn = rt.kernel(name(op));
+        fns.set(op, fn);
+      }
+      return fn;
+    };
   };
+  const forwardMap = family(mapName.forward);
+  const unaryGradMap = family(mapName.unaryGrad);
+  const activationGradMap = family(mapName.activationGrad);
+  const accumulateMap = family(mapName.accumulate);
   const at = new Int32Array(16);
 
   /** gemm on operands already in the arena (byte addresses; strides in floats). */
@@ -160,7 +167,7 @@ export function createWasmKernels(options: WasmKernelOptions = {}): KernelSet {
     const n = out.length;
     const [X] = rt.layout([n], at);
     rt.put(X!, x, 0, n);
-    map(mapName.forward(op))(n, X!, X!);
+    forwardMap(op)(n, X!, X!);
     rt.take(X!, out, 0, n);
   };
 
@@ -175,7 +182,7 @@ export function createWasmKernels(options: WasmKernelOptions = {}): KernelSet {
     if (GRAD_READS_X.has(op)) rt.put(X!, x, 0, n);
     if (GRAD_READS_Y.has(op)) rt.put(Y!, y, 0, n);
     rt.put(GX!, gx, 0, n);
-    map(mapName.unaryGrad(op))(n, G!, X!, Y!, GX!);
+    unaryGradMap(op)(n, G!, X!, Y!, GX!);
     rt.take(GX!, gx, 0, n);
   };
 
@@ -188,7 +195,7 @@ export function createWasmKernels(options: WasmKernelOptions = {}): KernelSet {
     const [A, B] = rt.layout([n, n], at);
     rt.put(A!, a, 0, n);
     rt.put(B!, b, 0, n);
-    map(mapName.forward(op))(n, A!, B!, A!);
+    forwardMap(op)(n, A!, B!, A!);
     rt.take(A!, out, 0, n);
   };
 
@@ -205,16 +212,16 @@ export function createWasmKernels(options: WasmKernelOptions = {}): KernelSet {
     if (op === 'div' && gb) rt.put(O!, out, 0, n);
     if (ga) {
       rt.put(GA!, ga, 0, n);
-      if (op === 'add' || op === 'sub') map(mapName.accumulate('plus'))(n, G!, GA!);
-      else map(mapName.accumulate(op === 'mul' ? 'times' : 'over'))(n, G!, B!, GA!);
+      if (op === 'add' || op === 'sub') accumulateMap('plus')(n, G!, GA!);
+      else accumulateMap(op === 'mul' ? 'times' : 'over')(n, G!, B!, GA!);
       rt.take(GA!, ga, 0, n);
     }
     if (gb) {
       rt.put(GB!, gb, 0, n);
-      if (op === 'add') map(mapName.accumulate('plus'))(n, G!, GB!);
-      else if (op === 'sub') map(mapName.accumulate('minus'))(n, G!, GB!);
-      else if (op === 'mul') map(mapName.accumulate('times'))(n, G!, A!, GB!);
-      else map(mapName.accumulate('minus_times_over'))(n, G!, O!, B!, GB!);
+      if (op === 'add') accumulateMap('plus')(n, G!, GB!);
+      else if (op === 'sub') accumulateMap('minus')(n, G!, GB!);
+      else if (op === 'mul') accumulateMap('times')(n, G!, A!, GB!);
+      else accumulateMap('minus_times_over')(n, G!, O!, B!, GB!);
       rt.take(GB!, gb, 0, n);
     }
   };
@@ -263,7 +270,7 @@ export function createWasmKernels(options: WasmKernelOptions = {}): KernelSet {
       // too little independent work to hide its latency).
       gemmAt(1, false, false, rows, outF, inF, X!, 0, W!, 0, OUT!, 0, false, PA!, PB!, T!, bias ? BIAS! : 0);
       if (pre) rt.take(OUT!, pre, 0, n);
-      if (act !== 'identity') map(mapName.forward(act))(n, OUT!, OUT!);
+      if (act !== 'identity') forwardMap(act)(n, OUT!, OUT!);
       rt.take(OUT!, out, 0, n);
     },
 
@@ -289,7 +296,7 @@ export function createWasmKernels(options: WasmKernelOptions = {}): KernelSet {
       let gz = G!;
       if (act !== 'identity') {
         rt.put(Y!, act === 'silu' ? pre! : y, 0, n);
-        map(mapName.activationGrad(act))(n, G!, Y!, GZ!);
+        activationGradMap(act)(n, G!, Y!, GZ!);
         gz = GZ!;
       }
       if (gx && outF > 0) {
