@@ -4,9 +4,11 @@
  * more pass, without intermediate tensors. The derivative is taken from the output y where it can be
  * (tanh: 1 - y², sigmoid: y(1 - y), relu: y > 0); SiLU needs the pre-activation, which is then kept.
  */
+import type { FusedActivation } from '../tensor/index.ts';
 import { checkOneOf } from './errors.ts';
 
-export type Activation = 'identity' | 'tanh' | 'relu' | 'sigmoid' | 'silu';
+/** The same set the fused linear kernels take. */
+export type Activation = FusedActivation;
 
 export const ACTIVATIONS: readonly Activation[] = ['identity', 'tanh', 'relu', 'sigmoid', 'silu'];
 

@@ -6,7 +6,6 @@
  * a log-variance kept between learnable soft bounds.
  */
 import {
-  gemmBatchedJs,
   gradBuffer,
   kernels,
   needsGrad,
@@ -63,7 +62,7 @@ export function ensembleLinear(
   const out = resultTensor([members, batch, outF]);
   const pre = needsPreActivation(activation) ? resultTensor(out.shape) : null;
   // One batched call per product, so a kernel set can run all members in one pass.
-  const gemmBatched = kernels().gemmBatched ?? gemmBatchedJs;
+  const gemmBatched = kernels().gemmBatched;
   gemmBatched(
     members,
     false,
@@ -142,11 +141,10 @@ export function ensembleLinear(
           true,
         );
       if (gb) {
+        const columnSum = kernels().columnSum;
         for (let e = 0; e < members; e++) {
-          const go = e * oStride;
-          for (let r = 0; r < batch; r++) {
-            for (let j = 0; j < outF; j++) gb[e * outF + j]! += gz[go + r * outF + j]!;
-          }
+          const memberGz = gz.subarray(e * oStride, (e + 1) * oStride);
+          columnSum(batch, outF, memberGz, gb.subarray(e * outF, (e + 1) * outF));
         }
       }
     });
@@ -182,17 +180,18 @@ export class EnsembleLinear extends Module {
     checkInt('EnsembleLinear: outFeatures', outFeatures);
     if (!options?.rng) throw new Error('EnsembleLinear: options.rng (a seeded Rng) is required');
     const init = options.init ?? 'uniform';
+    const gain = options.gain ?? 1;
     const activation = options.activation ?? 'identity';
     checkOneOf('EnsembleLinear: init', init, WEIGHT_INITS);
     checkActivation('EnsembleLinear: activation', activation);
-    checkNumber('EnsembleLinear: gain', options.gain ?? 1);
+    checkNumber('EnsembleLinear: gain', gain);
     this.members = members;
     this.inFeatures = inFeatures;
     this.outFeatures = outFeatures;
     this.activation = activation;
     const w = new Float32Array(members * inFeatures * outFeatures);
     const b = (options.bias ?? true) ? new Float32Array(members * outFeatures) : null;
-    initWeights(w, b, members, inFeatures, outFeatures, init, options.gain ?? 1, options.rng);
+    initWeights(w, b, members, inFeatures, outFeatures, init, gain, options.rng);
     this.weight = this.registerParameter('weight', parameter(w, [members, inFeatures, outFeatures]));
     this.bias = b ? this.registerParameter('bias', parameter(b, [members, outFeatures])) : null;
   }

@@ -86,12 +86,7 @@ export function linear(
       const gb = bias ? gradBuffer(bias) : null;
       if (gx) gemm(false, true, rows, inF, outF, gz, 0, weight.data, 0, gx, 0, true);
       if (gw) gemm(true, false, inF, outF, rows, x.data, 0, gz, 0, gw, 0, true);
-      if (gb) {
-        for (let r = 0; r < rows; r++) {
-          const base = r * outF;
-          for (let j = 0; j < outF; j++) gb[j]! += gz[base + j]!;
-        }
-      }
+      if (gb) kernels().columnSum(rows, outF, gz, gb);
     });
   }
   return out;

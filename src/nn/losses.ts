@@ -28,8 +28,8 @@ function checkPair(op: string, pred: Tensor, target: Tensor): void {
 }
 
 /**
- * Reduces per-element `values` (with derivative `deriv` with respect to each input, sign given by
- * `signs`) and records the backward pass: d loss / d input_k[i] = signs[k] · g · deriv_k[i].
+ * Reduces per-element `values` (with derivative `derivs[k]` with respect to input k) and records the
+ * backward pass: d loss / d input_k[i] = g · derivs[k][i] (times 1/n for 'mean').
  */
 function reduceLoss(values: Tensor, inputs: Tensor[], derivs: Float32Array[], reduction: Reduction): Tensor {
   const n = values.size;

@@ -7,16 +7,11 @@ import { checkInt, checkNumber } from './errors.ts';
 
 export type Schedule = (step: number) => number;
 
-function checkStep(step: number): void {
-  if (!Number.isInteger(step) || step < 0)
-    throw new Error(`schedule: step must be an integer >= 0, got ${step}`);
-}
-
 /** The same rate at every step. */
 export function constantSchedule(lr: number): Schedule {
   checkNumber('constantSchedule: lr', lr, 0);
   return (step) => {
-    checkStep(step);
+    checkInt('schedule: step', step, 0);
     return lr;
   };
 }
@@ -45,7 +40,7 @@ function decaySchedule(
     throw new Error(`${what}: warmupSteps (${warmup}) must be less than totalSteps (${totalSteps})`);
   }
   return (step) => {
-    checkStep(step);
+    checkInt('schedule: step', step, 0);
     if (step < warmup) return (initial * (step + 1)) / warmup;
     const progress = Math.min(1, (step - warmup) / (totalSteps - warmup));
     return final + (initial - final) * shape(progress);

@@ -6,7 +6,7 @@
  * weight, with no tensor ops and no allocation per step. As in PyTorch, the bias corrections are folded
  * into the step size and the denominator: θ -= lr/(1-β₁ᵗ) · m / (sqrt(v)/sqrt(1-β₂ᵗ) + ε).
  */
-import { type AdamStep, adamJs, kernels, type Tensor } from '../../tensor/index.ts';
+import { type AdamStep, kernels, type Tensor } from '../../tensor/index.ts';
 import { checkNumber } from '../errors.ts';
 import { Optimizer, type OptimizerState } from './optimizer.ts';
 
@@ -65,7 +65,7 @@ export class Adam extends Optimizer {
     const l2 = this.decoupled ? 0 : wd;
     const shrink = this.decoupled ? 1 - lr * wd : 1;
     // The fused update is a tensor-layer kernel (JS reference: adamJs; the WebAssembly set has a SIMD one).
-    const update = kernels().adam ?? adamJs;
+    const update = kernels().adam;
     const scalars: AdamStep = { b1, b2, stepSize, invSqrtBc2, eps, l2, shrink };
     for (let k = 0; k < this.params.length; k++) {
       const p = this.params[k]!;
