@@ -104,6 +104,8 @@ describe('SyncVectorEnv', () => {
       );
     }
     expect(() => clipping.step(Float32Array.from([Number.NaN, 0, 0, 0]))).toThrow(/action NaN of copy 0/);
+    // A wrong length is reported, not replaced by the previous step's clipped actions.
+    expect(() => clipping.step(Float32Array.from([3, -0.2]))).toThrow(/got 2 actions; expected 4/);
     await clipping.close();
     await plain.close();
   });
@@ -152,6 +154,7 @@ describe('WorkerVectorEnv', () => {
       const a = Array.from(workers.step(Float32Array.from([3, -0.2, 0.7, -9])).observations);
       expect(a).toEqual(Array.from(plain.step(Float32Array.from([1, -0.2, 0.7, -1])).observations));
     }
+    expect(() => workers.step(Float32Array.from([3, -0.2]))).toThrow(/got 2 actions; expected 4/);
   });
 
   it('makeVectorEnv builds either kind for an id', async () => {

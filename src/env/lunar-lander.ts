@@ -64,6 +64,11 @@ export const OBSERVATION_HIGH = [2.5, 2.5, 10, 10, 2 * Math.PI, 10, 1, 1];
 
 const EMPTY_INFO: LanderInfo = Object.freeze({});
 
+/** The action space of one env: Discrete(4), or Box([-1, -1], [1, 1]) for [main, lateral]. */
+export function landerActionSpace(continuous: boolean): Box | Discrete {
+  return continuous ? new Box([-1, -1], [1, 1]) : new Discrete(DISCRETE_ACTION_COUNT);
+}
+
 /** Reference height for the observation's y: the pad plus the legs' drop (spec §1.5 step 8). */
 const LEG_DOWN_M = LEG_DOWN / SCALE;
 
@@ -107,7 +112,7 @@ export class LunarLander {
     installFastSolver();
     this.continuous = this.options.continuous;
     this.observationSpace = new Box(OBSERVATION_LOW, OBSERVATION_HIGH);
-    this.actionSpace = this.continuous ? new Box([-1, -1], [1, 1]) : new Discrete(DISCRETE_ACTION_COUNT);
+    this.actionSpace = landerActionSpace(this.continuous);
   }
 
   /**
@@ -389,7 +394,6 @@ export class LunarLander {
     const dispersion0 = rng.uniform(-1.0, 1.0) / SCALE;
     const dispersion1 = rng.uniform(-1.0, 1.0) / SCALE;
     const position = lander.getPosition();
-    const rendering = opts.renderMode !== null;
 
     let mainPower = 0.0;
     if ((this.continuous && main > 0.0) || (!this.continuous && discreteAction === 2)) {
@@ -397,16 +401,7 @@ export class LunarLander {
       const ox = tip0 * (MAIN_ENGINE_Y_LOCATION / SCALE + 2 * dispersion0) + side0 * dispersion1;
       const oy = -tip1 * (MAIN_ENGINE_Y_LOCATION / SCALE + 2 * dispersion0) - side1 * dispersion1;
       // Applied at the body origin plus the offset, not at the centre of mass (spec §7).
-      const impulsePos = this.vecB;
-      impulsePos.x = position.x + ox;
-      impulsePos.y = position.y + oy;
-      if (rendering) {
-        const k = MAIN_ENGINE_POWER * mainPower;
-        this.particles.emit('main', impulsePos.x, impulsePos.y, ox * k, oy * k, mainPower);
-      }
-      this.vecA.x = -ox * MAIN_ENGINE_POWER * mainPower;
-      this.vecA.y = -oy * MAIN_ENGINE_POWER * mainPower;
-      lander.applyLinearImpulse(this.vecA, impulsePos, true);
+      this.fireEngine('main', MAIN_ENGINE_POWER, mainPower, ox, oy, position.x + ox, position.y + oy);
     }
 
     let sidePower = 0.0;
@@ -425,20 +420,14 @@ export class LunarLander {
       const ox = tip0 * dispersion0 + side0 * (3 * dispersion1 + (direction * SIDE_ENGINE_AWAY) / SCALE);
       const oy = -tip1 * dispersion0 - side1 * (3 * dispersion1 + (direction * SIDE_ENGINE_AWAY) / SCALE);
       // The reference's 17 (not SIDE_ENGINE_HEIGHT) in x is a known bug we keep (spec §1.5 step 5).
-      const impulsePos = this.vecB;
-      impulsePos.x = position.x + ox - (tip0 * 17) / SCALE;
-      impulsePos.y = position.y + oy + (tip1 * SIDE_ENGINE_HEIGHT) / SCALE;
-      if (rendering) {
-        const k = SIDE_ENGINE_POWER * sidePower;
-        this.particles.emit('side', impulsePos.x, impulsePos.y, ox * k, oy * k, sidePower);
-      }
-      this.vecA.x = -ox * SIDE_ENGINE_POWER * sidePower;
-      this.vecA.y = -oy * SIDE_ENGINE_POWER * sidePower;
-      lander.applyLinearImpulse(this.vecA, impulsePos, true);
+      const px = position.x + ox - (tip0 * 17) / SCALE;
+      const py = position.y + oy + (tip1 * SIDE_ENGINE_HEIGHT) / SCALE;
+      this.fireEngine('side', SIDE_ENGINE_POWER, sidePower, ox, oy, px, py);
     }
 
     world.step(TIME_STEP, VELOCITY_ITERATIONS, POSITION_ITERATIONS);
-    if (rendering) this.particles.advance(TIME_STEP, opts.gravity, (x) => this.groundHeightAt(x));
+    if (opts.renderMode !== null)
+      this.particles.advance(TIME_STEP, opts.gravity, (x) => this.groundHeightAt(x));
 
     const pos = lander.getPosition();
     const vel = lander.getLinearVelocity();
@@ -478,6 +467,30 @@ export class LunarLander {
     this.lastSidePower = sidePower;
     this.lastSideDirection = direction;
     return terminated;
+  }
+
+  /**
+   * Applies an engine's impulse -(ox, oy) * enginePower * power at (px, py), and emits an exhaust particle
+   * there when rendering (the reference's particle gets the opposite impulse).
+   */
+  private fireEngine(
+    kind: 'main' | 'side',
+    enginePower: number,
+    power: number,
+    ox: number,
+    oy: number,
+    px: number,
+    py: number,
+  ): void {
+    if (this.options.renderMode !== null) {
+      const k = enginePower * power;
+      this.particles.emit(kind, px, py, ox * k, oy * k, power);
+    }
+    this.vecA.x = -ox * enginePower * power;
+    this.vecA.y = -oy * enginePower * power;
+    this.vecB.x = px;
+    this.vecB.y = py;
+    this.lander!.applyLinearImpulse(this.vecA, this.vecB, true);
   }
 
   private observation(): Float32Array {

@@ -61,11 +61,6 @@ export class Rng {
   integer(low: number, high: number): number {
     return low + Math.floor(this.nextDouble() * (high - low));
   }
-
-  /** A fresh seed drawn from this generator, for seeding children. */
-  nextSeed(): number {
-    return this.nextUint32() * 0x200000 + (this.nextUint32() >>> 11);
-  }
 }
 
 function rotl(x: number, k: number): number {

@@ -57,9 +57,12 @@ export interface VectorEnvOptions {
   clipActions?: boolean;
 }
 
-/** Copies `actions` into `out`, clipped to [-1, 1] (NaN stays NaN, so validation still rejects it). */
-export function clipUnitActions(actions: ArrayLike<number>, out: Float64Array): Float64Array {
-  if (actions.length !== out.length) return out; // validation reports the length
+/**
+ * Copies `actions` into `out`, clipped to [-1, 1] (NaN stays NaN, so validation still rejects it). Actions of
+ * the wrong length (or not an array) come back unchanged, for validation to report.
+ */
+export function clipUnitActions(actions: ArrayLike<number>, out: Float64Array): ArrayLike<number> {
+  if (actions === null || typeof actions !== 'object' || actions.length !== out.length) return actions;
   for (let i = 0; i < out.length; i++) {
     const a = actions[i]!;
     out[i] = a < -1 ? -1 : a > 1 ? 1 : a;
@@ -70,15 +73,27 @@ export function clipUnitActions(actions: ArrayLike<number>, out: Float64Array): 
 /** The arrays a vector env returns, allocated once; `VectorStepResult` is a view of them. */
 export type VectorBuffers = VectorStepResult;
 
-export function allocateVectorBuffers(numEnvs: number, observationSize = OBSERVATION_SIZE): VectorBuffers {
+/** A typed-array class: `new Type(length)` or over a buffer. */
+export interface TypedArrayType<T> {
+  new (length: number): T;
+  new (buffer: SharedArrayBuffer): T;
+  readonly BYTES_PER_ELEMENT: number;
+}
+
+/** Makes a typed array of `length` elements (worker-protocol.ts passes one backed by shared memory). */
+export type ArrayAllocator = <T>(Type: TypedArrayType<T>, length: number) => T;
+
+const allocateLocal: ArrayAllocator = (Type, length) => new Type(length);
+
+export function allocateVectorBuffers(numEnvs: number, allocate = allocateLocal): VectorBuffers {
   return {
-    observations: new Float32Array(numEnvs * observationSize),
-    rewards: new Float32Array(numEnvs),
-    terminated: new Uint8Array(numEnvs),
-    truncated: new Uint8Array(numEnvs),
-    finalObservations: new Float32Array(numEnvs * observationSize),
-    episodeReturns: new Float64Array(numEnvs),
-    episodeLengths: new Int32Array(numEnvs),
+    observations: allocate(Float32Array, numEnvs * OBSERVATION_SIZE),
+    rewards: allocate(Float32Array, numEnvs),
+    terminated: allocate(Uint8Array, numEnvs),
+    truncated: allocate(Uint8Array, numEnvs),
+    finalObservations: allocate(Float32Array, numEnvs * OBSERVATION_SIZE),
+    episodeReturns: allocate(Float64Array, numEnvs),
+    episodeLengths: allocate(Int32Array, numEnvs),
   };
 }
 

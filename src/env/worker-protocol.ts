@@ -5,7 +5,7 @@
 // its slice, writing straight into the shared result arrays, then sets its done counter to the request
 // counter and notifies back. No message is sent per step, and nothing is copied but the results.
 import type { LunarLanderOptions } from './options.ts';
-import type { VectorBuffers } from './vector.ts';
+import { type ArrayAllocator, allocateVectorBuffers, type VectorBuffers } from './vector.ts';
 
 export const COMMAND_RESET = 1;
 export const COMMAND_STEP = 2;
@@ -33,36 +33,25 @@ export interface WorkerInit {
   workerIndex: number;
   start: number;
   count: number;
-  numEnvs: number;
   envOptions: LunarLanderOptions;
   memory: SharedVectorMemory;
 }
 
-function shared<T>(make: new (buffer: SharedArrayBuffer) => T, bytes: number): T {
-  return new make(new SharedArrayBuffer(bytes));
-}
+/** A typed array over a new SharedArrayBuffer, so that every thread sees the same elements. */
+const allocateShared: ArrayAllocator = (Type, length) =>
+  new Type(new SharedArrayBuffer(length * Type.BYTES_PER_ELEMENT));
 
 export function allocateSharedMemory(
   numEnvs: number,
   workers: number,
-  observationSize: number,
   actionSize: number,
-) {
-  const memory: SharedVectorMemory = {
-    control: shared(Int32Array, 4 * controlLength(workers)),
-    seed: shared(Float64Array, 8),
-    actions: shared(Float64Array, 8 * numEnvs * actionSize),
-    buffers: {
-      observations: shared(Float32Array, 4 * numEnvs * observationSize),
-      rewards: shared(Float32Array, 4 * numEnvs),
-      terminated: shared(Uint8Array, numEnvs),
-      truncated: shared(Uint8Array, numEnvs),
-      finalObservations: shared(Float32Array, 4 * numEnvs * observationSize),
-      episodeReturns: shared(Float64Array, 8 * numEnvs),
-      episodeLengths: shared(Int32Array, 4 * numEnvs),
-    },
+): SharedVectorMemory {
+  return {
+    control: allocateShared(Int32Array, controlLength(workers)),
+    seed: allocateShared(Float64Array, 1),
+    actions: allocateShared(Float64Array, numEnvs * actionSize),
+    buffers: allocateVectorBuffers(numEnvs, allocateShared),
   };
-  return memory;
 }
 
 /**

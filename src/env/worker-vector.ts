@@ -8,9 +8,9 @@ import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { CONTINUOUS_ACTION_SIZE, OBSERVATION_SIZE } from './constants.ts';
-import { LunarLander } from './lunar-lander.ts';
+import { LunarLander, landerActionSpace } from './lunar-lander.ts';
 import { resolveOptions } from './options.ts';
-import { Box, Discrete } from './spaces.ts';
+import type { Box, Discrete } from './spaces.ts';
 import {
   clipUnitActions,
   resetSlice,
@@ -132,7 +132,7 @@ export class WorkerVectorEnv implements VectorEnv {
     this.numEnvs = validateNumEnvs('WorkerVectorEnv', options.numEnvs);
     const envOptions = resolveOptions(options.envOptions);
     this.continuous = envOptions.continuous;
-    this.actionSpace = this.continuous ? new Box([-1, -1], [1, 1]) : new Discrete(4);
+    this.actionSpace = landerActionSpace(this.continuous);
     const threads = options.numThreads ?? Math.min(availableParallelism(), this.numEnvs);
     if (!Number.isSafeInteger(threads) || threads < 1 || threads > this.numEnvs) {
       throw new RangeError(
@@ -146,7 +146,7 @@ export class WorkerVectorEnv implements VectorEnv {
     this.clipped =
       options.clipActions && this.continuous ? new Float64Array(this.numEnvs * CONTINUOUS_ACTION_SIZE) : null;
     const actionSize = this.continuous ? CONTINUOUS_ACTION_SIZE : 1;
-    this.memory = allocateSharedMemory(this.numEnvs, this.numWorkers, OBSERVATION_SIZE, actionSize);
+    this.memory = allocateSharedMemory(this.numEnvs, this.numWorkers, actionSize);
     this.workers = [];
     this.errorPorts = [];
     const sliceStart = (slice: number) => Math.floor((slice * this.numEnvs) / threads);
@@ -162,7 +162,6 @@ export class WorkerVectorEnv implements VectorEnv {
         workerIndex: w,
         start,
         count: end - start,
-        numEnvs: this.numEnvs,
         envOptions: { ...options.envOptions },
         memory: this.memory,
       };
@@ -244,7 +243,6 @@ export class WorkerVectorEnv implements VectorEnv {
     for (let w = 0; w < this.numWorkers; w++) {
       if (Atomics.load(control, failedSlot(w)) !== 0) {
         const message = receiveMessageOnPort(this.errorPorts[w]!)?.message ?? 'unknown error';
-        this.closed = true;
         void this.terminate();
         throw new Error(`WorkerVectorEnv: worker ${w} failed: ${String(message)}`);
       }
