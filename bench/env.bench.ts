@@ -11,7 +11,7 @@
 // each figure is the median over rounds, and CPU time is recorded beside wall time.
 import { cpus, loadavg } from 'node:os';
 import { EnvRng, LunarLander, SyncVectorEnv, WorkerVectorEnv } from '../src/env/index.ts';
-import { machineInfo, printTargets, saveResult, type Target } from './report.ts';
+import { machineInfo, median, printTargets, saveResult, type Target } from './report.ts';
 
 const REFERENCE_STEPS_PER_SECOND = 35_000;
 const NUM_ENVS = 16;
@@ -72,12 +72,6 @@ function measure(c: Case, seconds: number): { wall: number; cpu: number } {
   const wall = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   return { wall: steps / wall, cpu: steps / ((cpu.user + cpu.system) / 1e6) };
-}
-
-function median(xs: number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 const loadBefore = loadavg();

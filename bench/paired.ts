@@ -2,6 +2,7 @@
 // a change in load between two cases skews their ratio. Here the contenders take short turns, round after
 // round; a ratio is taken within each round (the two ran moments apart, under the same load) and the
 // median over rounds is reported.
+import { median } from './report.ts';
 
 export interface PairedTiming {
   /** Median over rounds of each contender's calls per second. */
@@ -37,10 +38,4 @@ export function pairedRatio(timing: PairedTiming, a: string, b: string): number 
   const ra = timing.rounds[a]!;
   const rb = timing.rounds[b]!;
   return median(ra.map((v, i) => v / rb[i]!));
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }

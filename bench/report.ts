@@ -1,17 +1,14 @@
 // Shared by the benchmark suites: where results go and how a summary is printed.
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeFileAtomic } from '../src/nn/index.ts';
 
 export const resultsDir = join(dirname(fileURLToPath(import.meta.url)), 'results');
 
 /** Writes `data` as pretty JSON under bench/results, atomically (temporary file, then rename). */
 export function saveResult(name: string, data: unknown): string {
-  mkdirSync(resultsDir, { recursive: true });
   const file = join(resultsDir, `${name}.json`);
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(data, null, 2)}\n`);
-  renameSync(tmp, file);
+  writeFileAtomic(file, `${JSON.stringify(data, null, 2)}\n`);
   return file;
 }
 
@@ -38,4 +35,11 @@ export function machineInfo(): Record<string, string | number> {
     arch: process.arch,
     date: new Date().toISOString(),
   };
+}
+
+/** The middle value (the mean of the two middle values for an even count). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
