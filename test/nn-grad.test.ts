@@ -135,10 +135,15 @@ describe('gradient checks', () => {
       const out = resultTensor(x.shape);
       for (let i = 0; i < x.size; i++) out.data[i] = x.data[i]! * x.data[i]!;
       if (needsGrad([x])) {
-        recordGraph(out, [x], (g) => {
-          const gx = gradBuffer(x)!;
-          for (let i = 0; i < g.length; i++) gx[i]! += 2.1 * x.data[i]! * g[i]!;
-        });
+        recordGraph(
+          out,
+          [x],
+          (g) => {
+            const gx = gradBuffer(x)!;
+            for (let i = 0; i < g.length; i++) gx[i]! += 2.1 * x.data[i]! * g[i]!;
+          },
+          'wrongSquare',
+        );
       }
       return out;
     };

@@ -12,7 +12,7 @@ import {
   orthogonal,
   ProbabilisticEnsemble,
 } from '../src/nn/index.ts';
-import { noGrad, Rng, tensor, tidy } from '../src/tensor/index.ts';
+import { noGrad, Rng, tensor, tidy, zeros } from '../src/tensor/index.ts';
 import { normal } from './helpers/gradcheck.ts';
 
 describe('Module', () => {
@@ -183,13 +183,31 @@ describe('layers', () => {
   it('layers work inside tidy and leave their parameters alone', () => {
     const mlp = new MLP([2, 4, 1], { rng: new Rng(8) });
     const x = normal([3, 2], new Rng(9));
+    const h0 = normal([1, 4], new Rng(10));
+    const gru = new GRU(2, 4, { rng: new Rng(11) });
+    const params = [...mlp.parameters(), ...gru.parameters()];
+    const before = params.map((p) => p.data.slice());
+    const h0Before = h0.data.slice();
     const loss = tidy(() => {
-      const l = mse(mlp.forward(x), tensor([[1], [2], [3]]));
+      // The L2 term reads every parameter through a reshape view, and the GRU starts from the caller's
+      // h0: neither may hand the caller's buffer to the pool when the scope ends.
+      const l2 = params.map((p) => p.reshape(-1).square().sum()).reduce((a, b) => a.add(b));
+      const sequence = gru.forward(x.reshape(3, 1, 2), h0).output;
+      const l = mse(mlp.forward(x), tensor([[1], [2], [3]]))
+        .add(l2.mul(1e-3))
+        .add(sequence.mean());
       l.backward();
       return l.item();
     });
     expect(Number.isFinite(loss)).toBe(true);
-    expect(mlp.parameters().every((p) => !p.disposed && p.grad !== null)).toBe(true);
+    // A busy next step takes every pooled buffer and writes into it: the parameters must not be among them.
+    const taken = tidy(() =>
+      [...params, h0].flatMap((p) => Array.from({ length: 70 }, () => zeros(p.shape).data.fill(7))),
+    );
+    expect(params.every((p) => !p.disposed && p.grad !== null)).toBe(true);
+    expect(taken.some((buffer) => params.some((p) => p.data === buffer))).toBe(false);
+    expect(params.map((p) => p.data)).toEqual(before);
+    expect(h0.data).toEqual(h0Before);
   });
 });
 

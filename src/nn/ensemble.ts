@@ -95,59 +95,65 @@ export function ensembleLinear(
   }
   const inputs = bias ? [x, weight, bias] : [x, weight];
   if (needsGrad(inputs)) {
-    recordGraph(out, inputs, (g) => {
-      const n = out.size;
-      const gz = activationBackward(activation, g, out.data, pre ? pre.data : null, backwardScratch(n), n);
-      const gx = gradBuffer(x);
-      const gw = gradBuffer(weight);
-      const gb = bias ? gradBuffer(bias) : null;
-      // dX_e = dZ_e·W_eᵀ (a shared input sums every member's share: stride 0), dW_e = X_eᵀ·dZ_e.
-      if (gx)
-        gemmBatched(
-          members,
-          false,
-          true,
-          batch,
-          inF,
-          outF,
-          gz,
-          0,
-          oStride,
-          weight.data,
-          0,
-          wStride,
-          gx,
-          0,
-          xStride,
-          true,
-        );
-      if (gw)
-        gemmBatched(
-          members,
-          true,
-          false,
-          inF,
-          outF,
-          batch,
-          x.data,
-          0,
-          xStride,
-          gz,
-          0,
-          oStride,
-          gw,
-          0,
-          wStride,
-          true,
-        );
-      if (gb) {
-        const columnSum = kernels().columnSum;
-        for (let e = 0; e < members; e++) {
-          const memberGz = gz.subarray(e * oStride, (e + 1) * oStride);
-          columnSum(batch, outF, memberGz, gb.subarray(e * outF, (e + 1) * outF));
+    recordGraph(
+      out,
+      inputs,
+      (g) => {
+        const n = out.size;
+        const gz = activationBackward(activation, g, out.data, pre ? pre.data : null, backwardScratch(n), n);
+        const gx = gradBuffer(x);
+        const gw = gradBuffer(weight);
+        const gb = bias ? gradBuffer(bias) : null;
+        // dX_e = dZ_e·W_eᵀ (a shared input sums every member's share: stride 0), dW_e = X_eᵀ·dZ_e.
+        if (gx)
+          gemmBatched(
+            members,
+            false,
+            true,
+            batch,
+            inF,
+            outF,
+            gz,
+            0,
+            oStride,
+            weight.data,
+            0,
+            wStride,
+            gx,
+            0,
+            xStride,
+            true,
+          );
+        if (gw)
+          gemmBatched(
+            members,
+            true,
+            false,
+            inF,
+            outF,
+            batch,
+            x.data,
+            0,
+            xStride,
+            gz,
+            0,
+            oStride,
+            gw,
+            0,
+            wStride,
+            true,
+          );
+        if (gb) {
+          const columnSum = kernels().columnSum;
+          for (let e = 0; e < members; e++) {
+            const memberGz = gz.subarray(e * oStride, (e + 1) * oStride);
+            columnSum(batch, outF, memberGz, gb.subarray(e * outF, (e + 1) * outF));
+          }
         }
-      }
-    });
+      },
+      'ensembleLinear',
+      pre ? [pre] : null,
+    );
   }
   return out;
 }

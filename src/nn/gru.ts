@@ -46,46 +46,52 @@ export function gruGates(gi: Tensor, gh: Tensor, h: Tensor): Tensor {
   const gates = resultTensor([rows, 3 * hidden]);
   gatesForward(gi.data, gh.data, h.data, out.data, gates.data, rows, hidden);
   if (needsGrad([gi, gh, h])) {
-    recordGraph(out, [gi, gh, h], (g) => {
-      // Read the buffers now, not at forward time: a tidy() scope may have reclaimed them since.
-      const s = gates.data;
-      const b = gh.data;
-      const hd = h.data;
-      const ga = gradBuffer(gi);
-      const gb = gradBuffer(gh);
-      const gHid = gradBuffer(h);
-      for (let i = 0; i < rows; i++) {
-        const g3 = i * 3 * hidden;
-        const g1 = i * hidden;
-        for (let j = 0; j < hidden; j++) {
-          const r = s[g3 + j]!;
-          const z = s[g3 + hidden + j]!;
-          const n = s[g3 + 2 * hidden + j]!;
-          const dh = g[g1 + j]!;
-          // h' = (1 - z) n + z h
-          const dn = dh * (1 - z);
-          const dz = dh * (hd[g1 + j]! - n);
-          if (gHid) gHid[g1 + j]! += dh * z;
-          // n = tanh(a_n + r b_n)
-          const dan = dn * (1 - n * n);
-          const bn = b[g3 + 2 * hidden + j]!;
-          const dr = dan * bn;
-          // z = σ(a_z + b_z), r = σ(a_r + b_r)
-          const dzPre = dz * z * (1 - z);
-          const drPre = dr * r * (1 - r);
-          if (ga) {
-            ga[g3 + j]! += drPre;
-            ga[g3 + hidden + j]! += dzPre;
-            ga[g3 + 2 * hidden + j]! += dan;
-          }
-          if (gb) {
-            gb[g3 + j]! += drPre;
-            gb[g3 + hidden + j]! += dzPre;
-            gb[g3 + 2 * hidden + j]! += dan * r;
+    recordGraph(
+      out,
+      [gi, gh, h],
+      (g) => {
+        // Read the buffers now, not at forward time: a tidy() scope may have reclaimed them since.
+        const s = gates.data;
+        const b = gh.data;
+        const hd = h.data;
+        const ga = gradBuffer(gi);
+        const gb = gradBuffer(gh);
+        const gHid = gradBuffer(h);
+        for (let i = 0; i < rows; i++) {
+          const g3 = i * 3 * hidden;
+          const g1 = i * hidden;
+          for (let j = 0; j < hidden; j++) {
+            const r = s[g3 + j]!;
+            const z = s[g3 + hidden + j]!;
+            const n = s[g3 + 2 * hidden + j]!;
+            const dh = g[g1 + j]!;
+            // h' = (1 - z) n + z h
+            const dn = dh * (1 - z);
+            const dz = dh * (hd[g1 + j]! - n);
+            if (gHid) gHid[g1 + j]! += dh * z;
+            // n = tanh(a_n + r b_n)
+            const dan = dn * (1 - n * n);
+            const bn = b[g3 + 2 * hidden + j]!;
+            const dr = dan * bn;
+            // z = σ(a_z + b_z), r = σ(a_r + b_r)
+            const dzPre = dz * z * (1 - z);
+            const drPre = dr * r * (1 - r);
+            if (ga) {
+              ga[g3 + j]! += drPre;
+              ga[g3 + hidden + j]! += dzPre;
+              ga[g3 + 2 * hidden + j]! += dan;
+            }
+            if (gb) {
+              gb[g3 + j]! += drPre;
+              gb[g3 + hidden + j]! += dzPre;
+              gb[g3 + 2 * hidden + j]! += dan * r;
+            }
           }
         }
-      }
-    });
+      },
+      'gruGates',
+      [gates],
+    );
   }
   return out;
 }

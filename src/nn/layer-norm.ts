@@ -60,33 +60,38 @@ export function layerNorm(x: Tensor, gamma: Tensor | null, beta: Tensor | null, 
   }
   const inputs = [x, gamma, beta].filter((t): t is Tensor => t !== null);
   if (needsGrad(inputs)) {
-    recordGraph(out, inputs, (g) => {
-      const xh = xhat.data;
-      const gx = gradBuffer(x);
-      const gg = gamma ? gradBuffer(gamma) : null;
-      const gbeta = beta ? gradBuffer(beta) : null;
-      const gd = gamma?.data;
-      for (let r = 0; r < rows; r++) {
-        const base = r * d;
-        let meanD = 0;
-        let meanDx = 0;
-        for (let j = 0; j < d; j++) {
-          const dh = gd ? g[base + j]! * gd[j]! : g[base + j]!;
-          meanD += dh;
-          meanDx += dh * xh[base + j]!;
-          if (gg) gg[j]! += g[base + j]! * xh[base + j]!;
-          if (gbeta) gbeta[j]! += g[base + j]!;
+    recordGraph(
+      out,
+      inputs,
+      (g) => {
+        const xh = xhat.data;
+        const gx = gradBuffer(x);
+        const gg = gamma ? gradBuffer(gamma) : null;
+        const gbeta = beta ? gradBuffer(beta) : null;
+        const gd = gamma?.data;
+        for (let r = 0; r < rows; r++) {
+          const base = r * d;
+          let meanD = 0;
+          let meanDx = 0;
+          for (let j = 0; j < d; j++) {
+            const dh = gd ? g[base + j]! * gd[j]! : g[base + j]!;
+            meanD += dh;
+            meanDx += dh * xh[base + j]!;
+            if (gg) gg[j]! += g[base + j]! * xh[base + j]!;
+            if (gbeta) gbeta[j]! += g[base + j]!;
+          }
+          if (!gx) continue;
+          meanD /= d;
+          meanDx /= d;
+          const inv = invStd.data[r]!;
+          for (let j = 0; j < d; j++) {
+            const dh = gd ? g[base + j]! * gd[j]! : g[base + j]!;
+            gx[base + j]! += inv * (dh - meanD - xh[base + j]! * meanDx);
+          }
         }
-        if (!gx) continue;
-        meanD /= d;
-        meanDx /= d;
-        const inv = invStd.data[r]!;
-        for (let j = 0; j < d; j++) {
-          const dh = gd ? g[base + j]! * gd[j]! : g[base + j]!;
-          gx[base + j]! += inv * (dh - meanD - xh[base + j]! * meanDx);
-        }
-      }
-    });
+      },
+      'layerNorm',
+    );
   }
   return out;
 }

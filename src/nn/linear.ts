@@ -72,22 +72,28 @@ export function linear(
   }
   const inputs = bias ? [x, weight, bias] : [x, weight];
   if (needsGrad(inputs)) {
-    recordGraph(out, inputs, (g) => {
-      if (fused) {
-        const [gx, gw, gb] = [gradBuffer(x), gradBuffer(weight), bias ? gradBuffer(bias) : null];
-        const p = pre ? pre.data : null;
-        fused.backward(activation, rows, inF, outF, g, out.data, p, x.data, weight.data, gx, gw, gb);
-        return;
-      }
-      const n = rows * outF;
-      const gz = activationBackward(activation, g, out.data, pre ? pre.data : null, backwardScratch(n), n);
-      const gx = gradBuffer(x);
-      const gw = gradBuffer(weight);
-      const gb = bias ? gradBuffer(bias) : null;
-      if (gx) gemm(false, true, rows, inF, outF, gz, 0, weight.data, 0, gx, 0, true);
-      if (gw) gemm(true, false, inF, outF, rows, x.data, 0, gz, 0, gw, 0, true);
-      if (gb) kernels().columnSum(rows, outF, gz, gb);
-    });
+    recordGraph(
+      out,
+      inputs,
+      (g) => {
+        if (fused) {
+          const [gx, gw, gb] = [gradBuffer(x), gradBuffer(weight), bias ? gradBuffer(bias) : null];
+          const p = pre ? pre.data : null;
+          fused.backward(activation, rows, inF, outF, g, out.data, p, x.data, weight.data, gx, gw, gb);
+          return;
+        }
+        const n = rows * outF;
+        const gz = activationBackward(activation, g, out.data, pre ? pre.data : null, backwardScratch(n), n);
+        const gx = gradBuffer(x);
+        const gw = gradBuffer(weight);
+        const gb = bias ? gradBuffer(bias) : null;
+        if (gx) gemm(false, true, rows, inF, outF, gz, 0, weight.data, 0, gx, 0, true);
+        if (gw) gemm(true, false, inF, outF, rows, x.data, 0, gz, 0, gw, 0, true);
+        if (gb) kernels().columnSum(rows, outF, gz, gb);
+      },
+      'linear',
+      pre ? [pre] : null,
+    );
   }
   return out;
 }

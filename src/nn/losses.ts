@@ -31,7 +31,13 @@ function checkPair(op: string, pred: Tensor, target: Tensor): void {
  * Reduces per-element `values` (with derivative `derivs[k]` with respect to input k) and records the
  * backward pass: d loss / d input_k[i] = g · derivs[k][i] (times 1/n for 'mean').
  */
-function reduceLoss(values: Tensor, inputs: Tensor[], derivs: Float32Array[], reduction: Reduction): Tensor {
+function reduceLoss(
+  op: string,
+  values: Tensor,
+  inputs: Tensor[],
+  derivs: Tensor[],
+  reduction: Reduction,
+): Tensor {
   const n = values.size;
   let out: Tensor;
   if (reduction === 'none') {
@@ -44,18 +50,24 @@ function reduceLoss(values: Tensor, inputs: Tensor[], derivs: Float32Array[], re
   }
   if (needsGrad(inputs)) {
     const scale = reduction === 'mean' ? 1 / n : 1;
-    recordGraph(out, inputs, (g) => {
-      for (let k = 0; k < inputs.length; k++) {
-        const gk = gradBuffer(inputs[k]!);
-        if (!gk) continue;
-        const d = derivs[k]!;
-        if (reduction === 'none') for (let i = 0; i < n; i++) gk[i]! += g[i]! * d[i]!;
-        else {
-          const s = g[0]! * scale;
-          for (let i = 0; i < n; i++) gk[i]! += s * d[i]!;
+    recordGraph(
+      out,
+      inputs,
+      (g) => {
+        for (let k = 0; k < inputs.length; k++) {
+          const gk = gradBuffer(inputs[k]!);
+          if (!gk) continue;
+          const d = derivs[k]!.data;
+          if (reduction === 'none') for (let i = 0; i < n; i++) gk[i]! += g[i]! * d[i]!;
+          else {
+            const s = g[0]! * scale;
+            for (let i = 0; i < n; i++) gk[i]! += s * d[i]!;
+          }
         }
-      }
-    });
+      },
+      op,
+      derivs,
+    );
   }
   return out;
 }
@@ -89,17 +101,22 @@ export function mse(pred: Tensor, target: Tensor, options: LossOptions = {}): Te
   }
   if (needsGrad([pred, target])) {
     const scale = reduction === 'mean' ? 2 / n : 2;
-    recordGraph(out, [pred, target], (g) => {
-      const gp = gradBuffer(pred);
-      const gt = gradBuffer(target);
-      const pd = pred.data;
-      const td = target.data;
-      for (let i = 0; i < n; i++) {
-        const c = (reduction === 'none' ? g[i]! * 2 : g[0]! * scale) * (pd[i]! - td[i]!);
-        if (gp) gp[i]! += c;
-        if (gt) gt[i]! -= c;
-      }
-    });
+    recordGraph(
+      out,
+      [pred, target],
+      (g) => {
+        const gp = gradBuffer(pred);
+        const gt = gradBuffer(target);
+        const pd = pred.data;
+        const td = target.data;
+        for (let i = 0; i < n; i++) {
+          const c = (reduction === 'none' ? g[i]! * 2 : g[0]! * scale) * (pd[i]! - td[i]!);
+          if (gp) gp[i]! += c;
+          if (gt) gt[i]! -= c;
+        }
+      },
+      'mse',
+    );
   }
   return out;
 }
@@ -133,7 +150,7 @@ export function huber(pred: Tensor, target: Tensor, options: HuberOptions = {}):
     }
     dt.data[i] = -dp.data[i]!;
   }
-  return reduceLoss(values, [pred, target], [dp.data, dt.data], reduction);
+  return reduceLoss('huber', values, [pred, target], [dp, dt], reduction);
 }
 
 export interface GaussianNllOptions extends LossOptions {
@@ -172,7 +189,7 @@ export function gaussianNll(
     dt.data[i] = -diff * invVar;
     dl.data[i] = 0.5 * (1 - diff * diff * invVar);
   }
-  return reduceLoss(values, [mean, logVar, target], [dm.data, dl.data, dt.data], reduction);
+  return reduceLoss('gaussianNll', values, [mean, logVar, target], [dm, dl, dt], reduction);
 }
 
 /**

@@ -5,22 +5,31 @@
  * step and allocates (almost) no new typed arrays. Outside `tidy`, buffers are plain new arrays left to the
  * garbage collector, so code that never calls `tidy` is never surprised.
  *
- * A tensor whose buffer was reclaimed is marked disposed: using it again is an error, not silent garbage.
+ * Ownership: a scope tracks buffer owners only, and a buffer goes back to the free list only through the
+ * owner that took it from the pool. A view or alias (`reshape`, `detach`) reads its owner's buffer and is
+ * released with it, never on its own; a tensor over caller memory is marked released at the end of its
+ * scope but its memory never enters the pool. A released tensor throws when read, so nothing reads
+ * recycled memory.
  */
 
-export interface Disposable {
-  data: Float32Array;
-  disposed: boolean;
+/** What a scope tracks: the owner of one buffer. */
+export interface BufferOwner {
+  /** The scope that will release this owner, or null once it survived every scope or was kept. */
+  trackedBy: BufferOwner[] | null;
+  /** Marks the buffer released (every view of it throws from now on) and, if pooled, recycles it. */
+  releaseStorage(): void;
+}
+
+/** Implemented by tensors: the owner of the buffer they read (themselves, or the owner of a view). */
+export const bufferOwnerOf = Symbol('bufferOwnerOf');
+interface HasBufferOwner {
+  readonly [bufferOwnerOf]: BufferOwner;
 }
 
 const freeBuffers = new Map<number, Float32Array[]>();
-const scopes: Disposable[][] = [];
+const scopes: BufferOwner[][] = [];
 /** Cap per length, so one odd burst of large tensors cannot pin memory for ever. */
 const MAX_FREE_PER_SIZE = 64;
-
-export function inTidyScope(): boolean {
-  return scopes.length > 0;
-}
 
 /** A buffer of `size` floats; zero-filled only when `zero` is set (most kernels overwrite every entry). */
 export function acquireBuffer(size: number, zero: boolean): Float32Array {
@@ -46,28 +55,33 @@ export function releaseBuffer(buf: Float32Array): void {
   if (list.length < MAX_FREE_PER_SIZE) list.push(buf);
 }
 
-export function trackInScope(t: Disposable): void {
+/** Puts `owner` in the innermost `tidy` scope, if there is one. */
+export function trackInScope(owner: BufferOwner): void {
   const scope = scopes[scopes.length - 1];
-  if (scope) scope.push(t);
+  if (scope) {
+    owner.trackedBy = scope;
+    scope.push(owner);
+  }
 }
 
-const EMPTY = new Float32Array(0);
-const survivorBuffers = new Set<Float32Array>();
-const releasedBuffers = new Set<Float32Array>();
-const kept = new WeakSet<Disposable>();
+const survivorOwners = new Set<BufferOwner>();
 
-/** Exempts a tensor created inside `tidy` from being reclaimed (for example a value cached across steps). */
-export function keep<T extends Disposable>(t: T): T {
-  kept.add(t);
+/**
+ * Exempts a tensor created inside `tidy` (and every view of its buffer) from being reclaimed by this or
+ * any enclosing scope, for example a value cached across steps.
+ */
+export function keep<T extends HasBufferOwner>(t: T): T {
+  t[bufferOwnerOf].trackedBy = null;
   return t;
 }
 
 /**
  * Runs `fn`, then reclaims the buffers of the tensors created inside it, except those reachable from its
- * result (a tensor, or an array or plain object of tensors) and those passed to `keep`.
+ * result (a tensor, or an array or plain object of tensors) and those passed to `keep`. Survivors belong to
+ * the enclosing scope, if any.
  */
 export function tidy<R>(fn: () => R): R {
-  const scope: Disposable[] = [];
+  const scope: BufferOwner[] = [];
   scopes.push(scope);
   let result: R;
   try {
@@ -75,49 +89,39 @@ export function tidy<R>(fn: () => R): R {
   } finally {
     scopes.pop();
   }
-  const surviving: Disposable[] = [];
-  collectTensors(result, surviving);
-  for (const t of scope) if (kept.has(t)) surviving.push(t);
-  // The two sets are shared across calls (this phase runs no user code, so it cannot re-enter) and
-  // emptied after use: reusing them cut an MLP training step's garbage from ~4.9 to ~3.8 kB.
-  const survivors = survivorBuffers;
-  const released = releasedBuffers;
+  const parent = scopes[scopes.length - 1] ?? null;
+  // The set is shared across calls (this phase runs no user code, so it cannot re-enter) and emptied after
+  // use: reusing it keeps a training step's garbage down.
+  const survivors = survivorOwners;
   try {
-    for (const t of surviving) survivors.add(t.data);
-    for (const t of scope) {
-      if (t.disposed || survivors.has(t.data)) continue;
-      if (!released.has(t.data)) {
-        released.add(t.data);
-        releaseBuffer(t.data);
+    collectOwners(result, survivors);
+    for (const owner of scope) {
+      // Owners kept, or already handed on, are no longer this scope's to release.
+      if (owner.trackedBy !== scope) continue;
+      if (survivors.has(owner)) {
+        owner.trackedBy = parent;
+        parent?.push(owner);
+      } else {
+        owner.releaseStorage();
       }
-      t.data = EMPTY;
-      t.disposed = true;
     }
   } finally {
     survivors.clear();
-    released.clear();
   }
-  // Survivors now belong to the enclosing scope, if any.
-  const parent = scopes[scopes.length - 1];
-  if (parent) for (const t of surviving) parent.push(t);
   return result;
 }
 
-function collectTensors(value: unknown, out: Disposable[]): void {
+function collectOwners(value: unknown, out: Set<BufferOwner>): void {
   if (value === null || typeof value !== 'object') return;
-  if (isDisposable(value)) {
-    out.push(value);
+  if (bufferOwnerOf in value) {
+    out.add((value as HasBufferOwner)[bufferOwnerOf]);
     return;
   }
   if (Array.isArray(value)) {
-    for (const v of value) collectTensors(v, out);
+    for (const v of value) collectOwners(v, out);
     return;
   }
   if (Object.getPrototypeOf(value) === Object.prototype) {
-    for (const v of Object.values(value)) collectTensors(v, out);
+    for (const v of Object.values(value)) collectOwners(v, out);
   }
-}
-
-function isDisposable(value: object): value is Disposable {
-  return 'disposed' in value && 'data' in value && (value as Disposable).data instanceof Float32Array;
 }

@@ -10,7 +10,7 @@ import { add, clamp, div, maximum, minimum, mul, pow, sub, unary, where } from '
 import { matmul } from './ops/matmul.ts';
 import { logSoftmax, max, mean, softmax, sum } from './ops/reduce.ts';
 import { concat, gather, reshape, slice, transpose } from './ops/shape-ops.ts';
-import { acquireBuffer, releaseBuffer, trackInScope } from './pool.ts';
+import { acquireBuffer, type BufferOwner, bufferOwnerOf, releaseBuffer, trackInScope } from './pool.ts';
 import type { Rng } from './random.ts';
 import { checkShape, type Shape, shapeSize, shapeString } from './shape.ts';
 
@@ -21,33 +21,97 @@ export interface TensorOptions {
 }
 
 let gradEnabled = true;
+const EMPTY = new Float32Array(0);
 
-export class Tensor {
-  data: Float32Array;
+export interface BackwardOptions {
+  /**
+   * Keep the graph after this pass, so that another `backward()` can run through it (as PyTorch's
+   * `retain_graph`). Off by default: the graph is freed and a second pass through it throws.
+   */
+  retainGraph?: boolean;
+}
+
+export class Tensor implements BufferOwner {
   readonly shape: readonly number[];
   readonly size: number;
   requiresGrad: boolean;
   /** The accumulated gradient of the last `backward()`; kept for leaves, freed for intermediates. */
   grad: Tensor | null = null;
-  /** Set when `tidy` reclaimed this tensor's buffer. */
-  disposed = false;
   /** Inputs this tensor was computed from, while its graph is alive. */
   parents: Tensor[] | null = null;
   /** Adds this tensor's gradient, given as `grad`, into its parents' gradients. */
   backwardFn: ((grad: Float32Array) => void) | null = null;
-  private computed = false;
+  /** The op that computed this tensor (for error messages), or null for a leaf. */
+  op: string | null = null;
+  /** Tensors other than `parents` that `backwardFn` reads (an op's saved activations), checked alive. */
+  saved: readonly Tensor[] | null = null;
+  /** @internal The `tidy` scope that will release this tensor's buffer, if it owns one and is tracked. */
+  trackedBy: BufferOwner[] | null = null;
+  /** The owner of the buffer this tensor reads: itself, or the tensor it is a view of. */
+  private readonly base: Tensor;
+  private buffer: Float32Array;
+  private released = false;
+  /** True when the buffer came from the pool and goes back to it on release (never caller memory). */
+  private pooled = false;
 
-  constructor(data: Float32Array, shape: Shape, requiresGrad = false) {
+  /**
+   * A tensor over `data`, which stays the caller's: no scope tracks it and the pool never takes it. Use
+   * the creation functions (`tensor`, `zeros`, `randn`, ...) for tensors that `tidy` manages.
+   */
+  constructor(data: Float32Array, shape: Shape, requiresGrad = false, base?: Tensor) {
     const size = shapeSize(shape);
     if (data.length !== size) {
       throw new Error(
         `Tensor: data of length ${data.length} does not fit shape ${shapeString(shape)} (${size})`,
       );
     }
-    this.data = data;
+    this.buffer = data;
     this.shape = shape;
     this.size = size;
     this.requiresGrad = requiresGrad;
+    this.base = base?.base ?? this;
+  }
+
+  /** The values. Throws once the owning buffer was released, so recycled memory is never read. */
+  get data(): Float32Array {
+    const base = this.base;
+    if (base.released) this.assertAlive('data');
+    return base.buffer;
+  }
+
+  /** True once the buffer this tensor reads was released (its `tidy` scope ended without keeping it). */
+  get disposed(): boolean {
+    return this.base.released;
+  }
+
+  get [bufferOwnerOf](): BufferOwner {
+    return this.base;
+  }
+
+  /** @internal Called by `tidy` on an owner it tracked: release the buffer; every view sees it. */
+  releaseStorage(): void {
+    if (this.released) return;
+    this.released = true;
+    this.trackedBy = null;
+    if (this.pooled) releaseBuffer(this.buffer);
+    this.buffer = EMPTY;
+  }
+
+  /** @internal A tracked owner of a buffer the pool may take back (one made for this tensor alone). */
+  static pooledOwner(data: Float32Array, shape: Shape, requiresGrad = false): Tensor {
+    const t = new Tensor(data, shape, requiresGrad);
+    t.pooled = true;
+    trackInScope(t);
+    return t;
+  }
+
+  /**
+   * The same buffer under another shape of the same size, outside any graph. It reads its owner's
+   * buffer and is released with it, never on its own.
+   */
+  view(shape: Shape): Tensor {
+    this.assertAlive('view');
+    return new Tensor(this.base.buffer, shape, false, this.base);
   }
 
   get ndim(): number {
@@ -56,7 +120,7 @@ export class Tensor {
 
   /** True for tensors made by the user rather than computed by an op; only leaves keep `.grad`. */
   get isLeaf(): boolean {
-    return !this.computed;
+    return this.op === null;
   }
 
   // ---- reading values ----
@@ -88,9 +152,10 @@ export class Tensor {
   }
 
   assertAlive(op: string): void {
-    if (this.disposed) {
+    if (this.base.released) {
       throw new Error(
-        `${op}: tensor of shape ${shapeString(this.shape)} was disposed when its tidy() scope ended`,
+        `${op}: tensor of shape ${shapeString(this.shape)} was disposed when its tidy() scope ended ` +
+          '(return it from the tidy() callback, or keep() it, to use it afterwards)',
       );
     }
   }
@@ -98,9 +163,11 @@ export class Tensor {
   // ---- autodiff ----
   /**
    * Back-propagates from this tensor. Without `gradient` it must hold one element (a loss); gradients
-   * accumulate (add) into `.grad` of every leaf that requires grad. The graph is freed afterwards.
+   * accumulate (add) into `.grad` of every leaf that requires grad. The graph is freed afterwards unless
+   * `retainGraph` is set; back-propagating through a freed graph, or one whose tensors a `tidy` scope
+   * released, throws before any gradient is touched.
    */
-  backward(gradient?: Tensor | Float32Array): void {
+  backward(gradient?: Tensor | Float32Array, options: BackwardOptions = {}): void {
     this.assertAlive('backward');
     if (!this.requiresGrad) {
       throw new Error(
@@ -123,13 +190,17 @@ export class Tensor {
     const g = gradBuffer(this)!;
     if (seed) for (let i = 0; i < g.length; i++) g[i]! += seed[i]!;
     else g[0]! += 1;
+    const retain = options.retainGraph === true;
     for (let i = order.length - 1; i >= 0; i--) {
       const node = order[i]!;
       const fn = node.backwardFn;
       if (fn && node.grad) fn(node.grad.data);
-      node.parents = null;
-      node.backwardFn = null;
-      if (node.computed && node.grad) {
+      if (!retain) {
+        node.parents = null;
+        node.backwardFn = null;
+        node.saved = null;
+      }
+      if (node.op !== null && node.grad) {
         releaseBuffer(node.grad.data);
         node.grad = null;
       }
@@ -140,9 +211,10 @@ export class Tensor {
     if (this.grad) this.grad.data.fill(0);
   }
 
-  /** The same values, cut off from the graph. Shares the buffer. */
+  /** The same values, cut off from the graph. Shares the buffer (a view: released with its owner). */
   detach(): Tensor {
-    return new Tensor(this.data, this.shape, false);
+    this.assertAlive('detach');
+    return this.view(this.shape);
   }
 
   clone(): Tensor {
@@ -150,7 +222,7 @@ export class Tensor {
   }
 
   setRequiresGrad(flag = true): this {
-    if (this.computed) throw new Error('setRequiresGrad: only leaf tensors can change requiresGrad');
+    if (this.op !== null) throw new Error('setRequiresGrad: only leaf tensors can change requiresGrad');
     this.requiresGrad = flag;
     return this;
   }
@@ -276,12 +348,13 @@ export function noGrad<R>(fn: () => R): R {
 
 /** A new tensor for an op's result; its buffer comes from the tidy pool when inside `tidy`. */
 export function resultTensor(shape: Shape, zero = false): Tensor {
-  const t = new Tensor(acquireBuffer(shapeSize(shape), zero), shape);
-  trackInScope(t);
-  return t;
+  return Tensor.pooledOwner(acquireBuffer(shapeSize(shape), zero), shape);
 }
 
-/** A tensor over `data` that is tracked by the enclosing `tidy` scope, if any. */
+/**
+ * A tensor over `data` that the enclosing `tidy` scope, if any, marks disposed when it ends, so using it
+ * afterwards throws. `data` stays the caller's: it is never handed to the pool for reuse.
+ */
 export function trackedTensor(data: Float32Array, shape: Shape, requiresGrad = false): Tensor {
   const t = new Tensor(data, shape, requiresGrad);
   trackInScope(t);
@@ -295,12 +368,23 @@ export function needsGrad(inputs: readonly Tensor[]): boolean {
   return false;
 }
 
-/** Records `out` as computed from `inputs`, with `backwardFn` sending its gradient back to them. */
-export function recordGraph(out: Tensor, inputs: Tensor[], backwardFn: (grad: Float32Array) => void): void {
+/**
+ * Records `out` as computed by `op` from `inputs`, with `backwardFn` sending its gradient back to them.
+ * `saved` lists any other tensor `backwardFn` reads (a pre-activation, a stored derivative), so that
+ * `backward` can refuse to run it once a `tidy` scope released one.
+ */
+export function recordGraph(
+  out: Tensor,
+  inputs: Tensor[],
+  backwardFn: (grad: Float32Array) => void,
+  op: string,
+  saved: readonly Tensor[] | null = null,
+): void {
   out.requiresGrad = true;
   out.parents = inputs;
   out.backwardFn = backwardFn;
-  (out as unknown as { computed: boolean }).computed = true;
+  out.op = op;
+  out.saved = saved;
 }
 
 /**
@@ -322,41 +406,75 @@ const visited = new Set<Tensor>();
 const stack: Tensor[] = [];
 const nextParent: number[] = [];
 
+/**
+ * The nodes that lead to `root`, parents before children. Checks each computed node as it is reached:
+ * its graph must not have been freed by an earlier backward, and nothing its backward reads may have been
+ * released, so a bad graph throws before any gradient is touched.
+ */
 function topologicalOrder(root: Tensor): Tensor[] {
   const order: Tensor[] = [];
   visited.clear();
-  visited.add(root);
   stack.length = 0;
-  stack.push(root);
   nextParent.length = 0;
-  nextParent.push(0);
-  while (stack.length > 0) {
-    const top = stack.length - 1;
-    const node = stack[top]!;
-    const parents = node.parents;
-    const index = nextParent[top]!;
-    if (parents && index < parents.length) {
-      nextParent[top] = index + 1;
-      const p = parents[index]!;
-      if (p.requiresGrad && !visited.has(p)) {
-        visited.add(p);
-        stack.push(p);
-        nextParent.push(0);
+  try {
+    checkNode(root);
+    visited.add(root);
+    stack.push(root);
+    nextParent.push(0);
+    while (stack.length > 0) {
+      const top = stack.length - 1;
+      const node = stack[top]!;
+      const parents = node.parents;
+      const index = nextParent[top]!;
+      if (parents && index < parents.length) {
+        nextParent[top] = index + 1;
+        const p = parents[index]!;
+        if (p.requiresGrad && !visited.has(p)) {
+          checkNode(p);
+          visited.add(p);
+          stack.push(p);
+          nextParent.push(0);
+        }
+      } else {
+        stack.pop();
+        nextParent.pop();
+        order.push(node);
       }
-    } else {
-      stack.pop();
-      nextParent.pop();
-      order.push(node);
     }
+  } finally {
+    visited.clear();
+    stack.length = 0;
   }
-  visited.clear();
   return order;
+}
+
+const readsReleased = (t: Tensor): boolean => t.disposed;
+
+function checkNode(node: Tensor): void {
+  const op = node.op;
+  if (op === null) return;
+  const where = `${op} (shape ${shapeString(node.shape)})`;
+  if (node.backwardFn === null) {
+    throw new Error(
+      `backward: trying to backward through the graph a second time: the graph through ${where} was ` +
+        'freed by an earlier backward(); pass { retainGraph: true } to the first backward() to keep it',
+    );
+  }
+  const released = node.disposed
+    ? node
+    : (node.parents?.find(readsReleased) ?? node.saved?.find(readsReleased));
+  if (released) {
+    throw new Error(
+      `backward: the graph through ${where} reads a tensor of shape ${shapeString(released.shape)} that ` +
+        'was disposed when its tidy() scope ended; call backward() inside the tidy() that built the graph',
+    );
+  }
 }
 
 export function asTensor(value: TensorLike): Tensor {
   if (value instanceof Tensor) return value;
   if (typeof value !== 'number') throw new Error(`expected a Tensor or a number, got ${typeof value}`);
-  return trackedTensor(Float32Array.of(value), []);
+  return Tensor.pooledOwner(Float32Array.of(value), []);
 }
 
 // ---- creation ----
@@ -411,13 +529,13 @@ export function tensor(
   if (shapeSize(finalShape) !== data.length) {
     throw new Error(`tensor: ${data.length} values do not fit shape ${shapeString(finalShape)}`);
   }
-  return trackedTensor(data, finalShape, options.requiresGrad ?? false);
+  return Tensor.pooledOwner(data, finalShape, options.requiresGrad ?? false);
 }
 
 export function full(shape: Shape, value: number, options: TensorOptions = {}): Tensor {
   checkShape(shape, 'full');
   const data = acquireBuffer(shapeSize(shape), false).fill(value);
-  return trackedTensor(data, [...shape], options.requiresGrad ?? false);
+  return Tensor.pooledOwner(data, [...shape], options.requiresGrad ?? false);
 }
 
 export function zeros(shape: Shape, options: TensorOptions = {}): Tensor {
@@ -439,19 +557,19 @@ export function arange(start: number, stop?: number, step = 1): Tensor {
   const n = Math.max(0, Math.ceil((stop - start) / step));
   const data = new Float32Array(n);
   for (let i = 0; i < n; i++) data[i] = start + i * step;
-  return trackedTensor(data, [n]);
+  return Tensor.pooledOwner(data, [n]);
 }
 
 /** Standard normal entries (times `std`) from the seeded generator `rng`. */
 export function randn(shape: Shape, rng: Rng, options: TensorOptions & { std?: number } = {}): Tensor {
   checkShape(shape, 'randn');
   const data = rng.fillNormal(new Float32Array(shapeSize(shape)), 0, options.std ?? 1);
-  return trackedTensor(data, [...shape], options.requiresGrad ?? false);
+  return Tensor.pooledOwner(data, [...shape], options.requiresGrad ?? false);
 }
 
 /** Uniform entries in [low, high) from the seeded generator `rng`. */
 export function rand(shape: Shape, rng: Rng, low = 0, high = 1, options: TensorOptions = {}): Tensor {
   checkShape(shape, 'rand');
   const data = rng.fillUniform(new Float32Array(shapeSize(shape)), low, high);
-  return trackedTensor(data, [...shape], options.requiresGrad ?? false);
+  return Tensor.pooledOwner(data, [...shape], options.requiresGrad ?? false);
 }

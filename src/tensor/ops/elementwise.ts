@@ -24,9 +24,14 @@ function binary(op: BinaryOp, aLike: TensorLike, bLike: TensorLike): Tensor {
   const out = resultTensor(shape);
   kernels().binary(op, a.data, b.data, out.data, ia, ib);
   if (needsGrad([a, b])) {
-    recordGraph(out, [a, b], (g) => {
-      kernels().binaryBackward(op, g, a.data, b.data, out.data, gradBuffer(a), gradBuffer(b), ia, ib);
-    });
+    recordGraph(
+      out,
+      [a, b],
+      (g) => {
+        kernels().binaryBackward(op, g, a.data, b.data, out.data, gradBuffer(a), gradBuffer(b), ia, ib);
+      },
+      op,
+    );
   }
   return out;
 }
@@ -44,7 +49,7 @@ export function unary(op: UnaryOp, x: Tensor): Tensor {
   const out = resultTensor(x.shape);
   kernels().unary(op, x.data, out.data);
   if (needsGrad([x])) {
-    recordGraph(out, [x], (g) => kernels().unaryBackward(op, g, x.data, out.data, gradBuffer(x)!));
+    recordGraph(out, [x], (g) => kernels().unaryBackward(op, g, x.data, out.data, gradBuffer(x)!), op);
   }
   return out;
 }
@@ -58,10 +63,15 @@ export function clamp(x: Tensor, min: number, max: number): Tensor {
   const od = out.data;
   for (let i = 0; i < xd.length; i++) od[i] = xd[i]! < min ? min : xd[i]! > max ? max : xd[i]!;
   if (needsGrad([x])) {
-    recordGraph(out, [x], (g) => {
-      const gx = gradBuffer(x)!;
-      for (let i = 0; i < g.length; i++) if (xd[i]! >= min && xd[i]! <= max) gx[i]! += g[i]!;
-    });
+    recordGraph(
+      out,
+      [x],
+      (g) => {
+        const gx = gradBuffer(x)!;
+        for (let i = 0; i < g.length; i++) if (xd[i]! >= min && xd[i]! <= max) gx[i]! += g[i]!;
+      },
+      'clamp',
+    );
   }
   return out;
 }
@@ -87,15 +97,20 @@ export function where(condition: Tensor, aLike: TensorLike, bLike: TensorLike): 
   const c = condition.data;
   for (let i = 0; i < out.size; i++) out.data[i] = c[mc[i]!] !== 0 ? a.data[ma[i]!]! : b.data[mb[i]!]!;
   if (needsGrad([a, b])) {
-    recordGraph(out, [a, b], (g) => {
-      const ga = gradBuffer(a);
-      const gb = gradBuffer(b);
-      for (let i = 0; i < g.length; i++) {
-        if (c[mc[i]!] !== 0) {
-          if (ga) ga[ma[i]!]! += g[i]!;
-        } else if (gb) gb[mb[i]!]! += g[i]!;
-      }
-    });
+    recordGraph(
+      out,
+      [a, b],
+      (g) => {
+        const ga = gradBuffer(a);
+        const gb = gradBuffer(b);
+        for (let i = 0; i < g.length; i++) {
+          if (c[mc[i]!] !== 0) {
+            if (ga) ga[ma[i]!]! += g[i]!;
+          } else if (gb) gb[mb[i]!]! += g[i]!;
+        }
+      },
+      'where',
+    );
   }
   return out;
 }

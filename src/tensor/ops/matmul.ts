@@ -30,12 +30,17 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
     const out = resultTensor(shape);
     gemm(false, false, rows, n, k, a.data, 0, b.data, 0, out.data, 0, false);
     if (needsGrad([a, b])) {
-      recordGraph(out, [a, b], (g) => {
-        const ga = gradBuffer(a);
-        const gb = gradBuffer(b);
-        if (ga) gemm(false, true, rows, k, n, g, 0, b.data, 0, ga, 0, true);
-        if (gb) gemm(true, false, k, n, rows, a.data, 0, g, 0, gb, 0, true);
-      });
+      recordGraph(
+        out,
+        [a, b],
+        (g) => {
+          const ga = gradBuffer(a);
+          const gb = gradBuffer(b);
+          if (ga) gemm(false, true, rows, k, n, g, 0, b.data, 0, ga, 0, true);
+          if (gb) gemm(true, false, k, n, rows, a.data, 0, g, 0, gb, 0, true);
+        },
+        'matmul',
+      );
     }
     return out;
   }
@@ -47,13 +52,18 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const batched = kernels().gemmBatched;
   batched(batch, false, false, m, n, k, a.data, 0, aStride, b.data, 0, k * n, out.data, 0, m * n, false);
   if (needsGrad([a, b])) {
-    recordGraph(out, [a, b], (g) => {
-      const ga = gradBuffer(a);
-      const gb = gradBuffer(b);
-      if (ga) batched(batch, false, true, m, k, n, g, 0, m * n, b.data, 0, k * n, ga, 0, aStride, true);
-      // With a shared A (stride 0) every B_i gets its own gradient, so the batch stays one call.
-      if (gb) batched(batch, true, false, k, n, m, a.data, 0, aStride, g, 0, m * n, gb, 0, k * n, true);
-    });
+    recordGraph(
+      out,
+      [a, b],
+      (g) => {
+        const ga = gradBuffer(a);
+        const gb = gradBuffer(b);
+        if (ga) batched(batch, false, true, m, k, n, g, 0, m * n, b.data, 0, k * n, ga, 0, aStride, true);
+        // With a shared A (stride 0) every B_i gets its own gradient, so the batch stays one call.
+        if (gb) batched(batch, true, false, k, n, m, a.data, 0, aStride, g, 0, m * n, gb, 0, k * n, true);
+      },
+      'matmul',
+    );
   }
   return out;
 }

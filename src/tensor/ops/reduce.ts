@@ -30,7 +30,7 @@ function sumScaled(x: Tensor, axis: number | undefined, keepDim: boolean, op: 's
   const out = resultTensor(shape);
   kernels().sumAxis(x.data, outer, len, inner, scale, out.data);
   if (needsGrad([x])) {
-    recordGraph(out, [x], (g) => sumAxisBackward(g, outer, len, inner, scale, gradBuffer(x)!));
+    recordGraph(out, [x], (g) => sumAxisBackward(g, outer, len, inner, scale, gradBuffer(x)!), op);
   }
   return out;
 }
@@ -53,13 +53,18 @@ export function max(x: Tensor, axis?: number, keepDim = false): Tensor {
   const argmax = new Int32Array(outer * inner);
   kernels().maxAxis(x.data, outer, len, inner, out.data, argmax);
   if (needsGrad([x])) {
-    recordGraph(out, [x], (g) => {
-      const gx = gradBuffer(x)!;
-      for (let o = 0; o < outer; o++) {
-        for (let j = 0; j < inner; j++)
-          gx[(o * len + argmax[o * inner + j]!) * inner + j]! += g[o * inner + j]!;
-      }
-    });
+    recordGraph(
+      out,
+      [x],
+      (g) => {
+        const gx = gradBuffer(x)!;
+        for (let o = 0; o < outer; o++) {
+          for (let j = 0; j < inner; j++)
+            gx[(o * len + argmax[o * inner + j]!) * inner + j]! += g[o * inner + j]!;
+        }
+      },
+      'max',
+    );
   }
   return out;
 }
@@ -71,7 +76,12 @@ function softmaxLike(x: Tensor, axis: number, log: boolean): Tensor {
   const out = resultTensor(x.shape);
   kernels().softmaxAxis(x.data, outer, len, inner, out.data, log);
   if (needsGrad([x])) {
-    recordGraph(out, [x], (g) => softmaxAxisBackward(g, out.data, outer, len, inner, gradBuffer(x)!, log));
+    recordGraph(
+      out,
+      [x],
+      (g) => softmaxAxisBackward(g, out.data, outer, len, inner, gradBuffer(x)!, log),
+      op,
+    );
   }
   return out;
 }

@@ -1,6 +1,6 @@
 /** Ops that move values without arithmetic: reshape, transpose, concat, slice, gather. */
 import { normalizeAxis, type Shape, shapeSize, shapeString, splitAtAxis, stridesOf } from '../shape.ts';
-import { gradBuffer, needsGrad, recordGraph, resultTensor, type Tensor, trackedTensor } from '../tensor.ts';
+import { gradBuffer, needsGrad, recordGraph, resultTensor, type Tensor } from '../tensor.ts';
 
 /** The same buffer under a new shape (one dimension may be -1, inferred). */
 export function reshape(x: Tensor, shape: Shape): Tensor {
@@ -17,12 +17,18 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
       `reshape: cannot reshape ${shapeString(x.shape)} (${x.size} elements) to ${shapeString(shape)}`,
     );
   }
-  const out = trackedTensor(x.data, dims);
+  // A view: the result reads x's buffer and never releases it (x's owner does).
+  const out = x.view(dims);
   if (needsGrad([x])) {
-    recordGraph(out, [x], (g) => {
-      const gx = gradBuffer(x)!;
-      for (let i = 0; i < g.length; i++) gx[i]! += g[i]!;
-    });
+    recordGraph(
+      out,
+      [x],
+      (g) => {
+        const gx = gradBuffer(x)!;
+        for (let i = 0; i < g.length; i++) gx[i]! += g[i]!;
+      },
+      'reshape',
+    );
   }
   return out;
 }
@@ -74,10 +80,15 @@ export function transpose(x: Tensor, axis0 = -2, axis1 = -1): Tensor {
   const od = out.data;
   for (let i = 0; i < od.length; i++) od[i] = xd[map[i]!]!;
   if (needsGrad([x])) {
-    recordGraph(out, [x], (g) => {
-      const gx = gradBuffer(x)!;
-      for (let i = 0; i < g.length; i++) gx[map[i]!]! += g[i]!;
-    });
+    recordGraph(
+      out,
+      [x],
+      (g) => {
+        const gx = gradBuffer(x)!;
+        for (let i = 0; i < g.length; i++) gx[map[i]!]! += g[i]!;
+      },
+      'transpose',
+    );
   }
   return out;
 }
@@ -112,20 +123,25 @@ export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
     start += lengths[t]!;
   }
   if (needsGrad([...tensors])) {
-    recordGraph(out, [...tensors], (g) => {
-      let begin = 0;
-      for (let t = 0; t < tensors.length; t++) {
-        const gt = gradBuffer(tensors[t]!);
-        const chunk = lengths[t]! * inner;
-        if (gt) {
-          for (let o = 0; o < outer; o++) {
-            const from = o * total * inner + begin * inner;
-            for (let i = 0; i < chunk; i++) gt[o * chunk + i]! += g[from + i]!;
+    recordGraph(
+      out,
+      [...tensors],
+      (g) => {
+        let begin = 0;
+        for (let t = 0; t < tensors.length; t++) {
+          const gt = gradBuffer(tensors[t]!);
+          const chunk = lengths[t]! * inner;
+          if (gt) {
+            for (let o = 0; o < outer; o++) {
+              const from = o * total * inner + begin * inner;
+              for (let i = 0; i < chunk; i++) gt[o * chunk + i]! += g[from + i]!;
+            }
           }
+          begin += lengths[t]!;
         }
-        begin += lengths[t]!;
-      }
-    });
+      },
+      'concat',
+    );
   }
   return out;
 }
@@ -150,13 +166,18 @@ export function slice(x: Tensor, axis: number, start: number, end?: number): Ten
     out.data.set(x.data.subarray(src, src + chunk), o * chunk);
   }
   if (needsGrad([x])) {
-    recordGraph(out, [x], (g) => {
-      const gx = gradBuffer(x)!;
-      for (let o = 0; o < outer; o++) {
-        const dst = (o * dim + from) * inner;
-        for (let i = 0; i < chunk; i++) gx[dst + i]! += g[o * chunk + i]!;
-      }
-    });
+    recordGraph(
+      out,
+      [x],
+      (g) => {
+        const gx = gradBuffer(x)!;
+        for (let o = 0; o < outer; o++) {
+          const dst = (o * dim + from) * inner;
+          for (let i = 0; i < chunk; i++) gx[dst + i]! += g[o * chunk + i]!;
+        }
+      },
+      'slice',
+    );
   }
   return out;
 }
@@ -191,10 +212,15 @@ export function gather(x: Tensor, indices: ArrayLike<number> | Tensor, axis = -1
   const out = resultTensor(shape);
   for (let i = 0; i < positions.length; i++) out.data[i] = x.data[positions[i]!]!;
   if (needsGrad([x])) {
-    recordGraph(out, [x], (g) => {
-      const gx = gradBuffer(x)!;
-      for (let i = 0; i < positions.length; i++) gx[positions[i]!]! += g[i]!;
-    });
+    recordGraph(
+      out,
+      [x],
+      (g) => {
+        const gx = gradBuffer(x)!;
+        for (let i = 0; i < positions.length; i++) gx[positions[i]!]! += g[i]!;
+      },
+      'gather',
+    );
   }
   return out;
 }
