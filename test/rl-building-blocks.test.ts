@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Categorical, DiagonalGaussian } from '../src/rl/distributions.ts';
 import { computeGae } from '../src/rl/gae.ts';
-import { RunningMeanStd } from '../src/rl/running-stats.ts';
+import { normalizeRows, RunningMeanStd } from '../src/rl/running-stats.ts';
 import { Rng, randn, tensor } from '../src/tensor/index.ts';
 import { expectGradientsMatch, normal } from './helpers/gradcheck.ts';
 
@@ -81,6 +81,31 @@ describe('GAE', () => {
       lambda: 1,
     });
     expect(Array.from(out.advantages)).toEqual([1 + 0.5 * 10, 1]);
+  });
+
+  it('lets termination win over truncation on the same step: no bootstrap from the final value', () => {
+    // Two envs, time-major [3, 2]. Env 0 ends with both flags at t = 1, env 1 at the last step t = 2;
+    // truncatedValues there is 100, so a bootstrap from it (or from lastValues = 8) would show at once.
+    const out = computeGae({
+      steps: 3,
+      envs: 2,
+      rewards: Float32Array.of(1, 1, 2, 1, 4, 1),
+      values: Float32Array.of(0.5, 0, 1, 0, 2, 0),
+      terminated: Uint8Array.of(0, 0, 1, 0, 0, 1),
+      truncated: Uint8Array.of(0, 0, 1, 0, 0, 1),
+      truncatedValues: Float32Array.of(0, 0, 100, 0, 0, 100),
+      lastValues: Float32Array.of(8, 8),
+      gamma: 0.5,
+      lambda: 0.5,
+    });
+    // Env 0 (gamma * lambda = 0.25):
+    //   t = 2: delta = 4 + 0.5 * 8 - 2 = 6,            A = 6
+    //   t = 1: ends, delta = 2 + 0 - 1 = 1,            A = 1 (no carry)
+    //   t = 0: delta = 1 + 0.5 * 1 - 0.5 = 1,          A = 1 + 0.25 * 1 = 1.25
+    // Env 1 (values 0, rewards 1):
+    //   t = 2: ends, A = 1; t = 1: A = 1 + 0.25 * 1 = 1.25; t = 0: A = 1 + 0.25 * 1.25 = 1.3125
+    expect(Array.from(out.advantages)).toEqual([1.25, 1.3125, 1, 1.25, 6, 1]);
+    expect(Array.from(out.returns)).toEqual([1.75, 1.3125, 2, 1.25, 8, 1]);
   });
 
   it('names mismatched lengths', () => {
@@ -170,7 +195,15 @@ describe('RunningMeanStd', () => {
       expect(stats.mean[j]).toBeCloseTo(m, 4);
       expect(stats.variance[j]).toBeCloseTo(v, 3);
     }
-    const z = stats.normalize(Float32Array.of(stats.mean[0]!, 1e9));
+    const z = normalizeRows(
+      'test',
+      Float32Array.of(stats.mean[0]!, 1e9),
+      stats.mean,
+      stats.variance,
+      new Float32Array(2),
+      10,
+      1e-8,
+    );
     expect(z[0]).toBeCloseTo(0, 5);
     expect(z[1]).toBe(10);
     expect(RunningMeanStd.fromJSON(stats.toJSON()).toJSON()).toEqual(stats.toJSON());

@@ -44,8 +44,14 @@ export function computeGae(input: GaeInput, out?: GaeOutput): GaeOutput {
   }
   if (lastValues.length !== envs)
     throw new Error(`computeGae: lastValues has ${lastValues.length}, expected ${envs}`);
+  // A trainer passes its own `out` buffers, so an update allocates no rollout-sized arrays here.
   const advantages = out?.advantages ?? new Float32Array(size);
   const returns = out?.returns ?? new Float32Array(size);
+  if (advantages.length !== size || returns.length !== size) {
+    throw new Error(
+      `computeGae: out buffers have ${advantages.length} and ${returns.length} entries, expected ${steps}x${envs}`,
+    );
+  }
   for (let e = 0; e < envs; e++) {
     let next = 0;
     for (let t = steps - 1; t >= 0; t--) {

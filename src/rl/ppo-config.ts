@@ -35,12 +35,22 @@ export interface PpoConfig {
   annealLearningRate: boolean;
   /** Clip the global gradient norm to this value. */
   maxGradNorm: number;
+  /**
+   * A gradient step whose norm is not finite (NaN or infinite) is skipped and counted; this many skipped
+   * in a row stop the run with an error.
+   */
+  maxSkippedSteps: number;
   /** Stop an update's epochs early once the approximate KL exceeds this; null never stops. */
   targetKl: number | null;
   /** Normalise advantages per minibatch. */
   normalizeAdvantages: boolean;
   /** Normalise observations with running statistics (saved with the policy). */
   normalizeObservations: boolean;
+  /**
+   * Keep the observation statistics as they are instead of folding in every observation: for training
+   * in an imagined env, whose states must not shift the normaliser the real env's data set.
+   */
+  freezeObservationStats: boolean;
   /**
    * Scale rewards by the running standard deviation of the discounted return (Stable-Baselines3's
    * VecNormalize, which rl-baselines3-zoo turns on for the continuous lander).
@@ -70,9 +80,11 @@ export const defaultPpoConfig: Readonly<PpoConfig> = Object.freeze({
   learningRate: 3e-4,
   annealLearningRate: false,
   maxGradNorm: 0.5,
+  maxSkippedSteps: 10,
   targetKl: null,
   normalizeAdvantages: true,
   normalizeObservations: false,
+  freezeObservationStats: false,
   normalizeRewards: false,
   hiddenSizes: [64, 64],
   temperature: 1,
@@ -101,9 +113,11 @@ const checks: Check[] = [
   ['learningRate', positive, 'a positive number'],
   ['annealLearningRate', (v: unknown) => typeof v === 'boolean', 'true or false'],
   ['maxGradNorm', positive, 'a positive number'],
+  ['maxSkippedSteps', positiveInteger, 'a positive integer'],
   ['targetKl', (v: number | null) => v === null || positive(v), 'null or a positive number'],
   ['normalizeAdvantages', (v: unknown) => typeof v === 'boolean', 'true or false'],
   ['normalizeObservations', (v: unknown) => typeof v === 'boolean', 'true or false'],
+  ['freezeObservationStats', (v: unknown) => typeof v === 'boolean', 'true or false'],
   ['normalizeRewards', (v: unknown) => typeof v === 'boolean', 'true or false'],
   [
     'hiddenSizes',

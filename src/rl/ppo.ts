@@ -9,24 +9,31 @@
  *          L = -L_CLIP(theta) + c1 L_VF(theta) - c2 S[pi_theta]              (eq. 9)
  *        with L_CLIP = E[min(r A, clip(r, 1 - eps, 1 + eps) A)]             (eq. 7)
  *
- * PPO sees its environment only through the vector-env contract (vector-env.ts), so a learned model of the
- * environment trains it exactly as the real one does. Every random draw comes from one seeded generator and
- * `state()` captures everything else that changes, so a run can stop and resume with identical results.
+ * PPO sees its environment only through the vector-env contract (vector-env.ts): any env that keeps it
+ * trains PPO the same way, and an env that declares itself `imagined` has its steps counted apart from real
+ * ones. The policy and its optimiser can be passed in, so one policy can act in one env and learn in
+ * another. Every random draw comes from one seeded generator and `state()` captures everything else that
+ * changes (the envs' current observations included), so a run can stop and resume with identical results
+ * however its env restores itself.
  */
-import { Adam, clipGradNorm } from '../nn/index.ts';
+import { Adam, clipGradNorm, type Optimizer } from '../nn/index.ts';
 import { noGrad, Rng, Tensor, tidy } from '../tensor/index.ts';
 import { ActorCritic, clipToBox } from './actor-critic.ts';
 import { Categorical, type DiagonalGaussian } from './distributions.ts';
 import { computeGae } from './gae.ts';
 import { type PpoConfig, resolvePpoConfig } from './ppo-config.ts';
 import { RunningMeanStd } from './running-stats.ts';
-import { actionSize, type RlVectorEnv } from './vector-env.ts';
+import { actionSize, isDiscrete, type RlVectorEnv } from './vector-env.ts';
 
 /** What one update reports (one line of metrics.jsonl). */
 export interface PpoUpdateMetrics {
   update: number;
   /** Real environment steps so far (all envs). */
   steps: number;
+  /** Imagined steps so far: steps of an env that declares itself `imagined` (a learned model). */
+  modelSteps: number;
+  /** Gradient steps of this update skipped because the gradient norm was not finite. */
+  skippedSteps: number;
   /** Episodes that ended during this update's rollout. */
   episodes: number;
   /** Mean return and length of the last (up to) 100 finished episodes; null before the first one ends. */
@@ -51,8 +58,17 @@ export interface PpoUpdateMetrics {
 
 /** Everything besides the weights and optimiser moments that a resumed run needs, as plain JSON. */
 export interface PpoState {
+  /** Real environment steps so far. */
   steps: number;
+  /** Imagined (model) steps so far; absent in checkpoints written before it was counted. */
+  modelSteps?: number;
   updates: number;
+  /** The rollout length T in use (it can change between updates). */
+  stepsPerEnv?: number;
+  /** Gradient steps skipped in a row at the time of saving (non-finite gradient norm). */
+  skippedInARow?: number;
+  /** The envs' current raw observations, [numEnvs x observationSize]: where the next rollout starts. */
+  observations?: number[];
   rng: number[];
   observationStats: ReturnType<RunningMeanStd['toJSON']>;
   rewardStats: ReturnType<RunningMeanStd['toJSON']>;
@@ -62,6 +78,14 @@ export interface PpoState {
   recentLengths: number[];
 }
 
+/** A policy and optimiser to train instead of new ones, for example shared with another `Ppo`. */
+export interface PpoParts {
+  /** Must fit the env: the same observation size and action space. */
+  policy?: ActorCritic;
+  /** Must optimise exactly the policy's parameters; a new Adam when omitted. */
+  optimizer?: Optimizer;
+}
+
 const RECENT_EPISODES = 100;
 /** Clip applied to scaled rewards, as Stable-Baselines3's VecNormalize. */
 const REWARD_CLIP = 10;
@@ -69,13 +93,19 @@ const REWARD_CLIP = 10;
 export class Ppo {
   readonly config: PpoConfig;
   readonly policy: ActorCritic;
-  readonly optimizer: Adam;
+  readonly optimizer: Optimizer;
   readonly numUpdates: number;
+  /** Real environment steps so far. */
   steps = 0;
+  /** Imagined steps so far (an env with `imagined` set). */
+  modelSteps = 0;
   updates = 0;
 
   private readonly rng: Rng;
   private readonly envs: number;
+  /** The rollout length T of the next update; `setRolloutLength` changes it. */
+  private stepsPerEnv: number;
+  private skippedInARow = 0;
   private readonly obsSize: number;
   private readonly actSize: number;
   private readonly observationStats: RunningMeanStd;
@@ -87,23 +117,20 @@ export class Ppo {
   private readonly currentObs: Float32Array;
   private started = false;
 
-  // The rollout, time-major [T, N, ...], allocated once.
-  private readonly obs: Float32Array;
-  private readonly actions: Float32Array;
-  private readonly logProbs: Float32Array;
-  private readonly values: Float32Array;
-  private readonly rewards: Float32Array;
-  private readonly terminated: Uint8Array;
-  private readonly truncated: Uint8Array;
-  private readonly truncatedValues: Float32Array;
+  // The rollout, time-major [T, N, ...]: allocated for the longest T so far, used for the current one.
+  private rollout: RolloutBuffers;
   private readonly lastValues: Float32Array;
-  /** Scratch for one normalised final observation and for one return fed to the reward statistics. */
+  /** The raw observations the envs are in now (saved in `state()`, so resume needs no env replay). */
+  private readonly currentRaw: Float32Array;
+  /** Scratch: the normalised final observations of the copies truncated at one step, and their values. */
   private readonly finalObs: Float32Array;
+  private readonly truncatedCopies: Int32Array;
   private readonly oneReturn = new Float32Array(1);
 
   constructor(
     readonly env: RlVectorEnv,
     overrides: Partial<PpoConfig> = {},
+    parts: PpoParts = {},
   ) {
     this.config = resolvePpoConfig(overrides, env.numEnvs);
     const c = this.config;
@@ -111,31 +138,52 @@ export class Ppo {
     this.obsSize = env.observationSize;
     this.actSize = actionSize(env.actionSpace);
     this.rng = new Rng(c.seed);
-    this.policy = new ActorCritic({
-      observationSize: this.obsSize,
-      actionSpace: env.actionSpace,
-      hiddenSizes: c.hiddenSizes,
-      initialLogStd: c.initialLogStd,
-      normalizeObservations: c.normalizeObservations,
-      rng: this.rng.fork(),
-    });
+    // The policy's weights are drawn from a fork even when one is passed in, so the sampling stream is the
+    // same either way.
+    const policyRng = this.rng.fork();
+    this.policy =
+      parts.policy ??
+      new ActorCritic({
+        observationSize: this.obsSize,
+        actionSpace: env.actionSpace,
+        hiddenSizes: c.hiddenSizes,
+        initialLogStd: c.initialLogStd,
+        normalizeObservations: c.normalizeObservations,
+        rng: policyRng,
+      });
+    checkPolicyFits(this.policy, env, c);
     // eps 1e-5 as in OpenAI baselines, CleanRL and Stable-Baselines3's PPO.
-    this.optimizer = new Adam(this.policy.parameters(), { lr: c.learningRate, eps: 1e-5 });
+    this.optimizer = parts.optimizer ?? new Adam(this.policy.parameters(), { lr: c.learningRate, eps: 1e-5 });
+    checkOptimizerFits(this.optimizer, this.policy);
     this.numUpdates = plannedUpdates(c, this.envs);
+    this.stepsPerEnv = c.stepsPerEnv;
     this.observationStats = new RunningMeanStd(this.obsSize);
     this.discountedReturns = new Float64Array(this.envs);
     this.currentObs = new Float32Array(this.envs * this.obsSize);
-    const rollout = c.stepsPerEnv * this.envs;
-    this.obs = new Float32Array(rollout * this.obsSize);
-    this.actions = new Float32Array(rollout * this.actSize);
-    this.logProbs = new Float32Array(rollout);
-    this.values = new Float32Array(rollout);
-    this.rewards = new Float32Array(rollout);
-    this.terminated = new Uint8Array(rollout);
-    this.truncated = new Uint8Array(rollout);
-    this.truncatedValues = new Float32Array(rollout);
+    this.currentRaw = new Float32Array(this.envs * this.obsSize);
+    this.rollout = allocateRollout(c.stepsPerEnv * this.envs, this.obsSize, this.actSize);
     this.lastValues = new Float32Array(this.envs);
-    this.finalObs = new Float32Array(this.obsSize);
+    this.finalObs = new Float32Array(this.envs * this.obsSize);
+    this.truncatedCopies = new Int32Array(this.envs);
+  }
+
+  /** The rollout length T of the next update. */
+  get rolloutLength(): number {
+    return this.stepsPerEnv;
+  }
+
+  /**
+   * Changes the rollout length T from the next update on (a horizon schedule): buffers grow when T does.
+   * Minibatches keep their size, capped at the rollout's.
+   */
+  setRolloutLength(stepsPerEnv: number): void {
+    if (!Number.isSafeInteger(stepsPerEnv) || stepsPerEnv < 1) {
+      throw new Error(`Ppo.setRolloutLength: expected a positive integer, got ${stepsPerEnv}`);
+    }
+    this.stepsPerEnv = stepsPerEnv;
+    if (stepsPerEnv * this.envs > this.rollout.values.length) {
+      this.rollout = allocateRollout(stepsPerEnv * this.envs, this.obsSize, this.actSize);
+    }
   }
 
   get done(): boolean {
@@ -150,12 +198,26 @@ export class Ppo {
   }
 
   /**
-   * Continues a run from a saved state; `rawObservations` are the envs' current observations (the env is
-   * restored separately, for example by replaying its recorded actions).
+   * Continues a run from a saved state. The env must already be back in the state it was saved in, by
+   * whatever means suits it (a physics env replays its action log; a model env loads its own state): the
+   * observations the next rollout starts from come from `state`, not from the env. A state saved before
+   * observations were kept needs `rawObservations`, the env's current observations.
    */
-  resume(state: PpoState, rawObservations: Float32Array): void {
+  resume(state: PpoState, rawObservations?: Float32Array): void {
+    const observations = state.observations ?? rawObservations;
+    if (observations === undefined) {
+      throw new Error("Ppo.resume: the state holds no observations; pass the env's current observations");
+    }
+    if (observations.length !== this.currentRaw.length) {
+      throw new Error(
+        `Ppo.resume: ${observations.length} observation values, expected ${this.envs} envs x ${this.obsSize}`,
+      );
+    }
     this.steps = state.steps;
+    this.modelSteps = state.modelSteps ?? 0;
     this.updates = state.updates;
+    this.skippedInARow = state.skippedInARow ?? 0;
+    this.setRolloutLength(state.stepsPerEnv ?? this.config.stepsPerEnv);
     this.rng.setState(state.rng);
     copyStats(RunningMeanStd.fromJSON(state.observationStats), this.observationStats);
     copyStats(RunningMeanStd.fromJSON(state.rewardStats), this.rewardStats);
@@ -163,14 +225,19 @@ export class Ppo {
     this.recentReturns.splice(0, Infinity, ...state.recentReturns);
     this.recentLengths.splice(0, Infinity, ...state.recentLengths);
     this.syncObservationBuffers();
-    this.policy.normalizeObservations(rawObservations, this.currentObs);
+    this.currentRaw.set(observations);
+    this.policy.normalizeObservations(this.currentRaw, this.currentObs);
     this.started = true;
   }
 
   state(): PpoState {
     return {
       steps: this.steps,
+      modelSteps: this.modelSteps,
       updates: this.updates,
+      stepsPerEnv: this.stepsPerEnv,
+      skippedInARow: this.skippedInARow,
+      observations: Array.from(this.currentRaw),
       rng: this.rng.getState(),
       observationStats: this.observationStats.toJSON(),
       rewardStats: this.rewardStats.toJSON(),
@@ -191,112 +258,144 @@ export class Ppo {
     const t0 = performance.now();
     const episodes = this.collectRollout();
     const t1 = performance.now();
-    const { advantages, returns } = computeGae({
-      steps: c.stepsPerEnv,
-      envs: this.envs,
-      rewards: this.rewards,
-      values: this.values,
-      terminated: this.terminated,
-      truncated: this.truncated,
-      truncatedValues: this.truncatedValues,
-      lastValues: this.lastValues,
-      gamma: c.gamma,
-      lambda: c.lambda,
-    });
-    const stats = this.optimise(advantages, returns);
+    const r = this.used();
+    const { advantages, returns } = computeGae(
+      {
+        steps: this.stepsPerEnv,
+        envs: this.envs,
+        rewards: r.rewards,
+        values: r.values,
+        terminated: r.terminated,
+        truncated: r.truncated,
+        truncatedValues: r.truncatedValues,
+        lastValues: this.lastValues,
+        gamma: c.gamma,
+        lambda: c.lambda,
+      },
+      { advantages: r.advantages, returns: r.returns },
+    );
+    const stats = this.optimise(r, advantages, returns);
     const t2 = performance.now();
     this.updates++;
     return {
       update: this.updates,
       steps: this.steps,
+      modelSteps: this.modelSteps,
       episodes,
       meanReturn: meanOrNull(this.recentReturns),
       meanLength: meanOrNull(this.recentLengths),
       ...stats,
-      explainedVariance: explainedVariance(this.values, returns),
+      explainedVariance: explainedVariance(r.values, returns),
       learningRate: lr,
       rolloutSeconds: (t1 - t0) / 1000,
       optimiseSeconds: (t2 - t1) / 1000,
     };
   }
 
+  /** The rollout buffers cut to the current T x N. */
+  private used(): RolloutBuffers {
+    return sliceRollout(this.rollout, this.stepsPerEnv * this.envs, this.obsSize, this.actSize);
+  }
+
   /** Step 1: T steps of every env, storing what the update needs. Returns the episodes that ended. */
   private collectRollout(): number {
-    const c = this.config;
     const { envs, obsSize, actSize } = this;
+    const { temperature } = this.config;
+    const r = this.used();
     const envActions = new Float32Array(envs * actSize);
     const input = new Tensor(this.currentObs, [envs, obsSize]);
     let episodes = 0;
-    for (let t = 0; t < c.stepsPerEnv; t++) {
+    for (let t = 0; t < this.stepsPerEnv; t++) {
       const row = t * envs;
-      this.obs.set(this.currentObs, row * obsSize);
+      r.obs.set(this.currentObs, row * obsSize);
       noGrad(() =>
         tidy(() => {
-          const dist = this.policy.distribution(input, c.temperature);
-          this.values.set(this.policy.value(input).data, row);
-          const sampled = this.actions.subarray(row * actSize, (row + envs) * actSize);
+          const dist = this.policy.distribution(input, temperature);
+          r.values.set(this.policy.value(input).data, row);
+          const sampled = r.actions.subarray(row * actSize, (row + envs) * actSize);
           if (dist instanceof Categorical) {
             const chosen = dist.sample(this.rng);
             sampled.set(chosen);
-            this.logProbs.set(dist.logProb(chosen).data, row);
+            r.logProbs.set(dist.logProb(chosen).data, row);
             envActions.set(chosen);
           } else {
             dist.sample(this.rng, sampled);
-            this.logProbs.set(dist.logProb(new Tensor(sampled, [envs, actSize])).data, row);
+            r.logProbs.set(dist.logProb(new Tensor(sampled, [envs, actSize])).data, row);
             // The env gets the clipped action; the log-probability is the unclipped sample's.
             clipToBox(this.env.actionSpace, sampled, envActions);
           }
         }),
       );
       const result = this.env.step(envActions);
-      this.steps += envs;
+      if (this.env.imagined === true) this.modelSteps += envs;
+      else this.steps += envs;
       for (let i = 0; i < envs; i++) {
         const k = row + i;
-        this.terminated[k] = result.terminated[i]!;
-        this.truncated[k] = result.truncated[i]!;
-        this.rewards[k] = this.scaleReward(
-          i,
-          result.rewards[i]!,
-          result.terminated[i]! || result.truncated[i]!,
-        );
-        if (result.terminated[i] || result.truncated[i]) {
+        const ended = result.terminated[i]! || result.truncated[i]!;
+        r.terminated[k] = result.terminated[i]!;
+        r.truncated[k] = result.truncated[i]!;
+        r.rewards[k] = this.scaleReward(i, result.rewards[i]!, ended);
+        if (ended) {
           episodes++;
           pushRecent(this.recentReturns, result.episodeReturns[i]!);
           pushRecent(this.recentLengths, result.episodeLengths[i]!);
         }
-        this.truncatedValues[k] = 0;
+        r.truncatedValues[k] = 0;
       }
-      this.bootstrapTruncated(result.truncated, result.finalObservations, row);
+      this.bootstrapTruncated(r, result.truncated, result.terminated, result.finalObservations, row);
       this.observe(result.observations);
     }
     noGrad(() => tidy(() => this.lastValues.set(this.policy.value(input).data)));
     return episodes;
   }
 
-  /** V(final observation) for each env whose episode was cut by the time limit at this step. */
-  private bootstrapTruncated(truncated: Uint8Array, finalObservations: Float32Array, row: number): void {
+  /**
+   * V(final observation) for every copy whose episode the time limit cut at this step, in one forward pass
+   * (in a model env every copy truncates at the horizon together). A copy that also terminated needs none.
+   */
+  private bootstrapTruncated(
+    r: RolloutBuffers,
+    truncated: Uint8Array,
+    terminated: Uint8Array,
+    finalObservations: Float32Array,
+    row: number,
+  ): void {
     const { obsSize } = this;
-    const final = this.finalObs;
+    let count = 0;
     for (let i = 0; i < this.envs; i++) {
-      if (!truncated[i]) continue;
-      this.policy.normalizeObservations(finalObservations.subarray(i * obsSize, (i + 1) * obsSize), final);
-      this.truncatedValues[row + i] = noGrad(() =>
-        tidy(() => this.policy.value(new Tensor(final, [1, obsSize])).item()),
-      );
+      if (!truncated[i] || terminated[i]) continue;
+      this.truncatedCopies[count] = i;
+      this.finalObs.set(finalObservations.subarray(i * obsSize, (i + 1) * obsSize), count * obsSize);
+      count++;
     }
+    if (count === 0) return;
+    const finals = this.finalObs.subarray(0, count * obsSize);
+    this.policy.normalizeObservations(finals, finals);
+    noGrad(() =>
+      tidy(() => {
+        const values = this.policy.value(new Tensor(finals, [count, obsSize])).data;
+        for (let j = 0; j < count; j++) r.truncatedValues[row + this.truncatedCopies[j]!] = values[j]!;
+      }),
+    );
   }
 
   /** Folds raw observations into the running statistics and writes their normalised form as current. */
   private observe(raw: Float32Array): void {
-    if (this.config.normalizeObservations) {
+    this.currentRaw.set(raw);
+    if (this.updatesObservationStats()) {
       this.observationStats.update(raw, this.envs);
       this.syncObservationBuffers();
     }
     this.policy.normalizeObservations(raw, this.currentObs);
   }
 
+  /** Frozen statistics leave the policy's normaliser as it is (another trainer may own it). */
+  private updatesObservationStats(): boolean {
+    return this.config.normalizeObservations && !this.config.freezeObservationStats;
+  }
+
   private syncObservationBuffers(): void {
-    if (!this.config.normalizeObservations) return;
+    if (!this.updatesObservationStats()) return;
     this.policy.obsMean.data.set(this.observationStats.mean);
     this.policy.obsVar.data.set(this.observationStats.variance);
   }
@@ -317,15 +416,19 @@ export class Ppo {
 
   /** Step 3: K epochs of minibatch gradient steps on the clipped surrogate (eq. 9). */
   private optimise(
+    r: RolloutBuffers,
     advantages: Float32Array,
     returns: Float32Array,
-  ): Pick<PpoUpdateMetrics, 'policyLoss' | 'valueLoss' | 'entropy' | 'approxKl' | 'clipFraction' | 'epochs'> {
+  ): Pick<
+    PpoUpdateMetrics,
+    'policyLoss' | 'valueLoss' | 'entropy' | 'approxKl' | 'clipFraction' | 'epochs' | 'skippedSteps'
+  > {
     const c = this.config;
     const { obsSize, actSize } = this;
-    const size = c.stepsPerEnv * this.envs;
+    const size = this.stepsPerEnv * this.envs;
     const order = new Int32Array(size);
     for (let i = 0; i < size; i++) order[i] = i;
-    const mb = c.minibatchSize;
+    const mb = Math.min(c.minibatchSize, size);
     const mbObs = new Float32Array(mb * obsSize);
     const mbActions = new Float32Array(mb * actSize);
     const mbIndices = new Int32Array(mb);
@@ -336,6 +439,7 @@ export class Ppo {
     const params = this.policy.parameters();
     const sums = { policyLoss: 0, valueLoss: 0, entropy: 0, approxKl: 0, clipFraction: 0 };
     let minibatches = 0;
+    let skipped = 0;
     let epochsRun = 0;
     let stop = false;
     for (let epoch = 0; epoch < c.epochs && !stop; epoch++) {
@@ -345,13 +449,13 @@ export class Ppo {
         const m = Math.min(mb, size - start);
         for (let j = 0; j < m; j++) {
           const k = order[start + j]!;
-          mbObs.set(this.obs.subarray(k * obsSize, (k + 1) * obsSize), j * obsSize);
-          mbActions.set(this.actions.subarray(k * actSize, (k + 1) * actSize), j * actSize);
-          mbIndices[j] = this.actions[k * actSize]!;
-          mbLogProbs[j] = this.logProbs[k]!;
+          mbObs.set(r.obs.subarray(k * obsSize, (k + 1) * obsSize), j * obsSize);
+          mbActions.set(r.actions.subarray(k * actSize, (k + 1) * actSize), j * actSize);
+          mbIndices[j] = r.actions[k * actSize]!;
+          mbLogProbs[j] = r.logProbs[k]!;
           mbAdvantages[j] = advantages[k]!;
           mbReturns[j] = returns[k]!;
-          mbValues[j] = this.values[k]!;
+          mbValues[j] = r.values[k]!;
         }
         if (c.normalizeAdvantages) normalizeInPlace(mbAdvantages.subarray(0, m));
         const step = tidy(() =>
@@ -371,6 +475,10 @@ export class Ppo {
           stop = true;
           break;
         }
+        if (step === 'skipped') {
+          skipped++;
+          continue;
+        }
         sums.policyLoss += step.policyLoss;
         sums.valueLoss += step.valueLoss;
         sums.entropy += step.entropy;
@@ -387,12 +495,14 @@ export class Ppo {
       approxKl: sums.approxKl / n,
       clipFraction: sums.clipFraction / n,
       epochs: epochsRun,
+      skippedSteps: skipped,
     };
   }
 
   /**
    * One gradient step on one minibatch; null (and no step) when the approximate KL already exceeds
-   * 1.5 x targetKl, Stable-Baselines3's early stop.
+   * 1.5 x targetKl, Stable-Baselines3's early stop; 'skipped' (and no step) when the gradient norm is not
+   * finite, which stops the run with an error after `maxSkippedSteps` in a row.
    */
   private minibatchStep(
     obs: Tensor,
@@ -402,13 +512,16 @@ export class Ppo {
     returns: Float32Array,
     oldValues: Float32Array,
     params: Tensor[],
-  ): {
-    policyLoss: number;
-    valueLoss: number;
-    entropy: number;
-    approxKl: number;
-    clipFraction: number;
-  } | null {
+  ):
+    | {
+        policyLoss: number;
+        valueLoss: number;
+        entropy: number;
+        approxKl: number;
+        clipFraction: number;
+      }
+    | null
+    | 'skipped' {
     const c = this.config;
     const m = oldLogProbs.length;
     const dist = this.policy.distribution(obs, c.temperature);
@@ -449,7 +562,19 @@ export class Ppo {
 
     this.optimizer.zeroGrad();
     loss.backward();
-    clipGradNorm(params, c.maxGradNorm);
+    const norm = clipGradNorm(params, c.maxGradNorm);
+    if (!Number.isFinite(norm)) {
+      this.skippedInARow++;
+      if (this.skippedInARow >= c.maxSkippedSteps) {
+        throw new Error(
+          `Ppo: ${this.skippedInARow} gradient steps in a row had a non-finite gradient norm (${norm}) at ` +
+            `update ${this.updates + 1}; stopping (maxSkippedSteps = ${c.maxSkippedSteps}). The last loss ` +
+            `was ${loss.item()} (policy ${policyLoss.item()}, value ${valueLossMean.item()}).`,
+        );
+      }
+      return 'skipped';
+    }
+    this.skippedInARow = 0;
     this.optimizer.step();
     return {
       policyLoss: policyLoss.item(),
@@ -467,6 +592,88 @@ export function plannedUpdates(
   numEnvs: number,
 ): number {
   return Math.max(1, Math.floor(config.totalSteps / (numEnvs * config.stepsPerEnv)));
+}
+
+/** The rollout, time-major [T, N, ...], plus GAE's outputs, so an update allocates none of them. */
+interface RolloutBuffers {
+  obs: Float32Array;
+  actions: Float32Array;
+  logProbs: Float32Array;
+  values: Float32Array;
+  rewards: Float32Array;
+  terminated: Uint8Array;
+  truncated: Uint8Array;
+  truncatedValues: Float32Array;
+  advantages: Float32Array;
+  returns: Float32Array;
+}
+
+function allocateRollout(size: number, obsSize: number, actSize: number): RolloutBuffers {
+  return {
+    obs: new Float32Array(size * obsSize),
+    actions: new Float32Array(size * actSize),
+    logProbs: new Float32Array(size),
+    values: new Float32Array(size),
+    rewards: new Float32Array(size),
+    terminated: new Uint8Array(size),
+    truncated: new Uint8Array(size),
+    truncatedValues: new Float32Array(size),
+    advantages: new Float32Array(size),
+    returns: new Float32Array(size),
+  };
+}
+
+/** Views of the first `size` entries (rows of T x N) of every buffer. */
+function sliceRollout(r: RolloutBuffers, size: number, obsSize: number, actSize: number): RolloutBuffers {
+  return {
+    obs: r.obs.subarray(0, size * obsSize),
+    actions: r.actions.subarray(0, size * actSize),
+    logProbs: r.logProbs.subarray(0, size),
+    values: r.values.subarray(0, size),
+    rewards: r.rewards.subarray(0, size),
+    terminated: r.terminated.subarray(0, size),
+    truncated: r.truncated.subarray(0, size),
+    truncatedValues: r.truncatedValues.subarray(0, size),
+    advantages: r.advantages.subarray(0, size),
+    returns: r.returns.subarray(0, size),
+  };
+}
+
+/** A policy passed in must fit the env and agree with the config on observation normalisation. */
+function checkPolicyFits(policy: ActorCritic, env: RlVectorEnv, config: PpoConfig): void {
+  if (policy.observationSize !== env.observationSize) {
+    throw new Error(
+      `Ppo: the policy takes ${policy.observationSize} observation values, the env gives ${env.observationSize}`,
+    );
+  }
+  const space = env.actionSpace;
+  const fits = isDiscrete(space)
+    ? policy.discrete && policy.actionOutputs === space.n
+    : !policy.discrete && policy.actionOutputs === actionSize(space);
+  if (!fits) {
+    throw new Error(
+      `Ppo: the policy's action space ${JSON.stringify(policy.actionSpace)} does not fit the env's ` +
+        JSON.stringify(space),
+    );
+  }
+  if (policy.normalizesObservations !== config.normalizeObservations) {
+    throw new Error(
+      `Ppo: normalizeObservations = ${config.normalizeObservations} but the policy passed in was built ` +
+        `with ${policy.normalizesObservations}`,
+    );
+  }
+}
+
+/** An optimiser passed in must hold exactly the policy's parameters, or some would never learn. */
+function checkOptimizerFits(optimizer: Optimizer, policy: ActorCritic): void {
+  const params = policy.parameters();
+  const held = new Set(optimizer.params);
+  if (params.length !== optimizer.params.length || !params.every((p) => held.has(p))) {
+    throw new Error(
+      `Ppo: the optimizer holds ${optimizer.params.length} parameters that are not exactly the policy's ` +
+        `${params.length}`,
+    );
+  }
 }
 
 function copyStats(from: RunningMeanStd, to: RunningMeanStd): void {

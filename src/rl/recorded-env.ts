@@ -6,7 +6,7 @@
  * well under a minute), and the log is small: one float32 per action number.
  */
 import type { RlVectorEnv, RlVectorStep } from './vector-env.ts';
-import { actionSize } from './vector-env.ts';
+import { actionSize, checkActions } from './vector-env.ts';
 
 export interface ActionLog {
   /** The seed of the one reset at the start. */
@@ -39,6 +39,10 @@ export class RecordedVectorEnv implements RlVectorEnv {
     return this.inner.actionSpace;
   }
 
+  get imagined(): boolean {
+    return this.inner.imagined === true;
+  }
+
   reset(seed?: number): { observations: Float32Array } {
     if (seed === undefined) {
       throw new Error('RecordedVectorEnv.reset: a seed is required, so that the episode can be replayed');
@@ -51,11 +55,8 @@ export class RecordedVectorEnv implements RlVectorEnv {
   }
 
   step(actions: ArrayLike<number>): RlVectorStep {
-    if (actions.length !== this.perStep) {
-      throw new Error(
-        `RecordedVectorEnv.step: got ${actions.length} action numbers, expected ${this.perStep}`,
-      );
-    }
+    // A discrete action is logged as a float: only a whole number in range replays as itself.
+    checkActions('RecordedVectorEnv.step', this.inner.actionSpace, this.inner.numEnvs, actions);
     if (this.length + this.perStep > this.actions.length) {
       const grown = new Float32Array(Math.max(this.actions.length * 2, this.length + this.perStep));
       grown.set(this.actions.subarray(0, this.length));

@@ -45,16 +45,6 @@ export class RunningMeanStd {
     this.count = total;
   }
 
-  /** (x - mean) / sqrt(var + eps), clipped to [-clip, clip], row by row into `out` (may be `batch`). */
-  normalize(
-    batch: Float32Array,
-    out: Float32Array = new Float32Array(batch.length),
-    clip = 10,
-    eps = 1e-8,
-  ): Float32Array {
-    return normalizeRows('RunningMeanStd.normalize', batch, this.mean, this.variance, out, clip, eps);
-  }
-
   toJSON(): { mean: number[]; variance: number[]; count: number } {
     return { mean: Array.from(this.mean), variance: Array.from(this.variance), count: this.count };
   }

@@ -8,6 +8,14 @@
 import type { RlActionSpace, RlVectorEnv, RlVectorStep } from '../../src/rl/vector-env.ts';
 import { Rng } from '../../src/tensor/index.ts';
 
+export interface TinyEnvState {
+  rng: number[];
+  targets: number[];
+  lengths: number[];
+  returns: number[];
+  observations: number[];
+}
+
 export class TinyVectorEnv implements RlVectorEnv {
   readonly observationSize = 2;
   readonly actionSpace: RlActionSpace;
@@ -60,13 +68,37 @@ export class TinyVectorEnv implements RlVectorEnv {
         this.returns[i] = 0;
         this.lengths[i] = 0;
       }
+      // The observation after this step; where the episode was truncated it is that episode's last one, kept
+      // in finalObservations before the copy resets and shows the next episode's start (vector-env.ts).
       this.draw(i);
-      if (o.truncated[i]) o.finalObservations.set(o.observations.subarray(i * 2, i * 2 + 2), i * 2);
+      if (o.truncated[i]) {
+        o.finalObservations.set(o.observations.subarray(i * 2, i * 2 + 2), i * 2);
+        this.draw(i);
+      }
     }
     return o;
   }
 
   async close(): Promise<void> {}
+
+  /** Everything that changes, so a test can restore the env without replaying it (as a model env does). */
+  snapshot(): TinyEnvState {
+    return {
+      rng: this.rng.getState(),
+      targets: Array.from(this.targets),
+      lengths: Array.from(this.lengths),
+      returns: Array.from(this.returns),
+      observations: Array.from(this.out.observations),
+    };
+  }
+
+  restoreSnapshot(state: TinyEnvState): void {
+    this.rng.setState(state.rng);
+    this.targets.set(state.targets);
+    this.lengths.set(state.lengths);
+    this.returns.set(state.returns);
+    this.out.observations.set(state.observations);
+  }
 
   private draw(i: number): void {
     const target = this.rng.uniform() < 0.5 ? -1 : 1;
