@@ -10,6 +10,7 @@ import { loadModule, loadOptimizer, saveModule, saveOptimizer, writeFileAtomic }
 import { Ppo, type PpoState, type PpoUpdateMetrics } from '../rl/ppo.ts';
 import { defaultPpoConfig, type PpoConfig, resolvePpoConfig } from '../rl/ppo-config.ts';
 import { RecordedVectorEnv } from '../rl/recorded-env.ts';
+import { TORCH_POLICY_FILE, torchPolicySafetensors } from '../rl/torch-export.ts';
 import { type CommandSpec, parseArgs, parseOverrides, UsageError } from './args.ts';
 import { type EvalSummary, evaluatePolicy } from './evaluate.ts';
 import { ProgressBar } from './progress.ts';
@@ -174,6 +175,11 @@ function saveRunCheckpoint(dir: string, ppo: Ppo, env: RecordedVectorEnv, wallSe
     algorithm: 'ppo',
     update: String(ppo.updates),
   });
+  // The same weights in PyTorch's layout, for torch.nn.Sequential.load_state_dict (see README).
+  writeFileAtomic(
+    join(folder, TORCH_POLICY_FILE),
+    torchPolicySafetensors(ppo.policy, { update: String(ppo.updates) }),
+  );
   saveOptimizer(join(folder, 'optimizer.safetensors'), ppo.optimizer);
   writeFileAtomic(
     join(folder, 'actions.f32'),
@@ -227,7 +233,16 @@ export async function trainPpo(options: TrainOptions): Promise<TrainResult> {
       log(
         `resuming ${dir} at update ${checkpoint.update} (${saved.ppo.steps} steps); replaying ${saved.log.steps} env steps`,
       );
+      // PPO's state carries the observations it stopped at; the physics env gets there by replay, and
+      // the two must agree, or the env is not the deterministic function of seed and actions replay needs.
       const observations = env.restore({ ...saved.log, actions });
+      const stoppedAt = saved.ppo.observations;
+      if (stoppedAt && !stoppedAt.every((v, i) => v === observations[i])) {
+        throw new Error(
+          `resume: replaying ${saved.log.steps} env steps of ${dir} did not reach the observations the run ` +
+            'stopped at; the env is not deterministic under replay (was it changed since?)',
+        );
+      }
       ppo.resume(saved.ppo, observations);
       truncateMetrics(dir, checkpoint.update);
       wallBefore = saved.wallSeconds;
