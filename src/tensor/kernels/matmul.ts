@@ -89,22 +89,22 @@ export const gemmJs: Gemm = (transA, transB, m, n, k, a, aOffset, b, bOffset, c,
         pb += bRow;
       }
       if (accumulate) {
-        c[cRow0 + j] += c00;
-        c[cRow0 + j + 1] += c01;
-        c[cRow0 + j + 2] += c02;
-        c[cRow0 + j + 3] += c03;
-        c[cRow1 + j] += c10;
-        c[cRow1 + j + 1] += c11;
-        c[cRow1 + j + 2] += c12;
-        c[cRow1 + j + 3] += c13;
-        c[cRow2 + j] += c20;
-        c[cRow2 + j + 1] += c21;
-        c[cRow2 + j + 2] += c22;
-        c[cRow2 + j + 3] += c23;
-        c[cRow3 + j] += c30;
-        c[cRow3 + j + 1] += c31;
-        c[cRow3 + j + 2] += c32;
-        c[cRow3 + j + 3] += c33;
+        c[cRow0 + j]! += c00;
+        c[cRow0 + j + 1]! += c01;
+        c[cRow0 + j + 2]! += c02;
+        c[cRow0 + j + 3]! += c03;
+        c[cRow1 + j]! += c10;
+        c[cRow1 + j + 1]! += c11;
+        c[cRow1 + j + 2]! += c12;
+        c[cRow1 + j + 3]! += c13;
+        c[cRow2 + j]! += c20;
+        c[cRow2 + j + 1]! += c21;
+        c[cRow2 + j + 2]! += c22;
+        c[cRow2 + j + 3]! += c23;
+        c[cRow3 + j]! += c30;
+        c[cRow3 + j + 1]! += c31;
+        c[cRow3 + j + 2]! += c32;
+        c[cRow3 + j + 3]! += c33;
       } else {
         c[cRow0 + j] = c00;
         c[cRow0 + j + 1] = c01;
@@ -142,10 +142,10 @@ export const gemmJs: Gemm = (transA, transB, m, n, k, a, aOffset, b, bOffset, c,
         pb += bRow;
       }
       if (accumulate) {
-        c[cRow0 + j] += c0;
-        c[cRow1 + j] += c1;
-        c[cRow2 + j] += c2;
-        c[cRow3 + j] += c3;
+        c[cRow0 + j]! += c0;
+        c[cRow1 + j]! += c1;
+        c[cRow2 + j]! += c2;
+        c[cRow3 + j]! += c3;
       } else {
         c[cRow0 + j] = c0;
         c[cRow1 + j] = c1;
@@ -175,10 +175,10 @@ export const gemmJs: Gemm = (transA, transB, m, n, k, a, aOffset, b, bOffset, c,
         pb += bRow;
       }
       if (accumulate) {
-        c[cRow + j] += c0;
-        c[cRow + j + 1] += c1;
-        c[cRow + j + 2] += c2;
-        c[cRow + j + 3] += c3;
+        c[cRow + j]! += c0;
+        c[cRow + j + 1]! += c1;
+        c[cRow + j + 2]! += c2;
+        c[cRow + j + 3]! += c3;
       } else {
         c[cRow + j] = c0;
         c[cRow + j + 1] = c1;

@@ -7,6 +7,22 @@
 import { ByteWriter } from './encoding.ts';
 import { BLOCK_VOID, Op, SIMD_PREFIX, SimdOp, ValType } from './opcodes.ts';
 
+/**
+ * `count` local indices as a tuple of that length when `count` is a literal (`locals(i32, 3)` is
+ * `[number, number, number]`), so destructuring and constant indexing need no `!`; a plain `number` gives
+ * `number[]`.
+ */
+export type LocalIndices<N extends number, Acc extends number[] = []> = number extends N
+  ? number[]
+  : Acc['length'] extends N
+    ? Acc
+    : LocalIndices<N, [...Acc, number]>;
+
+/** The indices 0 .. count - 1 as a tuple (a function's parameter indices, for destructuring by name). */
+export function indexTuple<N extends number>(count: N): LocalIndices<N> {
+  return Array.from({ length: count }, (_, i) => i) as LocalIndices<N>;
+}
+
 export class FunctionBuilder {
   readonly params: readonly ValType[];
   readonly results: readonly ValType[];
@@ -26,8 +42,8 @@ export class FunctionBuilder {
     return this.params.length + this.localTypes.length - 1;
   }
 
-  locals(type: ValType, count: number): number[] {
-    return Array.from({ length: count }, () => this.local(type));
+  locals<N extends number>(type: ValType, count: N): LocalIndices<N> {
+    return Array.from({ length: count }, () => this.local(type)) as LocalIndices<N>;
   }
 
   op(code: number): this {

@@ -18,7 +18,7 @@
  * instead of packing was slower for every large shape; tanh in the epilogue was slower than a separate
  * unrolled pass. None of these is done.
  */
-import { FunctionBuilder, Op, SimdOp, ValType } from './function-builder.ts';
+import { FunctionBuilder, indexTuple, Op, SimdOp, ValType } from './function-builder.ts';
 import type { ModuleBuilder } from './module-builder.ts';
 
 const { i32, v128 } = ValType;
@@ -83,14 +83,14 @@ function emitPackA(): FunctionBuilder {
                       f.get(row).get(p).i32(4).op(Op.i32Mul).op(Op.i32Add).v128Load().set(rv[i]!);
                     });
                     // (r0, r1) -> (r0[0] r1[0] r0[1] r1[1]), (r0[2] r1[2] r0[3] r1[3]); same for (r2, r3).
-                    f.get(rv[0]!).get(rv[1]!).shuffle32([0, 4, 1, 5]).set(tv[0]!);
-                    f.get(rv[0]!).get(rv[1]!).shuffle32([2, 6, 3, 7]).set(tv[1]!);
-                    f.get(rv[2]!).get(rv[3]!).shuffle32([0, 4, 1, 5]).set(tv[2]!);
-                    f.get(rv[2]!).get(rv[3]!).shuffle32([2, 6, 3, 7]).set(tv[3]!);
-                    f.get(dst).get(tv[0]!).get(tv[2]!).shuffle32([0, 1, 4, 5]).v128Store(0);
-                    f.get(dst).get(tv[0]!).get(tv[2]!).shuffle32([2, 3, 6, 7]).v128Store(16);
-                    f.get(dst).get(tv[1]!).get(tv[3]!).shuffle32([0, 1, 4, 5]).v128Store(32);
-                    f.get(dst).get(tv[1]!).get(tv[3]!).shuffle32([2, 3, 6, 7]).v128Store(48);
+                    f.get(rv[0]).get(rv[1]).shuffle32([0, 4, 1, 5]).set(tv[0]);
+                    f.get(rv[0]).get(rv[1]).shuffle32([2, 6, 3, 7]).set(tv[1]);
+                    f.get(rv[2]).get(rv[3]).shuffle32([0, 4, 1, 5]).set(tv[2]);
+                    f.get(rv[2]).get(rv[3]).shuffle32([2, 6, 3, 7]).set(tv[3]);
+                    f.get(dst).get(tv[0]).get(tv[2]).shuffle32([0, 1, 4, 5]).v128Store(0);
+                    f.get(dst).get(tv[0]).get(tv[2]).shuffle32([2, 3, 6, 7]).v128Store(16);
+                    f.get(dst).get(tv[1]).get(tv[3]).shuffle32([0, 1, 4, 5]).v128Store(32);
+                    f.get(dst).get(tv[1]).get(tv[3]).shuffle32([2, 3, 6, 7]).v128Store(48);
                     f.inc(dst, 64).inc(p, 4);
                   },
                 );
@@ -206,10 +206,7 @@ function emitGemm(packA: number, packB: number): FunctionBuilder {
   // (batch, m, n, k, a, aRs, aCs, aBs, b, bRs, bCs, bBs, c, cBs, accumulate, pa, pb, tmp, bias); strides
   // in floats; bias: address of a length-n vector added to every row of the product, or 0.
   const f = new FunctionBuilder(new Array(19).fill(i32));
-  const [batch, m, n, k, a, aRs, aCs, aBs, b, bRs, bCs, bBs, c, cBs, acc, pa, pb, tmp, bias] = Array.from(
-    { length: 19 },
-    (_, i) => i,
-  );
+  const [batch, m, n, k, a, aRs, aCs, aBs, b, bRs, bCs, bBs, c, cBs, acc, pa, pb, tmp, bias] = indexTuple(19);
   const [bi, cb, ic, icEnd, mc, jb, ib, ap, bp, apEnd, cp, n4, addr, rows, cols, r, cc] = f.locals(i32, 17);
   const accs = f.locals(v128, 8);
   const [bv0, bv1, av] = f.locals(v128, 3);
