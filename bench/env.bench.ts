@@ -10,7 +10,7 @@
 // interleaved rounds so that the load other processes put on the shared cores falls on all of them alike;
 // each figure is the median over rounds, and CPU time is recorded beside wall time.
 import { cpus, loadavg } from 'node:os';
-import { EnvRng, LunarLander, SyncVectorEnv, WorkerVectorEnv } from '../src/env/index.ts';
+import { LunarLander, Rng, SyncVectorEnv, WorkerVectorEnv } from '../src/env/index.ts';
 import { machineInfo, median, printTargets, saveResult, type Target } from './report.ts';
 
 const REFERENCE_STEPS_PER_SECOND = 35_000;
@@ -20,7 +20,7 @@ const secondsPerRound = Number(process.argv[2] ?? 2);
 const rounds = Number(process.argv[3] ?? 5);
 
 /** A long table of random actions, so that drawing them costs nothing measurable. */
-const rng = new EnvRng(0);
+const rng = new Rng(0);
 const actionTable = Int32Array.from({ length: 1 << 16 }, () => rng.integer(0, 4));
 let actionIndex = 0;
 

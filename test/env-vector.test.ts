@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { LunarLander } from '../src/env/lunar-lander.ts';
 import { makeVectorEnv } from '../src/env/make-vector-env.ts';
-import { Rng } from '../src/env/rng.ts';
 import { SyncVectorEnv, type VectorEnv } from '../src/env/vector.ts';
 import { WorkerVectorEnv } from '../src/env/worker-vector.ts';
+import { Rng } from '../src/rng/index.ts';
 
 /** Deterministic pseudo-random actions for step t (one per copy, or [main, lateral] pairs). */
 function actionsFor(rng: Rng, numEnvs: number, continuous: boolean): Float32Array | Int32Array {

@@ -143,12 +143,12 @@ function applyPointImpulse(
   px: number,
   py: number,
 ): void {
-  v[a] -= s[MA]! * px;
-  v[a + 1] -= s[MA]! * py;
-  v[a + 2] -= s[IA]! * (s[p + RAX]! * py - s[p + RAY]! * px);
-  v[b] += s[MB]! * px;
-  v[b + 1] += s[MB]! * py;
-  v[b + 2] += s[IB]! * (s[p + RBX]! * py - s[p + RBY]! * px);
+  v[a]! -= s[MA]! * px;
+  v[a + 1]! -= s[MA]! * py;
+  v[a + 2]! -= s[IA]! * (s[p + RAX]! * py - s[p + RAY]! * px);
+  v[b]! += s[MB]! * px;
+  v[b + 1]! += s[MB]! * py;
+  v[b + 2]! += s[IB]! * (s[p + RBX]! * py - s[p + RBY]! * px);
 }
 
 /**
@@ -199,10 +199,10 @@ function applyBlockImpulse(
   // combine3Vec2(vA, -mA, P1, -mA, P2, 1, vA), then the same for B with +mB.
   v[a] = -mA * p1x + -mA * p2x + 1 * v[a]!;
   v[a + 1] = -mA * p1y + -mA * p2y + 1 * v[a + 1]!;
-  v[a + 2] -= s[IA]! * (s[q1 + RAX]! * p1y - s[q1 + RAY]! * p1x + (s[q2 + RAX]! * p2y - s[q2 + RAY]! * p2x));
+  v[a + 2]! -= s[IA]! * (s[q1 + RAX]! * p1y - s[q1 + RAY]! * p1x + (s[q2 + RAX]! * p2y - s[q2 + RAY]! * p2x));
   v[b] = mB * p1x + mB * p2x + 1 * v[b]!;
   v[b + 1] = mB * p1y + mB * p2y + 1 * v[b + 1]!;
-  v[b + 2] += s[IB]! * (s[q1 + RBX]! * p1y - s[q1 + RBY]! * p1x + (s[q2 + RBX]! * p2y - s[q2 + RBY]! * p2x));
+  v[b + 2]! += s[IB]! * (s[q1 + RBX]! * p1y - s[q1 + RBY]! * p1x + (s[q2 + RBX]! * p2y - s[q2 + RBY]! * p2x));
   s[q1 + NORMAL_IMPULSE] = x1;
   s[q2 + NORMAL_IMPULSE] = x2;
 }

@@ -1,10 +1,18 @@
 // Allocation-free replacements for planck 1.5.0's solver hot path: RevoluteJoint's initVelocityConstraints,
-// solveVelocityConstraints and solvePositionConstraints, Contact's solveVelocityConstraint, and a fused
-// velocity loop in Solver.solveIsland.
+// solveVelocityConstraints and solvePositionConstraints, and a fused velocity loop (joints and contacts) in
+// Solver.solveIsland.
 //
 // Why: the reference steps with 180 velocity iterations (spec §1.5 step 7), so the velocity solver runs 360
 // times per env step and, in stock planck, allocates about six small Vec2/Vec3 objects each time. The
 // profile of a straight port showed it at ~39% of the time plus ~11% in the garbage collector.
+//
+// Scope: only the worlds given to `installFastSolver` (the lander's) use these. They are set as own methods
+// of that world's Solver object and, the first time that solver meets them in a fused island, of its
+// RevoluteJoint objects; planck's prototypes are never touched, so any other planck World in the process
+// (a user's own) runs planck's code unchanged. Contacts are not patched (planck pools Contact objects across
+// worlds): inside the fused loop their solve is our port, called directly; in planck's time-of-impact
+// sub-steps planck's own Contact.solveVelocityConstraint runs (measured over 40 episodes: about 2.5 such
+// solves per env step, against 180 per touching contact in the fused loop).
 //
 // Bit-identical by construction: every function performs the same floating-point operations in the same
 // order as planck's (including the `0 + x` of Vec2.zero().addCombine and the `-1 * x` of Vec2.combine);
@@ -17,7 +25,7 @@
 //   (fast-contact-solver.ts): Solver.solveIsland is wrapped so that the loop runs right after the joints'
 //   initVelocityConstraints, and the solver's own loop runs no iteration.
 import * as planck from 'planck';
-import { Contact, RevoluteJoint, Solver, Vec2 } from 'planck';
+import { RevoluteJoint, Solver, Vec2, type World } from 'planck';
 import {
   type ContactInternals,
   canFuseContact,
@@ -75,11 +83,16 @@ interface RevoluteInternals {
   m_upperAngle: number;
   /** Ours: this step's constants and accumulators, filled by initVelocityConstraints. */
   fast_state: JointState | undefined;
+  // The solver methods planck calls on the joint; ours are set as own properties (see adoptJoint).
+  initVelocityConstraints: (step: SolverStep) => void;
+  solveVelocityConstraints: (step: SolverStep) => void;
+  solvePositionConstraints: (step: SolverStep) => boolean;
 }
-/** The private fields of planck's Solver that its island solve uses. */
+/** The private fields of planck's Solver that its island solve uses, and the method we replace. */
 interface SolverInternals {
   m_joints: unknown[];
   m_contacts: unknown[];
+  solveIsland: (step: SolverStep) => unknown;
 }
 interface SolverStep {
   dt: number;
@@ -144,10 +157,8 @@ const velocities = new Float64Array(6);
 
 type SolverMethod = (this: unknown, step: SolverStep) => unknown;
 
-const solverPrototype = Solver.prototype as unknown as Record<string, unknown>;
-const stockSolveIsland = solverPrototype.solveIsland as SolverMethod;
-const contactPrototype = Contact.prototype as unknown as Record<string, unknown>;
-const stockContactSolve = contactPrototype.solveVelocityConstraint as SolverMethod;
+/** planck's own island solve, which ours wraps (read once; planck's prototype is left as it is). */
+const stockSolveIsland = (Solver.prototype as unknown as SolverInternals).solveIsland as SolverMethod;
 
 function initVelocityConstraints(this: RevoluteInternals, step: SolverStep): void {
   const bodyA = this.m_bodyA;
@@ -392,11 +403,11 @@ function iterateJoint(s: JointState, v: Float64Array, a: number, b: number): voi
         accumulatedZ += impulseZ;
       }
     }
-    v[a] -= mA * impulseX;
-    v[a + 1] -= mA * impulseY;
+    v[a]! -= mA * impulseX;
+    v[a + 1]! -= mA * impulseY;
     wA -= iA * (rAx * impulseY - rAy * impulseX + impulseZ);
-    v[b] += mB * impulseX;
-    v[b + 1] += mB * impulseY;
+    v[b]! += mB * impulseX;
+    v[b + 1]! += mB * impulseY;
     wB += iB * (rBx * impulseY - rBy * impulseX + impulseZ);
   } else {
     let cdotX = 0;
@@ -412,11 +423,11 @@ function iterateJoint(s: JointState, v: Float64Array, a: number, b: number): voi
     const impulseY = det22 * (exx * y - exy * x);
     accumulatedX += impulseX;
     accumulatedY += impulseY;
-    v[a] -= mA * impulseX;
-    v[a + 1] -= mA * impulseY;
+    v[a]! -= mA * impulseX;
+    v[a + 1]! -= mA * impulseY;
     wA -= iA * (rAx * impulseY - rAy * impulseX);
-    v[b] += mB * impulseX;
-    v[b + 1] += mB * impulseY;
+    v[b]! += mB * impulseX;
+    v[b + 1]! += mB * impulseY;
     wB += iB * (rBx * impulseY - rBy * impulseX);
   }
   v[a + 2] = wA;
@@ -558,6 +569,13 @@ function solveVelocityConstraints(this: RevoluteInternals, _step: SolverStep): v
   storeVelocity(this.m_bodyB, VELOCITY_B);
 }
 
+/** Gives one of the world's RevoluteJoints our solver methods, as own properties of that joint only. */
+function adoptJoint(joint: RevoluteInternals): void {
+  joint.initVelocityConstraints = initVelocityConstraints;
+  joint.solveVelocityConstraints = solveVelocityConstraints;
+  joint.solvePositionConstraints = solvePositionConstraints;
+}
+
 /**
  * planck's Solver.solveIsland. When every joint of the island is a RevoluteJoint, its velocity loop runs
  * fused at the end of the last joint's initVelocityConstraints (which comes after the contacts' init and
@@ -568,6 +586,10 @@ function solveIsland(this: SolverInternals, step: SolverStep): unknown {
   let fusable = joints.length > 0 && step.velocityIterations > 0;
   for (let k = 0; fusable && k < joints.length; k++) fusable = joints[k] instanceof RevoluteJoint;
   if (!fusable) return stockSolveIsland.call(this, step);
+  for (let k = 0; k < joints.length; k++) {
+    const joint = joints[k]!;
+    if (joint.initVelocityConstraints !== initVelocityConstraints) adoptJoint(joint);
+  }
   const iterations = step.velocityIterations;
   islandSlot.joints = joints;
   islandSlot.contacts = this.m_contacts as FusableContact[];
@@ -662,61 +684,31 @@ function clamp(x: number, low: number, high: number): number {
   return x < low ? low : x > high ? high : x;
 }
 
-/**
- * A contact solved on its own (planck calls this in the time-of-impact sub-steps): the same port as in the
- * fused loop, on the two bodies' velocities loaded for the call.
- */
-function solveContactVelocity(this: FusableContact, step: SolverStep): void {
-  if (!canFuseContact(this)) {
-    stockContactSolve.call(this, step);
-    return;
-  }
-  const bodyA = this.m_fixtureA!.m_body;
-  const bodyB = this.m_fixtureB!.m_body;
-  loadVelocity(VELOCITY_A, bodyA);
-  loadVelocity(VELOCITY_B, bodyB);
-  const state = loadContactState(this);
-  iterateContact(state, velocities, VELOCITY_A, VELOCITY_B, step.blockSolve);
-  storeContactState(this, state);
-  storeVelocity(bodyA, VELOCITY_A);
-  storeVelocity(bodyB, VELOCITY_B);
-}
-
-/** Every method we replace: where it lives, its name, planck's version and ours. */
-const patches: Array<{ target: Record<string, unknown>; name: string; stock: unknown; fast: unknown }> = [
-  ['initVelocityConstraints', initVelocityConstraints],
-  ['solveVelocityConstraints', solveVelocityConstraints],
-  ['solvePositionConstraints', solvePositionConstraints],
-].map(([name, fast]) => ({
-  target: RevoluteJoint.prototype as unknown as Record<string, unknown>,
-  name: name as string,
-  stock: (RevoluteJoint.prototype as unknown as Record<string, unknown>)[name as string],
-  fast,
-}));
-patches.push(
-  { target: solverPrototype, name: 'solveIsland', stock: stockSolveIsland, fast: solveIsland },
-  {
-    target: contactPrototype,
-    name: 'solveVelocityConstraint',
-    stock: stockContactSolve,
-    fast: solveContactVelocity,
-  },
-);
-
-/** Set by `useStockSolver(true)`: keeps planck's own solver even when an env is constructed. */
+/** Set by `useStockSolver(true)`: worlds built afterwards keep planck's own solver. */
 let stockRequested = false;
 
-/** Installs our solver methods on planck's classes (idempotent; every LunarLander calls it). */
-export function installFastSolver(): void {
-  if (!stockRequested) for (const p of patches) p.target[p.name] = p.fast;
+function solverOf(world: World): SolverInternals {
+  return (world as unknown as { m_solver: SolverInternals }).m_solver;
 }
 
-/** Switches to planck's own solver (`true`) or back to ours (`false`); tests compare the two. */
+/**
+ * Gives `world` our solver (every LunarLander does this for the world it builds at reset): its Solver
+ * object gets our island solve as an own method, which in turn gives the world's revolute joints ours.
+ * Nothing outside this world changes. Does nothing after `useStockSolver(true)`.
+ */
+export function installFastSolver(world: World): void {
+  if (!stockRequested) solverOf(world).solveIsland = solveIsland;
+}
+
+/**
+ * Worlds built (at reset) after `useStockSolver(true)` keep planck's own solver, after `(false)` get ours;
+ * tests compare the two.
+ */
 export function useStockSolver(stock: boolean): void {
   stockRequested = stock;
-  for (const p of patches) p.target[p.name] = stock ? p.stock : p.fast;
 }
 
-export function isFastSolverInstalled(): boolean {
-  return patches.every((p) => p.target[p.name] === p.fast);
+/** Whether `world` runs our solver (true for a LunarLander's world unless `useStockSolver(true)`). */
+export function usesFastSolver(world: World): boolean {
+  return solverOf(world).solveIsland === solveIsland;
 }

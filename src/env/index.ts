@@ -1,7 +1,9 @@
 // The env layer's public face: Gymnasium's LunarLander-v3 on planck, its spaces, the reference heuristic,
 // vector envs (in-thread and worker_threads) with the contract PPO trains on, and SVG/HTML rendering.
-// It stands alone: nothing here imports another layer of the engine.
+// It stands alone: nothing here imports another layer of the engine, only the leaf src/rng (the seeded
+// generator every layer shares).
 
+export { Rng } from '../rng/index.ts';
 export * as constants from './constants.ts';
 export type { LanderFrame } from './frame.ts';
 export { heuristicAction } from './heuristic.ts';
@@ -26,7 +28,6 @@ export {
   recordReplayHtml,
   replayHtml,
 } from './replay-html.ts';
-export { Rng as EnvRng } from './rng.ts';
 export { Box, Discrete, type Space } from './spaces.ts';
 export {
   SyncVectorEnv,

@@ -1,6 +1,6 @@
 // Gymnasium-style spaces: `Box` (float32 vectors with per-element bounds) and `Discrete` ({0, …, n-1}).
 // Each owns a seeded generator so `sample()` is reproducible after `seed()`.
-import { entropySeed, Rng } from './rng.ts';
+import { entropySeed, Rng } from '../rng/index.ts';
 
 export class Box {
   readonly kind = 'box' as const;

@@ -1,7 +1,8 @@
 // Terrain of one episode (spec §1.3): 12 random heights, the pad flattened, then smoothed with the
 // reference's factor 0.33 and its wrap-around of height[-1] to height[11].
+
+import type { Rng } from '../rng/index.ts';
 import { CHUNKS, H, HELIPAD_Y, TERRAIN_SMOOTHING, W } from './constants.ts';
-import type { Rng } from './rng.ts';
 
 export interface Terrain {
   /** x of each of the CHUNKS terrain vertices, metres. */

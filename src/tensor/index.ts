@@ -1,5 +1,6 @@
 /** The tensor layer's public face: Tensor, autodiff, creation, ops, kernels, random numbers. */
 
+export { Rng } from '../rng/index.ts';
 export {
   activeBackend,
   type BackendChoice,
@@ -22,7 +23,6 @@ export { matmul } from './ops/matmul.ts';
 export { logSoftmax, max, mean, softmax, sum } from './ops/reduce.ts';
 export { concat, gather, reshape, slice, transpose } from './ops/shape-ops.ts';
 export { keep, tidy } from './pool.ts';
-export { Rng } from './random.ts';
 export { broadcastShapes, type Shape, shapeSize, shapeString } from './shape.ts';
 export {
   arange,

@@ -5,13 +5,13 @@
  * the class, the backward pass, `noGrad`, and the creation functions.
  */
 import type ndarray from 'ndarray';
+import type { Rng } from '../rng/index.ts';
 import { fromNdarray, toNdarray } from './ndarray-interop.ts';
 import { add, clamp, div, maximum, minimum, mul, pow, sub, unary, where } from './ops/elementwise.ts';
 import { matmul } from './ops/matmul.ts';
 import { logSoftmax, max, mean, softmax, sum } from './ops/reduce.ts';
 import { concat, gather, reshape, slice, transpose } from './ops/shape-ops.ts';
 import { acquireBuffer, type BufferOwner, bufferOwnerOf, releaseBuffer, trackInScope } from './pool.ts';
-import type { Rng } from './random.ts';
 import { checkShape, type Shape, shapeSize, shapeString } from './shape.ts';
 
 export type TensorLike = Tensor | number;

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { heuristicAction } from '../../src/env/heuristic.ts';
 import { LunarLander } from '../../src/env/lunar-lander.ts';
-import { Rng } from '../../src/env/rng.ts';
+import { Rng } from '../../src/rng/index.ts';
 
 export interface TrajectoryOptions {
   seed: number;
