@@ -2,7 +2,8 @@
  * A denoising autoencoder (Vincent et al. 2008, "Extracting and Composing Robust Features with Denoising
  * Autoencoders"): trained to reconstruct clean inputs from copies corrupted with Gaussian noise, it learns
  * the data's manifold, so its reconstruction error is low on inputs like its training data and high on
- * unfamiliar ones. The model environment uses that error per row as a novelty penalty.
+ * unfamiliar ones. `reconstructionError` gives that error per row, usable as a novelty score (the planned
+ * model environment, not yet written, is to penalise imagined states with it).
  */
 import { noGrad, type Rng, resultTensor, shapeString, type Tensor } from '../tensor/index.ts';
 import { type Activation, checkActivation } from './activation.ts';
