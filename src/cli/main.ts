@@ -1,18 +1,19 @@
 /**
  * The command line: `npm start` (the main job on its defaults: train PPO on LunarLander-v3 for 1M steps,
- * then evaluate, plot and replay it), and `npm run train | eval | plot | replay -- ...`.
+ * then evaluate, plot and replay it), and `npm run train | eval | plot | replay | collect -- ...`.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { plannedUpdates } from '../rl/ppo.ts';
 import { HelpRequested, UsageError } from './args.ts';
+import { collectData, collectOptionsFromArgs } from './collect.ts';
 import { evalRun } from './eval.ts';
 import { plotRuns } from './plot.ts';
 import { replayRun } from './replay.ts';
 import { latestCheckpoint, readJson, runPaths } from './run-folder.ts';
 import { type PpoRunConfig, trainOptionsFromArgs, trainPpo } from './train.ts';
 
-const COMMANDS = 'train ppo | eval | plot | replay';
+const COMMANDS = 'train ppo | eval | plot | replay | collect';
 
 async function mainJob(): Promise<void> {
   const dir = join('runs', 'ppo-LunarLander-v3-s1');
@@ -67,6 +68,9 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'replay':
       replayRun(rest);
+      return;
+    case 'collect':
+      await collectData(collectOptionsFromArgs(rest));
       return;
     default:
       throw new UsageError(`unknown command '${command}'; expected one of: ${COMMANDS}`);

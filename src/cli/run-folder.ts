@@ -99,6 +99,17 @@ export function commitCheckpoint(dir: string, update: number, keep = 2): void {
   }
 }
 
+/** The updates whose checkpoint folders a run still holds, ascending (older ones are pruned). */
+export function checkpointUpdates(dir: string): number[] {
+  const folder = runPaths(dir).checkpoints;
+  if (!existsSync(folder)) return [];
+  return readdirSync(folder)
+    .map((name) => /^update-(\d+)$/.exec(name)?.[1])
+    .filter((digits): digits is string => digits !== undefined)
+    .map(Number)
+    .sort((a, b) => a - b);
+}
+
 /** The newest complete checkpoint's folder and update, or null when the run has none. */
 export function latestCheckpoint(dir: string): { update: number; path: string } | null {
   const file = runPaths(dir).latest;

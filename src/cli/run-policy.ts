@@ -1,10 +1,14 @@
-/** The trained policy of a run folder: rebuilt from config.json and the newest checkpoint's weights. */
+/**
+ * The trained policy of a run folder: rebuilt from config.json and the weights of the newest checkpoint, or
+ * of the checkpoint of a given update.
+ */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { LunarLander } from '../env/index.ts';
 import { loadModule } from '../nn/index.ts';
 import { ActorCritic } from '../rl/actor-critic.ts';
 import { Rng } from '../tensor/index.ts';
-import { latestCheckpoint, readJson, runPaths } from './run-folder.ts';
+import { checkpointFolder, checkpointUpdates, latestCheckpoint, readJson, runPaths } from './run-folder.ts';
 import type { PpoRunConfig } from './train.ts';
 
 export interface RunPolicy {
@@ -13,12 +17,12 @@ export interface RunPolicy {
   update: number;
 }
 
-export function loadRunPolicy(dir: string): RunPolicy {
+export function loadRunPolicy(dir: string, update?: number): RunPolicy {
   const config = readJson<PpoRunConfig>(runPaths(dir).config, `run ${dir}`);
   if (config.algorithm !== 'ppo') {
     throw new Error(`run ${dir}: algorithm '${config.algorithm}' is not supported; expected 'ppo'`);
   }
-  const checkpoint = latestCheckpoint(dir);
+  const checkpoint = update === undefined ? latestCheckpoint(dir) : checkpointOf(dir, update);
   if (!checkpoint)
     throw new Error(`run ${dir}: no checkpoint yet; train it first (npm run train -- ppo --out ${dir})`);
   const probe = new LunarLander(config.envOptions);
@@ -32,4 +36,17 @@ export function loadRunPolicy(dir: string): RunPolicy {
   });
   loadModule(join(checkpoint.path, 'policy.safetensors'), policy);
   return { config, policy, update: checkpoint.update };
+}
+
+/** The checkpoint of `update`; a missing one is an error listing those the run still holds. */
+function checkpointOf(dir: string, update: number): { update: number; path: string } {
+  const path = checkpointFolder(dir, update);
+  if (!existsSync(join(path, 'policy.safetensors'))) {
+    const held = checkpointUpdates(dir);
+    throw new Error(
+      `run ${dir}: no checkpoint of update ${update}; expected one of ` +
+        `${held.length > 0 ? held.join(', ') : '(none: the run has no checkpoint yet)'}`,
+    );
+  }
+  return { update, path };
 }

@@ -1,0 +1,70 @@
+/**
+ * From a model's normalised output rows to predictions in the env's units (dynamics-model.ts): the state
+ * change and reward un-normalised, log-variances to standard deviations, contact logits to probabilities,
+ * and outcome logits to calibrated probabilities by undoing the class weights the loss used: a weighted
+ * cross-entropy's optimum is p_w(c|x) ∝ w_c p(c|x), so p(c|x) = softmax(z - log w)_c.
+ */
+import type { DynamicsPrediction } from './dynamics-model.ts';
+import {
+  CONTACT_DIMS,
+  OUT_CONTACTS,
+  OUT_DELTA,
+  OUT_OUTCOME,
+  OUT_REWARD,
+  OUTCOMES,
+  OUTPUT_SIZE,
+  STATE_DIMS,
+} from './lander-layout.ts';
+import type { LanderScalers } from './model-data.ts';
+
+export function allocatePrediction(members: number, rows: number, stochastic: boolean): DynamicsPrediction {
+  const n = members * rows;
+  return {
+    members,
+    rows,
+    delta: new Float32Array(n * STATE_DIMS),
+    deltaStd: stochastic ? new Float32Array(n * STATE_DIMS) : null,
+    contactProb: new Float32Array(n * CONTACT_DIMS),
+    reward: new Float32Array(n),
+    rewardStd: stochastic ? new Float32Array(n) : null,
+    outcomeProb: new Float32Array(n * OUTCOMES.length),
+  };
+}
+
+/** Decodes member-major rows `out` [E*N, OUTPUT_SIZE] (and `logVar`, same layout) into `pred`. */
+export function decodeOutputs(
+  out: Float32Array,
+  logVar: Float32Array | null,
+  scalers: LanderScalers,
+  logOutcomeWeights: Float32Array,
+  pred: DynamicsPrediction,
+): void {
+  const n = pred.members * pred.rows;
+  const { mean: dMean, std: dStd } = scalers.delta;
+  const rMean = scalers.reward.mean[0]!;
+  const rStd = scalers.reward.std[0]!;
+  const K = OUTCOMES.length;
+  for (let r = 0; r < n; r++) {
+    const base = r * OUTPUT_SIZE;
+    for (let j = 0; j < STATE_DIMS; j++) {
+      pred.delta[r * STATE_DIMS + j] = out[base + OUT_DELTA + j]! * dStd[j]! + dMean[j]!;
+      if (logVar && pred.deltaStd) {
+        pred.deltaStd[r * STATE_DIMS + j] = Math.exp(0.5 * logVar[base + OUT_DELTA + j]!) * dStd[j]!;
+      }
+    }
+    pred.reward[r] = out[base + OUT_REWARD]! * rStd + rMean;
+    if (logVar && pred.rewardStd) pred.rewardStd[r] = Math.exp(0.5 * logVar[base + OUT_REWARD]!) * rStd;
+    for (let j = 0; j < CONTACT_DIMS; j++) {
+      pred.contactProb[r * CONTACT_DIMS + j] = 1 / (1 + Math.exp(-out[base + OUT_CONTACTS + j]!));
+    }
+    let max = Number.NEGATIVE_INFINITY;
+    for (let j = 0; j < K; j++) max = Math.max(max, out[base + OUT_OUTCOME + j]! - logOutcomeWeights[j]!);
+    let total = 0;
+    for (let j = 0; j < K; j++) {
+      const e = Math.exp(out[base + OUT_OUTCOME + j]! - logOutcomeWeights[j]! - max);
+      pred.outcomeProb[r * K + j] = e;
+      total += e;
+    }
+    for (let j = 0; j < K; j++) pred.outcomeProb[r * K + j]! /= total;
+  }
+}

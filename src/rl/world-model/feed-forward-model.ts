@@ -1,0 +1,219 @@
+/**
+ * What the memoryless models (one MLP, a probabilistic ensemble) share: fitting with bootstrapped
+ * minibatches (each member draws its own rows with replacement, as PETS's bootstraps), validation of every
+ * member, elites by validation loss (MBPO), batched prediction and saving. A subclass supplies the network:
+ * normalised inputs [B, in] or [E, B, in] to outputs [E, B, OUTPUT_SIZE] and, when it predicts its
+ * uncertainty, log-variances of the same shape.
+ */
+import type { Module } from '../../nn/index.ts';
+import { noGrad, type Rng, type Tensor, tensor, tidy } from '../../tensor/index.ts';
+import { allocatePrediction, decodeOutputs } from './decode-outputs.ts';
+import type {
+  DynamicsKind,
+  DynamicsModel,
+  DynamicsPrediction,
+  EpisodeTransitions,
+} from './dynamics-model.ts';
+import { type ModelActionSpace, OUTPUT_SIZE } from './lander-layout.ts';
+import {
+  allocateModelData,
+  encodeInputs,
+  gatherRows,
+  LanderScalers,
+  type ModelData,
+  modelInputSize,
+  outcomeWeights,
+  prepareModelData,
+} from './model-data.ts';
+import { landerModelLoss } from './model-loss.ts';
+import {
+  type FitOptions,
+  type FitReport,
+  fitLearner,
+  type Learner,
+  meanErrors,
+  memberErrors,
+} from './trainer.ts';
+
+/** Validation rows per forward pass, so a large validation set never needs huge activations at once. */
+const VALIDATION_CHUNK = 2048;
+
+export interface NetworkOutput {
+  /** [E, B, OUTPUT_SIZE] */
+  out: Tensor;
+  /** [E, B, OUTPUT_SIZE] or null */
+  logVar: Tensor | null;
+}
+
+export abstract class FeedForwardModel implements DynamicsModel {
+  abstract readonly kind: DynamicsKind;
+  readonly memorySize = 0;
+  readonly scalers = new LanderScalers();
+  elites: number[];
+  /** Class weights of the outcome loss, set by the first fit. */
+  readonly outcomeWeights = new Float32Array([1, 1, 1]);
+  private readonly logOutcomeWeights = new Float32Array(3);
+  private fitted = false;
+  private prediction: DynamicsPrediction | null = null;
+  private inputs = new Float32Array(0);
+
+  protected constructor(
+    readonly actionSpace: ModelActionSpace,
+    readonly members: number,
+    protected readonly network: Module,
+    protected readonly stochastic: boolean,
+  ) {
+    this.elites = Array.from({ length: members }, (_, i) => i);
+  }
+
+  /** The network on normalised inputs, shared [B, in] or per member [E, B, in]. */
+  protected abstract forward(x: Tensor): NetworkOutput;
+
+  /** Extra terms of the training loss (an ensemble's log-variance bounds). */
+  protected regulariser(): Tensor | null {
+    return null;
+  }
+
+  /** How many members are elites (the best by validation loss). */
+  protected abstract eliteCount(): number;
+
+  get inputSize(): number {
+    return modelInputSize(this.actionSpace);
+  }
+
+  predict(
+    observations: Float32Array,
+    actions: ArrayLike<number>,
+    rows: number,
+    _memory: Float32Array | null = null,
+  ): DynamicsPrediction {
+    const width = this.inputSize;
+    if (this.inputs.length < rows * width) this.inputs = new Float32Array(rows * width);
+    const inputs = this.inputs.subarray(0, rows * width);
+    encodeInputs(this.actionSpace, this.scalers, observations, actions, rows, inputs);
+    if (this.prediction?.rows !== rows) {
+      this.prediction = allocatePrediction(this.members, rows, this.stochastic);
+    }
+    const pred = this.prediction;
+    noGrad(() =>
+      tidy(() => {
+        const { out, logVar } = this.forward(tensor(inputs, [rows, width]));
+        decodeOutputs(out.data, logVar ? logVar.data : null, this.scalers, this.logOutcomeWeights, pred);
+      }),
+    );
+    return pred;
+  }
+
+  fit(
+    train: EpisodeTransitions,
+    validation: EpisodeTransitions,
+    options: Partial<FitOptions> = {},
+  ): FitReport {
+    if (!this.fitted) {
+      this.scalers.fit(train);
+    }
+    const trainData = prepareModelData(train, this.actionSpace, this.scalers);
+    const validData = prepareModelData(validation, this.actionSpace, this.scalers);
+    if (!this.fitted) {
+      this.outcomeWeights.set(outcomeWeights(trainData.outcome));
+      for (let c = 0; c < 3; c++) this.logOutcomeWeights[c] = Math.log(this.outcomeWeights[c]!);
+      this.fitted = true;
+    }
+    const report = fitLearner(this.learner(trainData, validData), options);
+    const last = report.epochs.find((e) => e.epoch === report.bestEpoch)?.validation;
+    const memberLosses = last?.members ?? noGrad(() => this.learner(trainData, validData).validate().members);
+    this.elites = memberLosses
+      .map((loss, member) => ({ loss, member }))
+      .sort((a, b) => a.loss - b.loss)
+      .slice(0, this.eliteCount())
+      .map((e) => e.member)
+      .sort((a, b) => a - b);
+    return report;
+  }
+
+  /** Sets the class weights (and their logs) directly, as loading a saved model does. */
+  protected setOutcomeWeights(weights: Float32Array): void {
+    this.outcomeWeights.set(weights);
+    for (let c = 0; c < 3; c++) this.logOutcomeWeights[c] = Math.log(weights[c]!);
+    this.fitted = true;
+  }
+
+  /** The arrays besides the weights that a saved model needs. */
+  protected extraArrays(): Record<string, Float32Array> {
+    return {
+      ...this.scalers.toArrays(),
+      outcomeWeights: this.outcomeWeights,
+      elites: Float32Array.from(this.elites),
+    };
+  }
+
+  /** Restores what `extraArrays` saved. */
+  protected loadExtraArrays(extra: Record<string, Float32Array | undefined>, file: string): void {
+    this.scalers.fromArrays(extra, file);
+    const weights = extra.outcomeWeights;
+    const elites = extra.elites;
+    if (!weights || weights.length !== 3)
+      throw new Error(`world model: ${file} lacks 'outcomeWeights' (3 numbers)`);
+    if (!elites || !elites.every((e) => Number.isInteger(e) && e >= 0 && e < this.members)) {
+      throw new Error(`world model: ${file} has no valid 'elites' for ${this.members} members`);
+    }
+    this.setOutcomeWeights(weights);
+    this.elites = Array.from(elites);
+  }
+
+  abstract save(file: string, metadata?: Record<string, string>): void;
+
+  private learner(train: ModelData, valid: ModelData): Learner {
+    const E = this.members;
+    const width = this.inputSize;
+    let batch = allocateModelData(0, width);
+    return {
+      parameters: () => this.network.parameters(),
+      trainingRows: train.rows,
+      trainingLoss: (batchSize: number, rng: Rng): Tensor => {
+        if (batch.rows !== E * batchSize) batch = allocateModelData(E * batchSize, width);
+        // Each member's rows drawn with replacement: bootstrapped minibatches.
+        const indices = new Int32Array(E * batchSize);
+        for (let i = 0; i < indices.length; i++) indices[i] = rng.integer(0, train.rows);
+        gatherRows(train, indices, batch);
+        const x = tensor(batch.inputs, [E, batchSize, width]);
+        const { out, logVar } = this.forward(x);
+        const { loss } = landerModelLoss(out, logVar, batch, this.outcomeWeights);
+        const extra = this.regulariser();
+        return extra ? loss.add(extra) : loss;
+      },
+      validate: () => {
+        // Outputs of every member for all validation rows, computed in chunks to bound the activations.
+        const size = valid.rows * OUTPUT_SIZE;
+        const outs = new Float32Array(E * size);
+        const logVars = this.stochastic ? new Float32Array(E * size) : null;
+        for (let start = 0; start < valid.rows; start += VALIDATION_CHUNK) {
+          const rows = Math.min(VALIDATION_CHUNK, valid.rows - start);
+          tidy(() => {
+            const x = tensor(valid.inputs.subarray(start * width, (start + rows) * width), [rows, width]);
+            const { out, logVar } = this.forward(x);
+            for (let e = 0; e < E; e++) {
+              const from = e * rows * OUTPUT_SIZE;
+              const to = e * size + start * OUTPUT_SIZE;
+              outs.set(out.data.subarray(from, from + rows * OUTPUT_SIZE), to);
+              if (logVar && logVars) logVars.set(logVar.data.subarray(from, from + rows * OUTPUT_SIZE), to);
+            }
+          });
+        }
+        const perMember = [];
+        for (let e = 0; e < E; e++) {
+          const o = outs.subarray(e * size, (e + 1) * size);
+          const lv = logVars ? logVars.subarray(e * size, (e + 1) * size) : null;
+          perMember.push(memberErrors(o, lv, valid, this.outcomeWeights));
+        }
+        return meanErrors(perMember);
+      },
+      snapshot: () => this.network.parameters().map((p) => p.data.slice()),
+      restore: (snapshot) => {
+        this.network.parameters().forEach((p, i) => {
+          p.data.set(snapshot[i]!);
+        });
+      },
+    };
+  }
+}

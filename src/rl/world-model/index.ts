@@ -1,0 +1,57 @@
+/** World models apart from the algorithms that use them (see ../shared/design.md, "rl"). */
+
+export { allocatePrediction, decodeOutputs } from './decode-outputs.ts';
+export type {
+  DynamicsKind,
+  DynamicsModel,
+  DynamicsPrediction,
+  EpisodeTransitions,
+} from './dynamics-model.ts';
+export { defaultEnsembleModelConfig, EnsembleModel, type EnsembleModelConfig } from './ensemble-model.ts';
+export { type EpisodeSplit, episodeUniform, splitByEpisode } from './episode-split.ts';
+export * from './lander-layout.ts';
+export { defaultMlpModelConfig, MlpModel, type MlpModelConfig } from './mlp-model.ts';
+export {
+  encodeInputs,
+  LanderScalers,
+  type ModelData,
+  modelInputSize,
+  outcomeWeights,
+  prepareModelData,
+} from './model-data.ts';
+export { defaultModelEnvConfig, type ModelEnvConfig, resolveModelEnvConfig } from './model-env-config.ts';
+export { readModelFile, saveModelFile } from './model-file.ts';
+export { type LossParts, landerModelLoss } from './model-loss.ts';
+export {
+  type FamiliarityScorer,
+  type ModelEnvCounters,
+  type ModelEnvState,
+  ModelVectorEnv,
+  type ModelVectorEnvOptions,
+  type ModelVectorStep,
+} from './model-vector-env.ts';
+export {
+  ReplayBuffer,
+  type ReplayBufferOptions,
+  type ReplayWindows,
+  type StoredTransition,
+  type Transition,
+  type TransitionBatch,
+} from './replay-buffer.ts';
+export {
+  decodeReplayBuffer,
+  type ExpectedReplayBufferSizes,
+  encodeReplayBuffer,
+  type ReplayBufferState,
+} from './replay-buffer-file.ts';
+export { sampleRecentIndices, sampleUniformIndices } from './replay-sampling.ts';
+export { Standardizer } from './standardizer.ts';
+export {
+  defaultFitOptions,
+  type EpochMetrics,
+  type FitOptions,
+  type FitReport,
+  fitLearner,
+  type Learner,
+  type ValidationErrors,
+} from './trainer.ts';

@@ -1,0 +1,185 @@
+/**
+ * Real transitions turned into what a lander model trains on: normalised inputs (observation and encoded
+ * action) and targets (normalised state change, contacts, normalised ordinary reward, outcome class), with
+ * the scalers fitted on the training data, and class weights that make the rare outcomes count.
+ */
+import {
+  CONTACT_DIMS,
+  checkTransitions,
+  encodeActions,
+  encodedActionSize,
+  type ModelActionSpace,
+  OBSERVATION_SIZE,
+  OUTCOMES,
+  outcomeOf,
+  STATE_DIMS,
+  type Transitions,
+} from './lander-layout.ts';
+import { Standardizer } from './standardizer.ts';
+
+/** The statistics a model normalises its inputs and targets with; saved with the model. */
+export class LanderScalers {
+  readonly observation = new Standardizer(OBSERVATION_SIZE);
+  readonly delta = new Standardizer(STATE_DIMS);
+  readonly reward = new Standardizer(1);
+
+  /** Fits all three on `t` (the reward on ordinary steps only: terminal rewards are outcomes). */
+  fit(t: Transitions): this {
+    this.observation.fit(t.observations, t.count);
+    const delta = new Float32Array(t.count * STATE_DIMS);
+    for (let r = 0; r < t.count; r++) {
+      for (let j = 0; j < STATE_DIMS; j++) {
+        delta[r * STATE_DIMS + j] =
+          t.nextObservations[r * OBSERVATION_SIZE + j]! - t.observations[r * OBSERVATION_SIZE + j]!;
+      }
+    }
+    this.delta.fit(delta, t.count);
+    const ordinary = new Uint8Array(t.count);
+    for (let r = 0; r < t.count; r++) ordinary[r] = t.terminated[r] ? 0 : 1;
+    this.reward.fit(t.rewards, t.count, 1, 0, ordinary);
+    return this;
+  }
+
+  toArrays(): Record<string, Float32Array> {
+    return {
+      'scaler.observation': this.observation.toArray(),
+      'scaler.delta': this.delta.toArray(),
+      'scaler.reward': this.reward.toArray(),
+    };
+  }
+
+  fromArrays(arrays: Record<string, Float32Array | undefined>, source: string): this {
+    for (const [name, scaler] of [
+      ['scaler.observation', this.observation],
+      ['scaler.delta', this.delta],
+      ['scaler.reward', this.reward],
+    ] as const) {
+      const values = arrays[name];
+      if (!values) throw new Error(`${source}: missing '${name}'`);
+      scaler.fromArray(values, `${source}: '${name}'`);
+    }
+    return this;
+  }
+}
+
+/** Inputs and targets of `rows` transitions, row-aligned. */
+export interface ModelData {
+  rows: number;
+  inputSize: number;
+  /** [rows, inputSize]: normalised observation, then the encoded action. */
+  inputs: Float32Array;
+  /** [rows, 6]: normalised change of the continuous state. */
+  delta: Float32Array;
+  /** [rows, 2]: next leg contacts, 0 or 1. */
+  contacts: Float32Array;
+  /** [rows]: normalised reward (meaningful where rewardMask is 1). */
+  reward: Float32Array;
+  /** [rows]: 1 on ordinary steps, 0 on terminal ones (whose reward is the outcome's). */
+  rewardMask: Float32Array;
+  /** [rows]: outcome class. */
+  outcome: Uint8Array;
+}
+
+/** The model input width for an action space: 8 observation numbers and the encoded action. */
+export function modelInputSize(space: ModelActionSpace): number {
+  return OBSERVATION_SIZE + encodedActionSize(space);
+}
+
+/** Writes normalised model inputs for `rows` observation/action rows into `out` [rows, inputSize]. */
+export function encodeInputs(
+  space: ModelActionSpace,
+  scalers: LanderScalers,
+  observations: Float32Array,
+  actions: ArrayLike<number>,
+  rows: number,
+  out: Float32Array,
+): void {
+  const width = modelInputSize(space);
+  const { mean, std } = scalers.observation;
+  for (let r = 0; r < rows; r++) {
+    for (let j = 0; j < OBSERVATION_SIZE; j++) {
+      out[r * width + j] = (observations[r * OBSERVATION_SIZE + j]! - mean[j]!) / std[j]!;
+    }
+  }
+  encodeActions(space, actions, rows, out, width, OBSERVATION_SIZE);
+}
+
+/** Inputs and targets of every transition of `t`, normalised with `scalers`. */
+export function prepareModelData(t: Transitions, space: ModelActionSpace, scalers: LanderScalers): ModelData {
+  checkTransitions('prepareModelData', t, space);
+  const rows = t.count;
+  const inputSize = modelInputSize(space);
+  const inputs = new Float32Array(rows * inputSize);
+  encodeInputs(space, scalers, t.observations, t.actions, rows, inputs);
+  const delta = new Float32Array(rows * STATE_DIMS);
+  const contacts = new Float32Array(rows * CONTACT_DIMS);
+  const reward = new Float32Array(rows);
+  const rewardMask = new Float32Array(rows);
+  const outcome = new Uint8Array(rows);
+  const { mean: dMean, std: dStd } = scalers.delta;
+  const rMean = scalers.reward.mean[0]!;
+  const rStd = scalers.reward.std[0]!;
+  for (let r = 0; r < rows; r++) {
+    const o = r * OBSERVATION_SIZE;
+    for (let j = 0; j < STATE_DIMS; j++) {
+      const change = t.nextObservations[o + j]! - t.observations[o + j]!;
+      delta[r * STATE_DIMS + j] = (change - dMean[j]!) / dStd[j]!;
+    }
+    for (let j = 0; j < CONTACT_DIMS; j++) {
+      contacts[r * CONTACT_DIMS + j] = t.nextObservations[o + STATE_DIMS + j]! > 0.5 ? 1 : 0;
+    }
+    outcome[r] = outcomeOf(t.terminated[r]!, t.rewards[r]!);
+    rewardMask[r] = outcome[r] === 0 ? 1 : 0;
+    reward[r] = rewardMask[r] ? (t.rewards[r]! - rMean) / rStd : 0;
+  }
+  return { rows, inputSize, inputs, delta, contacts, reward, rewardMask, outcome };
+}
+
+/**
+ * Class weights for the outcome loss: rows / (classes x count), so each class weighs as much in total;
+ * a class absent from the data gets the largest weight present. Models undo the weighting at prediction
+ * (subtracting log w from the logits), so their probabilities stay calibrated.
+ */
+export function outcomeWeights(outcome: Uint8Array, rows = outcome.length): Float32Array {
+  const counts = new Float64Array(OUTCOMES.length);
+  for (let r = 0; r < rows; r++) counts[outcome[r]!]! += 1;
+  const weights = new Float32Array(OUTCOMES.length);
+  let largest = 1;
+  for (let c = 0; c < OUTCOMES.length; c++) {
+    if (counts[c]! > 0) {
+      weights[c] = rows / (OUTCOMES.length * counts[c]!);
+      largest = Math.max(largest, weights[c]!);
+    }
+  }
+  for (let c = 0; c < OUTCOMES.length; c++) if (counts[c] === 0) weights[c] = largest;
+  return weights;
+}
+
+/** Copies rows `indices` of `data` into `out` (same layout, out.rows >= indices.length). */
+export function gatherRows(data: ModelData, indices: ArrayLike<number>, out: ModelData): void {
+  const n = indices.length;
+  const w = data.inputSize;
+  for (let i = 0; i < n; i++) {
+    const r = indices[i]!;
+    out.inputs.set(data.inputs.subarray(r * w, (r + 1) * w), i * w);
+    out.delta.set(data.delta.subarray(r * STATE_DIMS, (r + 1) * STATE_DIMS), i * STATE_DIMS);
+    out.contacts.set(data.contacts.subarray(r * CONTACT_DIMS, (r + 1) * CONTACT_DIMS), i * CONTACT_DIMS);
+    out.reward[i] = data.reward[r]!;
+    out.rewardMask[i] = data.rewardMask[r]!;
+    out.outcome[i] = data.outcome[r]!;
+  }
+}
+
+/** An empty ModelData of `rows` rows, for minibatches. */
+export function allocateModelData(rows: number, inputSize: number): ModelData {
+  return {
+    rows,
+    inputSize,
+    inputs: new Float32Array(rows * inputSize),
+    delta: new Float32Array(rows * STATE_DIMS),
+    contacts: new Float32Array(rows * CONTACT_DIMS),
+    reward: new Float32Array(rows),
+    rewardMask: new Float32Array(rows),
+    outcome: new Uint8Array(rows),
+  };
+}

@@ -1,0 +1,80 @@
+/** The model environment's settings, one typed config with a doc and a default for every field. */
+
+export interface ModelEnvConfig {
+  /** Copies N stepped together, as one forward pass of the model. */
+  numEnvs: number;
+  /** Imagined steps before a copy truncates (the rollout horizon H; `setHorizon` changes it). */
+  horizon: number;
+  /**
+   * Which member predicts a copy's step: 'random' draws an elite every step (MBPO; PETS's TS-1), 'fixed'
+   * draws one per rollout and keeps it (PETS's TS-inf).
+   */
+  memberChoice: 'random' | 'fixed';
+  /** Draw the state change and reward from the predicted Gaussian (true) or take its mean. */
+  sampleNoise: boolean;
+  /** Draw the outcome from its predicted probabilities (true) or take the most likely class. */
+  sampleOutcome: boolean;
+  /** Draw each leg contact from its probability (true) or threshold it at 0.5. */
+  sampleContacts: boolean;
+  /**
+   * Weight of the disagreement penalty (MOPO-style): reward minus this times the members' disagreement on
+   * the next state (the standard deviation of the elites' means, in units of the state change's spread,
+   * averaged over dimensions). 0 turns it off.
+   */
+  lambdaUncertainty: number;
+  /** Weight of the autoencoder penalty: reward minus this times the familiarity score. 0 turns it off. */
+  lambdaFamiliarity: number;
+  /** Truncate a copy when its disagreement exceeds this; Infinity never does. */
+  disagreementLimit: number;
+  /** Gymnasium's rule: |x| >= 1 ends the episode as a crash (-100), whatever the model's outcome says. */
+  outOfBoundsCrash: boolean;
+  /** Seed of every draw (starts, members, noise, outcomes). */
+  seed: number;
+}
+
+export const defaultModelEnvConfig: Readonly<ModelEnvConfig> = Object.freeze({
+  numEnvs: 256,
+  horizon: 10,
+  memberChoice: 'random',
+  sampleNoise: true,
+  sampleOutcome: true,
+  sampleContacts: false,
+  lambdaUncertainty: 1,
+  lambdaFamiliarity: 0,
+  disagreementLimit: Number.POSITIVE_INFINITY,
+  outOfBoundsCrash: true,
+  seed: 1,
+} satisfies ModelEnvConfig);
+
+const positiveInteger = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) > 0;
+const nonNegative = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+const boolean = (v: unknown): boolean => typeof v === 'boolean';
+
+const checks: [keyof ModelEnvConfig, (v: unknown) => boolean, string][] = [
+  ['numEnvs', positiveInteger, 'a positive integer'],
+  ['horizon', positiveInteger, 'a positive integer'],
+  ['memberChoice', (v) => v === 'random' || v === 'fixed', "'random' or 'fixed'"],
+  ['sampleNoise', boolean, 'true or false'],
+  ['sampleOutcome', boolean, 'true or false'],
+  ['sampleContacts', boolean, 'true or false'],
+  ['lambdaUncertainty', nonNegative, 'a finite number >= 0'],
+  ['lambdaFamiliarity', nonNegative, 'a finite number >= 0'],
+  ['disagreementLimit', (v) => typeof v === 'number' && v > 0, 'a positive number (Infinity: never)'],
+  ['outOfBoundsCrash', boolean, 'true or false'],
+  ['seed', (v) => Number.isSafeInteger(v) && (v as number) >= 0, 'a non-negative integer'],
+];
+
+export function resolveModelEnvConfig(overrides: Partial<ModelEnvConfig> = {}): ModelEnvConfig {
+  for (const key of Object.keys(overrides)) {
+    if (!(key in defaultModelEnvConfig)) throw new Error(`model env config: unknown option '${key}'`);
+  }
+  const config = { ...defaultModelEnvConfig, ...overrides };
+  for (const [key, ok, expected] of checks) {
+    if (!ok(config[key])) {
+      throw new Error(
+        `model env config: ${key} = ${JSON.stringify(config[key])} is invalid; expected ${expected}`,
+      );
+    }
+  }
+  return config;
+}

@@ -1,0 +1,147 @@
+/**
+ * The loss of a lander model's output rows, fused into one op (one pass forward computes every term and its
+ * derivative; backward scales them), since a model's output mixes four kinds of prediction
+ * (lander-layout.ts):
+ *   state change:  Gaussian NLL ½((y - μ)² e^{-s} + s) where a log-variance s is predicted (PETS, Chua et al.
+ *                  2018, eq. 3), else the squared error (y - μ)²;
+ *   reward:        the same, on ordinary steps only (a terminal step's reward is its outcome's);
+ *   leg contacts:  binary cross-entropy with logits, softplus(z) - y z;
+ *   outcome:       cross-entropy weighted by class, w_c (logsumexp(z) - z_c), so rare crashes and landings
+ *                  count.
+ * The loss is the sum of the terms averaged over rows.
+ */
+import {
+  gradBuffer,
+  needsGrad,
+  recordGraph,
+  resultTensor,
+  shapeString,
+  type Tensor,
+} from '../../tensor/index.ts';
+import {
+  CONTACT_DIMS,
+  OUT_CONTACTS,
+  OUT_DELTA,
+  OUT_OUTCOME,
+  OUT_REWARD,
+  OUTCOMES,
+  OUTPUT_SIZE,
+  STATE_DIMS,
+} from './lander-layout.ts';
+import type { ModelData } from './model-data.ts';
+
+/** The terms of one loss evaluation, each averaged over rows. */
+export interface LossParts {
+  state: number;
+  reward: number;
+  contacts: number;
+  outcome: number;
+}
+
+function softplus(x: number): number {
+  return x > 20 ? x : Math.log1p(Math.exp(x));
+}
+
+/**
+ * The loss of `out` [..., OUTPUT_SIZE] (row r of the flattened leading axes against target row r) with an
+ * optional `logVar` of the same shape (only its state and reward entries are read). Returns a scalar tensor
+ * and its parts.
+ */
+export function landerModelLoss(
+  out: Tensor,
+  logVar: Tensor | null,
+  targets: ModelData,
+  outcomeWeights: Float32Array,
+): { loss: Tensor; parts: LossParts } {
+  out.assertAlive('landerModelLoss');
+  const rows = out.size / OUTPUT_SIZE;
+  if (out.shape[out.ndim - 1] !== OUTPUT_SIZE || !Number.isInteger(rows) || rows > targets.rows) {
+    throw new Error(
+      `landerModelLoss: output of shape ${shapeString(out.shape)} does not fit; expected [..., ${OUTPUT_SIZE}] ` +
+        `with at most ${targets.rows} rows`,
+    );
+  }
+  if (logVar && logVar.size !== out.size) {
+    throw new Error(
+      `landerModelLoss: logVar ${shapeString(logVar.shape)} does not match ${shapeString(out.shape)}`,
+    );
+  }
+  const o = out.data;
+  const lv = logVar ? logVar.data : null;
+  const dOut = resultTensor(out.shape, true);
+  const dLv = logVar ? resultTensor(logVar.shape, true) : null;
+  const d = dOut.data;
+  const dl = dLv ? dLv.data : null;
+  const parts: LossParts = { state: 0, reward: 0, contacts: 0, outcome: 0 };
+  const inv = 1 / rows;
+  const K = OUTCOMES.length;
+  for (let r = 0; r < rows; r++) {
+    const base = r * OUTPUT_SIZE;
+    // State change and reward: Gaussian NLL with a log-variance, else squared error.
+    for (let j = 0; j <= STATE_DIMS; j++) {
+      const isReward = j === STATE_DIMS;
+      const mask = isReward ? targets.rewardMask[r]! : 1;
+      if (mask === 0) continue;
+      const k = base + (isReward ? OUT_REWARD : OUT_DELTA + j);
+      const y = isReward ? targets.reward[r]! : targets.delta[r * STATE_DIMS + j]!;
+      const diff = o[k]! - y;
+      let value: number;
+      if (lv && dl) {
+        const s = lv[k]!;
+        const invVar = Math.exp(-s);
+        value = 0.5 * (diff * diff * invVar + s);
+        d[k] = diff * invVar * inv;
+        dl[k] = 0.5 * (1 - diff * diff * invVar) * inv;
+      } else {
+        value = diff * diff;
+        d[k] = 2 * diff * inv;
+      }
+      if (isReward) parts.reward += value;
+      else parts.state += value;
+    }
+    // Leg contacts: BCE with logits.
+    for (let j = 0; j < CONTACT_DIMS; j++) {
+      const k = base + OUT_CONTACTS + j;
+      const z = o[k]!;
+      const y = targets.contacts[r * CONTACT_DIMS + j]!;
+      parts.contacts += softplus(z) - y * z;
+      d[k] = (1 / (1 + Math.exp(-z)) - y) * inv;
+    }
+    // Outcome: class-weighted cross-entropy.
+    const c = targets.outcome[r]!;
+    const w = outcomeWeights[c]!;
+    let max = Number.NEGATIVE_INFINITY;
+    for (let j = 0; j < K; j++) max = Math.max(max, o[base + OUT_OUTCOME + j]!);
+    let total = 0;
+    for (let j = 0; j < K; j++) total += Math.exp(o[base + OUT_OUTCOME + j]! - max);
+    const logSum = max + Math.log(total);
+    parts.outcome += w * (logSum - o[base + OUT_OUTCOME + c]!);
+    for (let j = 0; j < K; j++) {
+      const p = Math.exp(o[base + OUT_OUTCOME + j]! - logSum);
+      d[base + OUT_OUTCOME + j] = w * (p - (j === c ? 1 : 0)) * inv;
+    }
+  }
+  parts.state *= inv;
+  parts.reward *= inv;
+  parts.contacts *= inv;
+  parts.outcome *= inv;
+  const loss = resultTensor([]);
+  loss.data[0] = parts.state + parts.reward + parts.contacts + parts.outcome;
+  const inputs = logVar ? [out, logVar] : [out];
+  if (needsGrad(inputs)) {
+    recordGraph(
+      loss,
+      inputs,
+      (g) => {
+        const scale = g[0]!;
+        const go = gradBuffer(out);
+        if (go) for (let i = 0; i < d.length; i++) go[i]! += scale * d[i]!;
+        const gl = logVar ? gradBuffer(logVar) : null;
+        if (gl && dl) for (let i = 0; i < dl.length; i++) gl[i]! += scale * dl[i]!;
+      },
+      'landerModelLoss',
+      dLv ? [dOut, dLv] : [dOut],
+    );
+  }
+  return { loss, parts };
+}

@@ -1,0 +1,361 @@
+/**
+ * `ModelVectorEnv`: a learned model of the lander behind the vector-env contract (vector-env.ts), so PPO
+ * trains in it exactly as in the real env. Its steps are `imagined`, counted apart from real ones.
+ *
+ * Each step, for N copies at once:
+ *   1. one forward pass of the whole model predicts every member's next-state change, contacts, reward
+ *      and outcome for all copies;
+ *   2. each copy takes one elite member's prediction (drawn every step, or once per rollout), drawing the
+ *      change from its Gaussian, the outcome from its calibrated probabilities;
+ *   3. the reward is the predicted one, or -100 / +100 on a crash / landing, minus the MOPO-style penalties
+ *      (Yu et al. 2020): lambdaUncertainty x the members' disagreement, lambdaFamiliarity x the autoencoder's
+ *      unfamiliarity score (Boney et al. 2019);
+ *   4. a copy ends when the outcome is terminal, truncates at the horizon H or when the disagreement passes
+ *      its limit, and starts again from a state drawn from its start set: real states from the replay buffer
+ *      (branched rollouts, MBPO, Janner et al. 2019) or real initial states.
+ * Every draw comes from the env's own generator, and `state()` holds all that changes besides the model's
+ * weights, so a run resumes without replaying anything.
+ */
+import { Rng } from '../../tensor/index.ts';
+import { checkActions, type RlActionSpace, type RlVectorEnv, type RlVectorStep } from '../vector-env.ts';
+import type { DynamicsModel } from './dynamics-model.ts';
+import {
+  CONTACT_DIMS,
+  CONTINUE,
+  CRASH,
+  OBSERVATION_SIZE,
+  OUTCOMES,
+  type Outcome,
+  REST,
+  STATE_DIMS,
+  TERMINAL_REWARD,
+} from './lander-layout.ts';
+import { type ModelEnvConfig, resolveModelEnvConfig } from './model-env-config.ts';
+
+/** Scores how unfamiliar (state, action) rows are: higher is less like the training data. */
+export interface FamiliarityScorer {
+  score(observations: Float32Array, actions: ArrayLike<number>, rows: number): Float32Array;
+}
+
+/** One step's results, beyond the contract's: what the penalties took and why copies ended. */
+export interface ModelVectorStep extends RlVectorStep {
+  /** [N] the reward before penalties. */
+  rawRewards: Float32Array;
+  /** [N] the members' disagreement on this step (0 for a single model). */
+  disagreement: Float32Array;
+  /** [N] the familiarity score (0 without a scorer). */
+  unfamiliarity: Float32Array;
+  /** [N] 1 where the copy was truncated because its disagreement passed the limit. */
+  truncatedByDisagreement: Uint8Array;
+}
+
+/** Totals since the env was made (or restored): every penalty and every way a copy ended. */
+export interface ModelEnvCounters {
+  steps: number;
+  uncertaintyPenalty: number;
+  familiarityPenalty: number;
+  crashes: number;
+  landings: number;
+  outOfBounds: number;
+  truncatedByHorizon: number;
+  truncatedByDisagreement: number;
+}
+
+/** Everything that changes as the env steps, as plain JSON (the model's weights are saved apart). */
+export interface ModelEnvState {
+  rng: number[];
+  horizon: number;
+  observations: number[];
+  memory: number[];
+  members: number[];
+  lengths: number[];
+  returns: number[];
+  counters: ModelEnvCounters;
+}
+
+export interface ModelVectorEnvOptions {
+  /** Rows of 8-number observations episodes start from (buffer states, or real initial states). */
+  startStates: Float32Array;
+  /** The autoencoder that scores unfamiliar (state, action) rows, for the familiarity penalty. */
+  familiarity?: FamiliarityScorer;
+}
+
+export class ModelVectorEnv implements RlVectorEnv {
+  readonly imagined = true;
+  readonly numEnvs: number;
+  readonly observationSize = OBSERVATION_SIZE;
+  readonly actionSpace: RlActionSpace;
+  readonly config: ModelEnvConfig;
+  counters: ModelEnvCounters = emptyCounters();
+
+  private rng: Rng;
+  private horizonSteps: number;
+  private readonly startStates: Float32Array;
+  private readonly startCount: number;
+  private readonly familiarity: FamiliarityScorer | null;
+  private readonly observations: Float32Array;
+  private readonly memory: Float32Array | null;
+  private readonly members: Int32Array;
+  private readonly lengths: Int32Array;
+  private readonly returns: Float64Array;
+  private readonly out: ModelVectorStep;
+
+  constructor(
+    readonly model: DynamicsModel,
+    options: ModelVectorEnvOptions,
+    overrides: Partial<ModelEnvConfig> = {},
+  ) {
+    this.config = resolveModelEnvConfig(overrides);
+    const n = this.config.numEnvs;
+    this.numEnvs = n;
+    const space = model.actionSpace;
+    this.actionSpace =
+      'n' in space
+        ? { n: space.n }
+        : { shape: [space.size], low: new Array(space.size).fill(-1), high: new Array(space.size).fill(1) };
+    if (options.startStates.length === 0 || options.startStates.length % OBSERVATION_SIZE !== 0) {
+      throw new Error(
+        `ModelVectorEnv: startStates holds ${options.startStates.length} numbers; expected a positive multiple of ${OBSERVATION_SIZE}`,
+      );
+    }
+    this.startStates = options.startStates;
+    this.startCount = options.startStates.length / OBSERVATION_SIZE;
+    this.familiarity = options.familiarity ?? null;
+    if (this.config.lambdaFamiliarity > 0 && !this.familiarity) {
+      throw new Error(
+        'ModelVectorEnv: lambdaFamiliarity > 0 needs a familiarity scorer (options.familiarity)',
+      );
+    }
+    this.rng = new Rng(this.config.seed);
+    this.horizonSteps = this.config.horizon;
+    this.observations = new Float32Array(n * OBSERVATION_SIZE);
+    this.memory = model.memorySize > 0 ? new Float32Array(n * model.memorySize) : null;
+    this.members = new Int32Array(n);
+    this.lengths = new Int32Array(n);
+    this.returns = new Float64Array(n);
+    this.out = {
+      observations: new Float32Array(n * OBSERVATION_SIZE),
+      rewards: new Float32Array(n),
+      terminated: new Uint8Array(n),
+      truncated: new Uint8Array(n),
+      finalObservations: new Float32Array(n * OBSERVATION_SIZE),
+      episodeReturns: new Float64Array(n),
+      episodeLengths: new Int32Array(n),
+      rawRewards: new Float32Array(n),
+      disagreement: new Float32Array(n),
+      unfamiliarity: new Float32Array(n),
+      truncatedByDisagreement: new Uint8Array(n),
+    };
+  }
+
+  /** The horizon H in use. */
+  get horizon(): number {
+    return this.horizonSteps;
+  }
+
+  /** Changes H from the next step on (copies already past it truncate at their next step). */
+  setHorizon(horizon: number): void {
+    if (!Number.isSafeInteger(horizon) || horizon < 1) {
+      throw new Error(`ModelVectorEnv.setHorizon: expected a positive integer, got ${horizon}`);
+    }
+    this.horizonSteps = horizon;
+  }
+
+  reset(seed?: number): { observations: Float32Array } {
+    if (seed !== undefined) this.rng = new Rng(seed);
+    for (let i = 0; i < this.numEnvs; i++) this.startCopy(i);
+    this.out.observations.set(this.observations);
+    return { observations: this.out.observations };
+  }
+
+  step(actions: ArrayLike<number>): ModelVectorStep {
+    const n = this.numEnvs;
+    checkActions('ModelVectorEnv.step', this.actionSpace, n, actions);
+    const c = this.config;
+    const pred = this.model.predict(this.observations, actions, n, this.memory);
+    const unfamiliar = this.familiarity ? this.familiarity.score(this.observations, actions, n) : null;
+    const elites = this.model.elites;
+    const o = this.out;
+    const K = OUTCOMES.length;
+    const rows = pred.rows;
+    for (let i = 0; i < n; i++) {
+      const m = c.memberChoice === 'random' ? elites[this.rng.integer(0, elites.length)]! : this.members[i]!;
+      const at = m * rows + i;
+      const base = i * OBSERVATION_SIZE;
+      // The next state: the current one plus the member's (drawn) change; contacts from their probability.
+      for (let j = 0; j < STATE_DIMS; j++) {
+        let change = pred.delta[at * STATE_DIMS + j]!;
+        if (c.sampleNoise && pred.deltaStd) change += pred.deltaStd[at * STATE_DIMS + j]! * this.rng.normal();
+        o.finalObservations[base + j] = this.observations[base + j]! + change;
+      }
+      for (let j = 0; j < CONTACT_DIMS; j++) {
+        const p = pred.contactProb[at * CONTACT_DIMS + j]!;
+        o.finalObservations[base + STATE_DIMS + j] = (c.sampleContacts ? this.rng.uniform() < p : p > 0.5)
+          ? 1
+          : 0;
+      }
+      // The outcome, and with it the reward.
+      let outcome: Outcome = CONTINUE;
+      if (c.sampleOutcome) {
+        const u = this.rng.uniform();
+        let acc = 0;
+        for (let k = 0; k < K; k++) {
+          acc += pred.outcomeProb[at * K + k]!;
+          if (u < acc) {
+            outcome = k as Outcome;
+            break;
+          }
+        }
+      } else {
+        let best = 0;
+        for (let k = 1; k < K; k++)
+          if (pred.outcomeProb[at * K + k]! > pred.outcomeProb[at * K + best]!) best = k;
+        outcome = best as Outcome;
+      }
+      const outOfBounds = c.outOfBoundsCrash && Math.abs(o.finalObservations[base]!) >= 1;
+      if (outOfBounds) outcome = CRASH;
+      let reward = pred.reward[at]!;
+      if (c.sampleNoise && pred.rewardStd) reward += pred.rewardStd[at]! * this.rng.normal();
+      if (outcome !== CONTINUE) reward = TERMINAL_REWARD[outcome]!;
+      // Penalties for what the model does not know.
+      const disagreement = memberDisagreement(
+        pred.delta,
+        pred.members,
+        rows,
+        i,
+        elites,
+        this.model.scalers.delta.std,
+      );
+      const unfamiliarity = unfamiliar ? unfamiliar[i]! : 0;
+      const uncertaintyPenalty = c.lambdaUncertainty * disagreement;
+      const familiarityPenalty = c.lambdaFamiliarity * unfamiliarity;
+      o.rawRewards[i] = reward;
+      o.rewards[i] = reward - uncertaintyPenalty - familiarityPenalty;
+      o.disagreement[i] = disagreement;
+      o.unfamiliarity[i] = unfamiliarity;
+      this.counters.uncertaintyPenalty += uncertaintyPenalty;
+      this.counters.familiarityPenalty += familiarityPenalty;
+      this.lengths[i]!++;
+      this.returns[i]! += o.rewards[i]!;
+      const terminated = outcome !== CONTINUE;
+      const byDisagreement = !terminated && disagreement > c.disagreementLimit;
+      const byHorizon = !terminated && !byDisagreement && this.lengths[i]! >= this.horizonSteps;
+      o.terminated[i] = terminated ? 1 : 0;
+      o.truncated[i] = byDisagreement || byHorizon ? 1 : 0;
+      o.truncatedByDisagreement[i] = byDisagreement ? 1 : 0;
+      if (outcome === CRASH) this.counters.crashes++;
+      if (outcome === REST) this.counters.landings++;
+      if (outOfBounds) this.counters.outOfBounds++;
+      if (byHorizon) this.counters.truncatedByHorizon++;
+      if (byDisagreement) this.counters.truncatedByDisagreement++;
+      if (terminated || byDisagreement || byHorizon) {
+        o.episodeReturns[i] = this.returns[i]!;
+        o.episodeLengths[i] = this.lengths[i]!;
+        this.startCopy(i);
+      } else {
+        this.observations.set(o.finalObservations.subarray(base, base + OBSERVATION_SIZE), base);
+      }
+    }
+    this.counters.steps += n;
+    o.observations.set(this.observations);
+    return o;
+  }
+
+  /** Everything that changes as the env steps (the model's weights are saved apart). */
+  state(): ModelEnvState {
+    return {
+      rng: this.rng.getState(),
+      horizon: this.horizonSteps,
+      observations: Array.from(this.observations),
+      memory: this.memory ? Array.from(this.memory) : [],
+      members: Array.from(this.members),
+      lengths: Array.from(this.lengths),
+      returns: Array.from(this.returns),
+      counters: { ...this.counters },
+    };
+  }
+
+  /** Continues from `state()`, as if the env had never stopped. */
+  restoreState(state: ModelEnvState): void {
+    const n = this.numEnvs;
+    const sizes: [string, number, number][] = [
+      ['observations', state.observations.length, n * OBSERVATION_SIZE],
+      ['memory', state.memory.length, this.memory ? this.memory.length : 0],
+      ['members', state.members.length, n],
+      ['lengths', state.lengths.length, n],
+      ['returns', state.returns.length, n],
+    ];
+    for (const [name, got, expected] of sizes) {
+      if (got !== expected)
+        throw new Error(`ModelVectorEnv.restoreState: ${name} has ${got} numbers, expected ${expected}`);
+    }
+    this.rng.setState(state.rng);
+    this.setHorizon(state.horizon);
+    this.observations.set(state.observations);
+    this.memory?.set(state.memory);
+    this.members.set(state.members);
+    this.lengths.set(state.lengths);
+    this.returns.set(state.returns);
+    this.counters = { ...state.counters };
+    this.out.observations.set(this.observations);
+  }
+
+  async close(): Promise<void> {}
+
+  /** Starts copy i from a random start state, with a fresh member, memory, length and return. */
+  private startCopy(i: number): void {
+    const row = this.rng.integer(0, this.startCount);
+    this.observations.set(
+      this.startStates.subarray(row * OBSERVATION_SIZE, (row + 1) * OBSERVATION_SIZE),
+      i * OBSERVATION_SIZE,
+    );
+    const elites = this.model.elites;
+    this.members[i] = elites[this.rng.integer(0, elites.length)]!;
+    this.lengths[i] = 0;
+    this.returns[i] = 0;
+    if (this.memory) this.memory.fill(0, i * this.model.memorySize, (i + 1) * this.model.memorySize);
+  }
+}
+
+/**
+ * How much the elites disagree on copy i's next state: the standard deviation of their mean changes, per
+ * dimension in units of the change's spread in the training data, averaged over dimensions (0 for one
+ * member).
+ */
+function memberDisagreement(
+  delta: Float32Array,
+  members: number,
+  rows: number,
+  i: number,
+  elites: readonly number[],
+  spread: Float32Array,
+): number {
+  const e = elites.length;
+  if (members < 2 || e < 2) return 0;
+  let total = 0;
+  for (let j = 0; j < STATE_DIMS; j++) {
+    let sum = 0;
+    let sumSq = 0;
+    for (const m of elites) {
+      const v = delta[(m * rows + i) * STATE_DIMS + j]! / spread[j]!;
+      sum += v;
+      sumSq += v * v;
+    }
+    const mean = sum / e;
+    total += Math.sqrt(Math.max(0, sumSq / e - mean * mean));
+  }
+  return total / STATE_DIMS;
+}
+
+function emptyCounters(): ModelEnvCounters {
+  return {
+    steps: 0,
+    uncertaintyPenalty: 0,
+    familiarityPenalty: 0,
+    crashes: 0,
+    landings: 0,
+    outOfBounds: 0,
+    truncatedByHorizon: 0,
+    truncatedByDisagreement: 0,
+  };
+}

@@ -1,0 +1,277 @@
+/**
+ * Fitting a world model: AdamW (weight decay) over minibatches the model draws itself (bootstrapped per
+ * member for an ensemble, windows for a recurrent model), validation after each epoch with the error of
+ * every predicted dimension, early stopping when the validation loss has not improved by `minImprovement`
+ * (relative) for `patience` epochs, and the best epoch's weights restored at the end (as MBPO's and
+ * mbrl-lib's trainers do). A refit on a grown buffer starts from the current weights (warm start).
+ */
+import { AdamW, clipGradNorm } from '../../nn/index.ts';
+import { noGrad, Rng, type Tensor, tidy } from '../../tensor/index.ts';
+import {
+  CONTACT_DIMS,
+  OUT_CONTACTS,
+  OUT_DELTA,
+  OUT_OUTCOME,
+  OUT_REWARD,
+  OUTCOMES,
+  OUTPUT_SIZE,
+  STATE_DIMS,
+} from './lander-layout.ts';
+import type { ModelData } from './model-data.ts';
+
+export interface FitOptions {
+  /** Most epochs. */
+  maxEpochs: number;
+  /** Gradient steps per epoch; 0 means one pass over the training rows. */
+  stepsPerEpoch: number;
+  /** Rows (or windows) per member per gradient step. */
+  batchSize: number;
+  /** AdamW's step size. */
+  learningRate: number;
+  /** AdamW's decoupled weight decay. */
+  weightDecay: number;
+  /** Clip the global gradient norm to this (a rare huge error must not wreck the weights). */
+  maxGradNorm: number;
+  /** Epochs without a relative improvement of `minImprovement` before stopping. */
+  patience: number;
+  /** Relative improvement of the validation loss that counts (MBPO: 1%). */
+  minImprovement: number;
+  /** Stop after this many seconds, whatever the validation says. */
+  maxSeconds: number;
+  /** Seed of the minibatch draws. */
+  seed: number;
+  /** Called after every epoch (a progress bar, metrics.jsonl). */
+  onEpoch?: (epoch: EpochMetrics) => void;
+}
+
+export const defaultFitOptions: Readonly<FitOptions> = Object.freeze({
+  maxEpochs: 100,
+  stepsPerEpoch: 0,
+  batchSize: 256,
+  learningRate: 1e-3,
+  weightDecay: 1e-5,
+  maxGradNorm: 10,
+  patience: 5,
+  minImprovement: 0.01,
+  maxSeconds: Number.POSITIVE_INFINITY,
+  seed: 1,
+});
+
+/** Validation errors, in normalised units, of every prediction (means over members for an ensemble). */
+export interface ValidationErrors {
+  /** The training loss on the validation rows (what early stopping watches). */
+  loss: number;
+  /** Squared error of each state-change dimension (x, y, vx, vy, angle, angular velocity). */
+  state: number[];
+  /** Squared error of the ordinary-step reward. */
+  reward: number;
+  /** Binary cross-entropy of each leg contact. */
+  contacts: number[];
+  /** Unweighted negative log-likelihood of the outcome (calibrated probabilities). */
+  outcome: number;
+  /** The loss of each member (one entry for a single model). */
+  members: number[];
+}
+
+export interface EpochMetrics {
+  epoch: number;
+  trainLoss: number;
+  validation: ValidationErrors;
+  seconds: number;
+  /** Steps whose gradient norm was not finite, skipped. */
+  skippedSteps: number;
+}
+
+export interface FitReport {
+  epochs: EpochMetrics[];
+  bestEpoch: number;
+  stoppedBecause: 'patience' | 'maxEpochs' | 'maxSeconds';
+  seconds: number;
+  gradientSteps: number;
+}
+
+/** What a model gives the trainer. */
+export interface Learner {
+  parameters(): Tensor[];
+  /** Training rows (or windows) per pass, to size an epoch. */
+  readonly trainingRows: number;
+  /** The loss on one minibatch the learner draws with `rng`. */
+  trainingLoss(batchSize: number, rng: Rng): Tensor;
+  validate(): ValidationErrors;
+  /** A copy of the weights, and their restoration (for the best epoch). */
+  snapshot(): Float32Array[];
+  restore(snapshot: Float32Array[]): void;
+}
+
+export function resolveFitOptions(overrides: Partial<FitOptions> = {}): FitOptions {
+  const o = { ...defaultFitOptions, ...overrides };
+  const positiveInts: (keyof FitOptions)[] = ['maxEpochs', 'batchSize', 'patience'];
+  for (const key of positiveInts) {
+    const v = o[key] as number;
+    if (!Number.isSafeInteger(v) || v < 1)
+      throw new Error(`fit: ${key} = ${v} is invalid; expected a positive integer`);
+  }
+  if (!Number.isSafeInteger(o.stepsPerEpoch) || o.stepsPerEpoch < 0) {
+    throw new Error(`fit: stepsPerEpoch = ${o.stepsPerEpoch} is invalid; expected an integer >= 0`);
+  }
+  for (const key of ['learningRate', 'maxGradNorm', 'maxSeconds'] as const) {
+    if (!(o[key] > 0)) throw new Error(`fit: ${key} = ${o[key]} is invalid; expected a positive number`);
+  }
+  for (const key of ['weightDecay', 'minImprovement'] as const) {
+    if (!(o[key] >= 0) || !Number.isFinite(o[key])) {
+      throw new Error(`fit: ${key} = ${o[key]} is invalid; expected a finite number >= 0`);
+    }
+  }
+  return o;
+}
+
+/** Trains `learner` to early stop and leaves it at its best validation epoch. */
+export function fitLearner(learner: Learner, overrides: Partial<FitOptions> = {}): FitReport {
+  const options = resolveFitOptions(overrides);
+  const rng = new Rng(options.seed);
+  const params = learner.parameters();
+  const optimizer = new AdamW(params, { lr: options.learningRate, weightDecay: options.weightDecay });
+  const steps = options.stepsPerEpoch || Math.max(1, Math.ceil(learner.trainingRows / options.batchSize));
+  const started = performance.now();
+  const epochs: EpochMetrics[] = [];
+  let best = learner.validate().loss;
+  let bestSnapshot = learner.snapshot();
+  let bestEpoch = 0;
+  let sinceImprovement = 0;
+  let gradientSteps = 0;
+  let stoppedBecause: FitReport['stoppedBecause'] = 'maxEpochs';
+  for (let epoch = 1; epoch <= options.maxEpochs; epoch++) {
+    const epochStart = performance.now();
+    let total = 0;
+    let skipped = 0;
+    for (let s = 0; s < steps; s++) {
+      const loss = tidy(() => {
+        optimizer.zeroGrad();
+        const l = learner.trainingLoss(options.batchSize, rng);
+        l.backward();
+        const norm = clipGradNorm(params, options.maxGradNorm);
+        if (!Number.isFinite(norm)) return Number.NaN;
+        optimizer.step();
+        return l.item();
+      });
+      if (Number.isNaN(loss)) skipped++;
+      else total += loss;
+      gradientSteps++;
+    }
+    if (skipped === steps) {
+      throw new Error(
+        `fit: every gradient step of epoch ${epoch} had a non-finite gradient; the data or the model diverged`,
+      );
+    }
+    const validation = noGrad(() => learner.validate());
+    const now = performance.now();
+    const metrics: EpochMetrics = {
+      epoch,
+      trainLoss: total / (steps - skipped),
+      validation,
+      seconds: (now - epochStart) / 1000,
+      skippedSteps: skipped,
+    };
+    epochs.push(metrics);
+    options.onEpoch?.(metrics);
+    if (validation.loss < best - options.minImprovement * Math.abs(best)) {
+      best = validation.loss;
+      bestSnapshot = learner.snapshot();
+      bestEpoch = epoch;
+      sinceImprovement = 0;
+    } else if (++sinceImprovement >= options.patience) {
+      stoppedBecause = 'patience';
+      break;
+    }
+    if ((now - started) / 1000 >= options.maxSeconds) {
+      stoppedBecause = 'maxSeconds';
+      break;
+    }
+  }
+  learner.restore(bestSnapshot);
+  return { epochs, bestEpoch, stoppedBecause, seconds: (performance.now() - started) / 1000, gradientSteps };
+}
+
+/**
+ * Validation errors of one member's normalised outputs `out` [rows, OUTPUT_SIZE] (and log-variances, if
+ * any) against `data`; `logPrior` is subtracted from the outcome logits (undoing the class weights).
+ */
+export function memberErrors(
+  out: Float32Array,
+  logVar: Float32Array | null,
+  data: ModelData,
+  outcomeWeights: Float32Array,
+): Omit<ValidationErrors, 'members'> {
+  const rows = data.rows;
+  const state = new Array<number>(STATE_DIMS).fill(0);
+  const contacts = new Array<number>(CONTACT_DIMS).fill(0);
+  let reward = 0;
+  let rewardRows = 0;
+  let outcome = 0;
+  let loss = 0;
+  for (let r = 0; r < rows; r++) {
+    const base = r * OUTPUT_SIZE;
+    for (let j = 0; j < STATE_DIMS; j++) {
+      const k = base + OUT_DELTA + j;
+      const diff = out[k]! - data.delta[r * STATE_DIMS + j]!;
+      state[j]! += diff * diff;
+      loss += logVar ? 0.5 * (diff * diff * Math.exp(-logVar[k]!) + logVar[k]!) : diff * diff;
+    }
+    if (data.rewardMask[r]) {
+      const k = base + OUT_REWARD;
+      const diff = out[k]! - data.reward[r]!;
+      reward += diff * diff;
+      rewardRows++;
+      loss += logVar ? 0.5 * (diff * diff * Math.exp(-logVar[k]!) + logVar[k]!) : diff * diff;
+    }
+    for (let j = 0; j < CONTACT_DIMS; j++) {
+      const z = out[base + OUT_CONTACTS + j]!;
+      const y = data.contacts[r * CONTACT_DIMS + j]!;
+      const bce = (z > 20 ? z : Math.log1p(Math.exp(z))) - y * z;
+      contacts[j]! += bce;
+      loss += bce;
+    }
+    const c = data.outcome[r]!;
+    let max = Number.NEGATIVE_INFINITY;
+    let maxCalibrated = Number.NEGATIVE_INFINITY;
+    for (let j = 0; j < OUTCOMES.length; j++) {
+      const z = out[base + OUT_OUTCOME + j]!;
+      max = Math.max(max, z);
+      maxCalibrated = Math.max(maxCalibrated, z - Math.log(outcomeWeights[j]!));
+    }
+    let total = 0;
+    let totalCalibrated = 0;
+    for (let j = 0; j < OUTCOMES.length; j++) {
+      const z = out[base + OUT_OUTCOME + j]!;
+      total += Math.exp(z - max);
+      totalCalibrated += Math.exp(z - Math.log(outcomeWeights[j]!) - maxCalibrated);
+    }
+    loss += outcomeWeights[c]! * (max + Math.log(total) - out[base + OUT_OUTCOME + c]!);
+    outcome +=
+      maxCalibrated +
+      Math.log(totalCalibrated) -
+      (out[base + OUT_OUTCOME + c]! - Math.log(outcomeWeights[c]!));
+  }
+  return {
+    loss: loss / rows,
+    state: state.map((v) => v / rows),
+    reward: rewardRows > 0 ? reward / rewardRows : 0,
+    contacts: contacts.map((v) => v / rows),
+    outcome: outcome / rows,
+  };
+}
+
+/** The mean of members' errors, with each member's loss kept. */
+export function meanErrors(perMember: Omit<ValidationErrors, 'members'>[]): ValidationErrors {
+  const n = perMember.length;
+  const mean = (pick: (e: Omit<ValidationErrors, 'members'>) => number) =>
+    perMember.reduce((s, e) => s + pick(e), 0) / n;
+  return {
+    loss: mean((e) => e.loss),
+    state: perMember[0]!.state.map((_, j) => mean((e) => e.state[j]!)),
+    reward: mean((e) => e.reward),
+    contacts: perMember[0]!.contacts.map((_, j) => mean((e) => e.contacts[j]!)),
+    outcome: mean((e) => e.outcome),
+    members: perMember.map((e) => e.loss),
+  };
+}

@@ -1,0 +1,196 @@
+// The model environment (issue 11): the vector-env contract shared with the real env, truncation at H,
+// finalObservations, penalties and their counters, member choice, seeded determinism and resume from its
+// own state.
+import { describe, expect, it } from 'vitest';
+import { SyncVectorEnv } from '../src/env/vector.ts';
+import { allocatePrediction } from '../src/rl/world-model/decode-outputs.ts';
+import type { DynamicsModel, DynamicsPrediction } from '../src/rl/world-model/dynamics-model.ts';
+import { OBSERVATION_SIZE, STATE_DIMS } from '../src/rl/world-model/lander-layout.ts';
+import { LanderScalers } from '../src/rl/world-model/model-data.ts';
+import { ModelVectorEnv } from '../src/rl/world-model/model-vector-env.ts';
+import { checkVectorEnvContract } from './helpers/vector-env-contract.ts';
+
+/**
+ * A model with known predictions: member m moves x by 0.01 * (m + 1) per step (so members disagree by a
+ * known amount), y down by 0.02; action 2 (main engine) pays reward -0.3, others 0; a copy crashes with
+ * probability `crash` per step.
+ */
+class KnownModel implements DynamicsModel {
+  readonly kind = 'ensemble';
+  readonly actionSpace = { n: 4 };
+  readonly memorySize = 0;
+  readonly scalers = new LanderScalers();
+  elites: number[];
+  private pred: DynamicsPrediction | null = null;
+
+  constructor(
+    readonly members: number,
+    private readonly crash = 0,
+  ) {
+    this.elites = Array.from({ length: members }, (_, i) => i);
+  }
+
+  predict(_obs: Float32Array, actions: ArrayLike<number>, rows: number): DynamicsPrediction {
+    if (this.pred?.rows !== rows) this.pred = allocatePrediction(this.members, rows, false);
+    const p = this.pred;
+    for (let m = 0; m < this.members; m++) {
+      for (let i = 0; i < rows; i++) {
+        const at = m * rows + i;
+        p.delta.fill(0, at * STATE_DIMS, (at + 1) * STATE_DIMS);
+        p.delta[at * STATE_DIMS] = 0.01 * (m + 1);
+        p.delta[at * STATE_DIMS + 1] = -0.02;
+        p.contactProb.fill(0, at * 2, at * 2 + 2);
+        p.reward[at] = actions[i] === 2 ? -0.3 : 0;
+        p.outcomeProb.set([1 - this.crash, this.crash, 0], at * 3);
+      }
+    }
+    return p;
+  }
+
+  fit(): never {
+    throw new Error('KnownModel does not learn');
+  }
+
+  save(): void {}
+}
+
+const starts = Float32Array.from({ length: 3 * OBSERVATION_SIZE }, (_, k) =>
+  k % OBSERVATION_SIZE === 1 ? 1.2 : 0,
+);
+
+describe('ModelVectorEnv', () => {
+  it('keeps the vector-env contract, as the real env does, and truncates exactly at the horizon', () => {
+    const env = new ModelVectorEnv(
+      new KnownModel(1),
+      { startStates: starts },
+      { numEnvs: 5, horizon: 7, lambdaUncertainty: 0 },
+    );
+    const report = checkVectorEnvContract(env, 40);
+    expect(report.endings).toBe(5 * Math.floor(40 / 7));
+    expect(report.lengths.every((l) => l === 7)).toBe(true);
+    expect(report.truncations).toBe(report.endings);
+    expect(env.imagined).toBe(true);
+    // The real env passes the same checks.
+    const real = new SyncVectorEnv({ numEnvs: 2, envOptions: { maxEpisodeSteps: 50 } });
+    expect(checkVectorEnvContract(real, 120).endings).toBeGreaterThan(0);
+  });
+
+  it('ends copies on a sampled crash with -100, and on the horizon with the last state in finalObservations', () => {
+    const env = new ModelVectorEnv(
+      new KnownModel(1, 0.2),
+      { startStates: starts },
+      { numEnvs: 64, horizon: 3, lambdaUncertainty: 0 },
+    );
+    env.reset(3);
+    let crashes = 0;
+    for (let t = 0; t < 30; t++) {
+      const before = env.state().observations;
+      const r = env.step(new Float32Array(64).fill(2));
+      for (let i = 0; i < 64; i++) {
+        if (r.terminated[i]) {
+          crashes++;
+          expect(r.rewards[i]).toBe(-100);
+          expect(r.truncated[i]).toBe(0);
+        } else expect(r.rewards[i]).toBeCloseTo(-0.3, 6);
+        if (r.terminated[i] || r.truncated[i]) {
+          // The final observation is the state before the step moved by the model's change.
+          expect(r.finalObservations[i * 8]).toBeCloseTo(before[i * 8]! + 0.01, 6);
+          expect(r.finalObservations[i * 8 + 1]).toBeCloseTo(before[i * 8 + 1]! - 0.02, 6);
+          expect(r.observations[i * 8 + 1]).toBe(Math.fround(1.2));
+        }
+      }
+    }
+    // 20% a step over 64 x 30 steps, less what truncation pre-empts.
+    expect(crashes).toBeGreaterThan(64 * 30 * 0.2 * 0.8);
+    expect(env.counters.crashes).toBe(crashes);
+  });
+
+  it('subtracts lambda x the members disagreement, and counts it', () => {
+    const env = new ModelVectorEnv(
+      new KnownModel(3),
+      { startStates: starts },
+      { numEnvs: 4, horizon: 100, lambdaUncertainty: 2 },
+    );
+    env.reset(1);
+    const r = env.step(new Float32Array(4));
+    // Members move x by 0.01, 0.02, 0.03: their std is 0.00816 on x (spread 1), 0 elsewhere: / 6 dims.
+    const disagreement = Math.sqrt(((0.01 - 0.02) ** 2 + 0 + (0.03 - 0.02) ** 2) / 3) / 6;
+    for (let i = 0; i < 4; i++) {
+      expect(r.disagreement[i]).toBeCloseTo(disagreement, 6);
+      expect(r.rewards[i]).toBeCloseTo(-2 * disagreement, 6);
+      expect(r.rawRewards[i]).toBe(0);
+    }
+    expect(env.counters.uncertaintyPenalty).toBeCloseTo(4 * 2 * disagreement, 6);
+    const limited = new ModelVectorEnv(
+      new KnownModel(3),
+      { startStates: starts },
+      { numEnvs: 4, disagreementLimit: disagreement / 2 },
+    );
+    limited.reset(1);
+    const cut = limited.step(new Float32Array(4));
+    expect(Array.from(cut.truncatedByDisagreement)).toEqual([1, 1, 1, 1]);
+    expect(limited.counters.truncatedByDisagreement).toBe(4);
+  });
+
+  it('keeps one member per rollout with memberChoice fixed', () => {
+    const env = new ModelVectorEnv(
+      new KnownModel(3),
+      { startStates: starts },
+      { numEnvs: 8, horizon: 50, memberChoice: 'fixed', lambdaUncertainty: 0 },
+    );
+    env.reset(2);
+    const x0 = env.state().observations.filter((_, k) => k % 8 === 0);
+    let r = env.step(new Float32Array(8));
+    const firstMove = Array.from(
+      r.observations.filter((_, k) => k % 8 === 0),
+      (x, i) => x - x0[i]!,
+    );
+    for (let t = 0; t < 5; t++) {
+      const before = Array.from(r.observations.filter((_, k) => k % 8 === 0));
+      r = env.step(new Float32Array(8));
+      const moves = Array.from(
+        r.observations.filter((_, k) => k % 8 === 0),
+        (x, i) => x - before[i]!,
+      );
+      moves.forEach((m, i) => {
+        expect(m).toBeCloseTo(firstMove[i]!, 6);
+      });
+    }
+    expect(new Set(firstMove.map((m) => m.toFixed(3))).size).toBeGreaterThan(1);
+  });
+
+  it('is seeded and resumes from its own state without replaying', () => {
+    const make = () =>
+      new ModelVectorEnv(new KnownModel(3, 0.1), { startStates: starts }, { numEnvs: 6, horizon: 5 });
+    const actions = (t: number) => Float32Array.from({ length: 6 }, (_, i) => (t + i) % 4);
+    const unbroken = make();
+    unbroken.reset(9);
+    const expected: number[][] = [];
+    for (let t = 0; t < 20; t++) expected.push(Array.from(unbroken.step(actions(t)).rewards));
+    const first = make();
+    first.reset(9);
+    for (let t = 0; t < 8; t++) first.step(actions(t));
+    const saved = JSON.parse(JSON.stringify(first.state()));
+    const resumed = make();
+    resumed.restoreState(saved);
+    const rest: number[][] = [];
+    for (let t = 8; t < 20; t++) rest.push(Array.from(resumed.step(actions(t)).rewards));
+    expect(rest).toEqual(expected.slice(8));
+    expect(resumed.counters.steps).toBe(unbroken.counters.steps);
+  });
+
+  it('refuses bad settings and actions with clear errors', () => {
+    expect(() => new ModelVectorEnv(new KnownModel(1), { startStates: new Float32Array(5) })).toThrow(
+      /startStates holds 5 numbers/,
+    );
+    expect(
+      () => new ModelVectorEnv(new KnownModel(1), { startStates: starts }, { lambdaFamiliarity: 1 }),
+    ).toThrow(/needs a familiarity scorer/);
+    expect(() => new ModelVectorEnv(new KnownModel(1), { startStates: starts }, { horizon: 0 })).toThrow(
+      /horizon = 0 is invalid/,
+    );
+    const env = new ModelVectorEnv(new KnownModel(1), { startStates: starts }, { numEnvs: 2 });
+    env.reset(1);
+    expect(() => env.step([0, 7])).toThrow(/action 7 of copy 1 is invalid/);
+  });
+});
