@@ -8,12 +8,14 @@ import { plannedUpdates } from '../rl/ppo.ts';
 import { HelpRequested, UsageError } from './args.ts';
 import { collectData, collectOptionsFromArgs } from './collect.ts';
 import { evalRun } from './eval.ts';
+import { modelReportFromArgs } from './model-report.ts';
 import { plotRuns } from './plot.ts';
 import { replayRun } from './replay.ts';
 import { latestCheckpoint, readJson, runPaths } from './run-folder.ts';
 import { type PpoRunConfig, trainOptionsFromArgs, trainPpo } from './train.ts';
+import { trainModelOptionsFromArgs, trainModels } from './train-model.ts';
 
-const COMMANDS = 'train ppo | eval | plot | replay | collect';
+const COMMANDS = 'train ppo | train model | eval | plot | replay | collect | model-report';
 
 async function mainJob(): Promise<void> {
   const dir = join('runs', 'ppo-LunarLander-v3-s1');
@@ -46,9 +48,13 @@ async function main(argv: string[]): Promise<void> {
       return mainJob();
     case 'train': {
       const [algorithm, ...flags] = rest;
+      if (algorithm === 'model') {
+        trainModels(trainModelOptionsFromArgs(flags));
+        return;
+      }
       if (algorithm !== 'ppo') {
         throw new UsageError(
-          `train: unknown algorithm '${algorithm ?? ''}'; expected 'ppo' (npm run train -- ppo ...)`,
+          `train: unknown algorithm '${algorithm ?? ''}'; expected 'ppo' or 'model' (npm run train -- ppo ...)`,
         );
       }
       const result = await trainPpo(trainOptionsFromArgs(flags));
@@ -71,6 +77,9 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'collect':
       await collectData(collectOptionsFromArgs(rest));
+      return;
+    case 'model-report':
+      await modelReportFromArgs(rest);
       return;
     default:
       throw new UsageError(`unknown command '${command}'; expected one of: ${COMMANDS}`);

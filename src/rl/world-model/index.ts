@@ -1,5 +1,6 @@
 /** World models apart from the algorithms that use them (see ../shared/design.md, "rl"). */
 
+export { bufferTransitions, joinTransitions } from './buffer-transitions.ts';
 export { allocatePrediction, decodeOutputs } from './decode-outputs.ts';
 export type {
   DynamicsKind,
@@ -9,6 +10,19 @@ export type {
 } from './dynamics-model.ts';
 export { defaultEnsembleModelConfig, EnsembleModel, type EnsembleModelConfig } from './ensemble-model.ts';
 export { type EpisodeSplit, episodeUniform, splitByEpisode } from './episode-split.ts';
+export {
+  defaultFamiliarityModelConfig,
+  type FamiliarityCalibration,
+  FamiliarityModel,
+  type FamiliarityModelConfig,
+} from './familiarity-model.ts';
+export { defaultGruModelConfig, GruModel, type GruModelConfig, type WindowEvaluation } from './gru-model.ts';
+export {
+  defaultInverseModelConfig,
+  type InverseEvaluation,
+  InverseModel,
+  type InverseModelConfig,
+} from './inverse-model.ts';
 export * from './lander-layout.ts';
 export { defaultMlpModelConfig, MlpModel, type MlpModelConfig } from './mlp-model.ts';
 export {
@@ -21,6 +35,17 @@ export {
 } from './model-data.ts';
 export { defaultModelEnvConfig, type ModelEnvConfig, resolveModelEnvConfig } from './model-env-config.ts';
 export { readModelFile, saveModelFile } from './model-file.ts';
+export {
+  type AnyModel,
+  DYNAMICS_KINDS,
+  type FittableModel,
+  isModelKind,
+  loadDynamicsModel,
+  loadModel,
+  MODEL_KINDS,
+  type ModelKind,
+  makeModel,
+} from './model-kinds.ts';
 export { type LossParts, landerModelLoss } from './model-loss.ts';
 export {
   type FamiliarityScorer,
@@ -53,5 +78,6 @@ export {
   type FitReport,
   fitLearner,
   type Learner,
+  resolveFitOptions,
   type ValidationErrors,
 } from './trainer.ts';

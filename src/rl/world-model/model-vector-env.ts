@@ -78,6 +78,12 @@ export interface ModelVectorEnvOptions {
   startStates: Float32Array;
   /** The autoencoder that scores unfamiliar (state, action) rows, for the familiarity penalty. */
   familiarity?: FamiliarityScorer;
+  /**
+   * How a copy picks its start state: 'random' (the default) draws a row of startStates each time it
+   * starts; 'sequential' starts (and restarts) copy i from row i mod the rows, so copy i of an evaluation
+   * begins exactly where real episode i did (the model report's policy evaluation).
+   */
+  startOrder?: 'random' | 'sequential';
 }
 
 export class ModelVectorEnv implements RlVectorEnv {
@@ -92,6 +98,7 @@ export class ModelVectorEnv implements RlVectorEnv {
   private horizonSteps: number;
   private readonly startStates: Float32Array;
   private readonly startCount: number;
+  private readonly startOrder: 'random' | 'sequential';
   private readonly familiarity: FamiliarityScorer | null;
   private readonly observations: Float32Array;
   private readonly memory: Float32Array | null;
@@ -120,6 +127,7 @@ export class ModelVectorEnv implements RlVectorEnv {
     }
     this.startStates = options.startStates;
     this.startCount = options.startStates.length / OBSERVATION_SIZE;
+    this.startOrder = options.startOrder ?? 'random';
     this.familiarity = options.familiarity ?? null;
     if (this.config.lambdaFamiliarity > 0 && !this.familiarity) {
       throw new Error(
@@ -302,9 +310,9 @@ export class ModelVectorEnv implements RlVectorEnv {
 
   async close(): Promise<void> {}
 
-  /** Starts copy i from a random start state, with a fresh member, memory, length and return. */
+  /** Starts copy i from a start state (random, or row i), with a fresh member, memory, length and return. */
   private startCopy(i: number): void {
-    const row = this.rng.integer(0, this.startCount);
+    const row = this.startOrder === 'sequential' ? i % this.startCount : this.rng.integer(0, this.startCount);
     this.observations.set(
       this.startStates.subarray(row * OBSERVATION_SIZE, (row + 1) * OBSERVATION_SIZE),
       i * OBSERVATION_SIZE,
@@ -322,7 +330,7 @@ export class ModelVectorEnv implements RlVectorEnv {
  * dimension in units of the change's spread in the training data, averaged over dimensions (0 for one
  * member).
  */
-function memberDisagreement(
+export function memberDisagreement(
   delta: Float32Array,
   members: number,
   rows: number,

@@ -59,7 +59,10 @@ export const defaultFitOptions: Readonly<FitOptions> = Object.freeze({
 
 /** Validation errors, in normalised units, of every prediction (means over members for an ensemble). */
 export interface ValidationErrors {
-  /** The training loss on the validation rows (what early stopping watches). */
+  /**
+   * What early stopping watches: the training loss's terms on the validation rows, except that the outcome
+   * counts by its calibrated (unweighted) negative log-likelihood.
+   */
   loss: number;
   /** Squared error of each state-change dimension (x, y, vx, vy, angle, angular velocity). */
   state: number[];
@@ -232,25 +235,24 @@ export function memberErrors(
       loss += bce;
     }
     const c = data.outcome[r]!;
-    let max = Number.NEGATIVE_INFINITY;
     let maxCalibrated = Number.NEGATIVE_INFINITY;
     for (let j = 0; j < OUTCOMES.length; j++) {
-      const z = out[base + OUT_OUTCOME + j]!;
-      max = Math.max(max, z);
-      maxCalibrated = Math.max(maxCalibrated, z - Math.log(outcomeWeights[j]!));
+      maxCalibrated = Math.max(maxCalibrated, out[base + OUT_OUTCOME + j]! - Math.log(outcomeWeights[j]!));
     }
-    let total = 0;
     let totalCalibrated = 0;
     for (let j = 0; j < OUTCOMES.length; j++) {
-      const z = out[base + OUT_OUTCOME + j]!;
-      total += Math.exp(z - max);
-      totalCalibrated += Math.exp(z - Math.log(outcomeWeights[j]!) - maxCalibrated);
+      totalCalibrated += Math.exp(
+        out[base + OUT_OUTCOME + j]! - Math.log(outcomeWeights[j]!) - maxCalibrated,
+      );
     }
-    loss += outcomeWeights[c]! * (max + Math.log(total) - out[base + OUT_OUTCOME + c]!);
-    outcome +=
+    const outcomeNll =
       maxCalibrated +
       Math.log(totalCalibrated) -
       (out[base + OUT_OUTCOME + c]! - Math.log(outcomeWeights[c]!));
+    outcome += outcomeNll;
+    // Early stopping watches the calibrated (unweighted) outcome likelihood: with the training's class
+    // weights, the few terminal rows of a validation set would make the loss swing from epoch to epoch.
+    loss += outcomeNll;
   }
   return {
     loss: loss / rows,
