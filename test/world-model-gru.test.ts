@@ -125,12 +125,13 @@ describe('GruModel', () => {
     const openLoop = trainedModel(true).model.evaluateWindows(test, 10, { openLoop: true });
     const teacher = trainedModel(false).model.evaluateWindows(test, 10, { openLoop: true });
     const growth = (e: { stateByStep: number[] }) => e.stateByStep[9]! / e.stateByStep[0]!;
-    // Measured (open-loop against teacher-forced training; model seeds 2 and 3 in brackets): loss 0.70 vs 1.78
-    // (0.63 vs 0.83, 0.68 vs 1.05); state error growth from step 1 to 10: 1.39 vs 1.64 (1.05 vs 1.69, 1.20 vs
-    // 2.15); state error of step 10: 0.0278 vs 0.0286 (0.018 vs 0.024, 0.023 vs 0.031); state error summed
-    // over dimensions: 0.128 vs 0.117 (0.096 vs 0.113, 0.112 vs 0.135), so not better on every seed;
-    // outcome 0.033 vs 0.068. With longer training teacher forcing catches up on this nearly linear system.
-    expect(openLoop.errors.loss).toBeLessThan(0.85 * teacher.errors.loss);
+    // Measured (open-loop against teacher-forced training, Huber loss on robustly scaled changes; model
+    // seeds 2 and 3 in brackets): validation loss 0.404 vs 0.444 (0.385 vs 0.378, 0.405 vs 0.572), so not
+    // better on every seed; state error growth from step 1 to 10: 1.24 vs 1.47 (1.11 vs 1.59, 1.29 vs 2.09);
+    // state error of step 10: 0.0233 vs 0.0242 (0.018 vs 0.020, 0.023 vs 0.031); state error summed over
+    // dimensions: 0.1075 vs 0.1070 (0.093 vs 0.099, 0.119 vs 0.143); outcome 0.037 vs 0.060 (0.038 vs
+    // 0.039, 0.043 vs 0.071); contacts 0.065 vs 0.106 (0.064 vs 0.079, 0.075 vs 0.160).
+    expect(openLoop.errors.loss).toBeLessThan(teacher.errors.loss);
     expect(growth(openLoop)).toBeLessThan(growth(teacher));
     expect(openLoop.stateByStep[9]!).toBeLessThan(1.1 * teacher.stateByStep[9]!);
     expect(sum(openLoop.errors.state)).toBeLessThan(1.2 * sum(teacher.errors.state));

@@ -82,7 +82,7 @@ export const modelReportSpec: CommandSpec = {
     {
       name: 'policies',
       type: 'string',
-      help: 'policies run in each model, comma-separated: random, heuristic, runs/<run>[@<update>] (default heuristic,random; the heuristic is always added)',
+      help: 'policies run in each model, comma-separated: random, heuristic, runs/<run>[@<update>], each with an optional ~<share of random actions>, e.g. heuristic~0.3 (default heuristic,random; the heuristic is always added)',
     },
     {
       name: 'episodes',
@@ -143,7 +143,7 @@ export function modelReportOptionsFromArgs(argv: readonly string[]): ModelReport
   const policies = list(flags.policies ?? 'heuristic,random');
   for (const p of policies) {
     try {
-      parsePolicySource(p);
+      parsePolicySource(parseGradedPolicy(p).source);
     } catch (e) {
       throw new UsageError((e as Error).message, modelReportSpec);
     }
@@ -524,16 +524,31 @@ function summarizeReturns(e: EpisodeReturns): ReturnSummary {
   return { meanReturn: mean, stdReturn: std, meanLength: e.lengths.reduce((a, b) => a + b, 0) / n, endings };
 }
 
+/**
+ * A policy spec with an optional share of random actions: `heuristic~0.3` is the heuristic with 30% of its
+ * actions replaced by uniformly random ones (graded policies between random and heuristic).
+ */
+function parseGradedPolicy(spec: string): { source: string; randomFraction: number } {
+  const tilde = spec.lastIndexOf('~');
+  if (tilde < 0) return { source: spec, randomFraction: 0 };
+  const randomFraction = Number(spec.slice(tilde + 1));
+  if (!(randomFraction >= 0 && randomFraction <= 1)) {
+    throw new Error(`policy '${spec}': the share of random actions after '~' must be in [0, 1]`);
+  }
+  return { source: spec.slice(0, tilde), randomFraction };
+}
+
 /** A policy as an act function; PPO runs act greedily, random draws from a generator seeded with `seed`. */
 function policyAct(spec: string, envId: EnvId, envOptions: LunarLanderOptions, seed: number): PolicyAct {
   const probe = new LunarLander(optionsForId(envId, envOptions));
   const rng = new Rng(seed);
-  return makeCollectPolicy(parsePolicySource(spec), {
+  const { source, randomFraction } = parseGradedPolicy(spec);
+  return makeCollectPolicy(parsePolicySource(source), {
     envId,
     actionSpace: probe.actionSpace,
     observationSize: OBSERVATION_SIZE,
     temperature: 0,
-    randomFraction: 0,
+    randomFraction,
     policyRng: rng.fork(),
     exploreRng: rng.fork(),
   }).act;

@@ -23,7 +23,10 @@ export class LanderScalers {
   readonly delta = new Standardizer(STATE_DIMS);
   readonly reward = new Standardizer(1);
 
-  /** Fits all three on `t` (the reward on ordinary steps only: terminal rewards are outcomes). */
+  /**
+   * Fits all three on `t`: the state change and the reward robustly (winsorised), the reward on ordinary
+   * steps only (terminal rewards are outcomes).
+   */
   fit(t: Transitions): this {
     this.observation.fit(t.observations, t.count);
     const delta = new Float32Array(t.count * STATE_DIMS);
@@ -33,10 +36,11 @@ export class LanderScalers {
           t.nextObservations[r * OBSERVATION_SIZE + j]! - t.observations[r * OBSERVATION_SIZE + j]!;
       }
     }
-    this.delta.fit(delta, t.count);
+    // Robust: a few collision impulses must not set the scale of every ordinary step (standardizer.ts).
+    this.delta.fit(delta, t.count, STATE_DIMS, 0, undefined, true);
     const ordinary = new Uint8Array(t.count);
     for (let r = 0; r < t.count; r++) ordinary[r] = t.terminated[r] ? 0 : 1;
-    this.reward.fit(t.rewards, t.count, 1, 0, ordinary);
+    this.reward.fit(t.rewards, t.count, 1, 0, ordinary, true);
     return this;
   }
 

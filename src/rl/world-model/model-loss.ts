@@ -3,7 +3,8 @@
  * derivative; backward scales them), since a model's output mixes four kinds of prediction
  * (lander-layout.ts):
  *   state change:  Gaussian NLL ½((y - μ)² e^{-s} + s) where a log-variance s is predicted (PETS, Chua et al.
- *                  2018, eq. 3), else the squared error (y - μ)²;
+ *                  2018, eq. 3), else the Huber loss with δ = 1 (twice Huber's, so it is (y - μ)² near 0):
+ *                  the lander's collisions are rare, huge changes that squared error would chase;
  *   reward:        the same, on ordinary steps only (a terminal step's reward is its outcome's);
  *   leg contacts:  binary cross-entropy with logits, softplus(z) - y z;
  *   outcome:       cross-entropy weighted by class, w_c (logsumexp(z) - z_c), so rare crashes and landings
@@ -93,8 +94,10 @@ export function landerModelLoss(
         d[k] = diff * invVar * inv;
         dl[k] = 0.5 * (1 - diff * diff * invVar) * inv;
       } else {
-        value = diff * diff;
-        d[k] = 2 * diff * inv;
+        // Huber (δ = 1 in robust-normalised units): a rare collision impulse pulls with a bounded force.
+        const a = Math.abs(diff);
+        value = a <= 1 ? diff * diff : 2 * a - 1;
+        d[k] = (a <= 1 ? 2 * diff : diff > 0 ? 2 : -2) * inv;
       }
       if (isReward) parts.reward += value;
       else parts.state += value;

@@ -2,6 +2,11 @@
  * Per-feature standardisation, (x - mean) / std, with statistics from a model's training data (as
  * mbrl-lib's and MBPO's scalers). A feature that never varies gets std 1, so it passes through centred
  * instead of dividing by zero.
+ *
+ * `robust` fits mean and std to the values winsorised at the 1st and 99th percentiles. The lander's
+ * velocity changes are heavy-tailed: touchdown and crash impulses, 1% of the rows, carry 70-97% of their
+ * variance, so a plain std would make every ordinary step look like nothing and a model would spend its
+ * capacity on the collisions.
  */
 
 /** Below this standard deviation a feature counts as constant. */
@@ -23,8 +28,27 @@ export class Standardizer {
    * Fits mean and std to `rows` rows of `values` [rows, stride], feature j at offset `offset + j`; rows
    * whose `mask` entry is 0 are left out.
    */
-  fit(values: Float32Array, rows: number, stride = this.size, offset = 0, mask?: ArrayLike<number>): this {
+  fit(
+    values: Float32Array,
+    rows: number,
+    stride = this.size,
+    offset = 0,
+    mask?: ArrayLike<number>,
+    robust = false,
+  ): this {
     const n = this.size;
+    const low = new Float64Array(n).fill(Number.NEGATIVE_INFINITY);
+    const high = new Float64Array(n).fill(Number.POSITIVE_INFINITY);
+    if (robust) {
+      for (let j = 0; j < n; j++) {
+        const column: number[] = [];
+        for (let r = 0; r < rows; r++) if (!mask || mask[r]) column.push(values[r * stride + offset + j]!);
+        column.sort((a, b) => a - b);
+        if (column.length === 0) continue;
+        low[j] = column[Math.floor(0.01 * (column.length - 1))]!;
+        high[j] = column[Math.ceil(0.99 * (column.length - 1))]!;
+      }
+    }
     const sum = new Float64Array(n);
     const sumSq = new Float64Array(n);
     let count = 0;
@@ -33,7 +57,8 @@ export class Standardizer {
       count++;
       const base = r * stride + offset;
       for (let j = 0; j < n; j++) {
-        const v = values[base + j]!;
+        const raw = values[base + j]!;
+        const v = raw < low[j]! ? low[j]! : raw > high[j]! ? high[j]! : raw;
         sum[j]! += v;
         sumSq[j]! += v * v;
       }

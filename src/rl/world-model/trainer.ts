@@ -218,14 +218,14 @@ export function memberErrors(
       const k = base + OUT_DELTA + j;
       const diff = out[k]! - data.delta[r * STATE_DIMS + j]!;
       state[j]! += diff * diff;
-      loss += logVar ? 0.5 * (diff * diff * Math.exp(-logVar[k]!) + logVar[k]!) : diff * diff;
+      loss += logVar ? 0.5 * (diff * diff * Math.exp(-logVar[k]!) + logVar[k]!) : huberTerm(diff);
     }
     if (data.rewardMask[r]) {
       const k = base + OUT_REWARD;
       const diff = out[k]! - data.reward[r]!;
       reward += diff * diff;
       rewardRows++;
-      loss += logVar ? 0.5 * (diff * diff * Math.exp(-logVar[k]!) + logVar[k]!) : diff * diff;
+      loss += logVar ? 0.5 * (diff * diff * Math.exp(-logVar[k]!) + logVar[k]!) : huberTerm(diff);
     }
     for (let j = 0; j < CONTACT_DIMS; j++) {
       const z = out[base + OUT_CONTACTS + j]!;
@@ -261,6 +261,12 @@ export function memberErrors(
     contacts: contacts.map((v) => v / rows),
     outcome: outcome / rows,
   };
+}
+
+/** The deterministic models' state and reward term of the loss (model-loss.ts): Huber with δ = 1, doubled. */
+function huberTerm(diff: number): number {
+  const a = Math.abs(diff);
+  return a <= 1 ? diff * diff : 2 * a - 1;
 }
 
 /** The mean of members' errors, with each member's loss kept. */
