@@ -2,7 +2,7 @@
 // tensor that owns it; views and aliases are released with their owner, never on their own; reading a
 // released buffer, or back-propagating through a freed graph, throws.
 import { describe, expect, it } from 'vitest';
-import { linear } from '../src/nn/index.ts';
+import { layerNorm, linear } from '../src/nn/index.ts';
 import { keep, Rng, randn, type Tensor, tensor, tidy, trackedTensor, zeros } from '../src/tensor/index.ts';
 
 /** Takes every pooled buffer of `size` floats, as a busy training step would, and fills it with 7. */
@@ -120,6 +120,29 @@ describe('backward refuses a graph it cannot trust', () => {
     expect(() => y.sum().backward()).toThrow(
       /backward: the graph through linear \(shape \[4, 2\]\) reads .* disposed/,
     );
+  });
+
+  it('where refuses a backward whose condition was released (it is no input, but backward reads it)', () => {
+    const x = tensor([1, 2, 3, 4], undefined, { requiresGrad: true });
+    const y = tidy(() => x.where(tensor([1, 0, 1, 0]), 0));
+    drainPool(4);
+    expect(() => y.sum().backward()).toThrow(
+      /backward: the graph through where \(shape \[4\]\) reads .* disposed/,
+    );
+    expect(x.grad).toBeNull();
+  });
+
+  it('layerNorm refuses a backward whose saved statistics were released, before touching a gradient', () => {
+    const gamma = tensor([1, 1, 1], undefined, { requiresGrad: true });
+    const x = randn([2, 3], new Rng(9), { requiresGrad: true });
+    const y = tidy(() => layerNorm(x, gamma, null));
+    drainPool(6);
+    drainPool(2);
+    expect(() => y.sum().backward()).toThrow(
+      /backward: the graph through layerNorm \(shape \[2, 3\]\) reads .* disposed/,
+    );
+    expect(gamma.grad).toBeNull();
+    expect(x.grad).toBeNull();
   });
 
   it('a second backward through a shared subgraph throws, as in PyTorch', () => {

@@ -8,6 +8,8 @@ import type { DynamicsModel, DynamicsPrediction } from '../src/rl/world-model/dy
 import { OBSERVATION_SIZE, STATE_DIMS } from '../src/rl/world-model/lander-layout.ts';
 import { LanderScalers } from '../src/rl/world-model/model-data.ts';
 import { ModelVectorEnv } from '../src/rl/world-model/model-vector-env.ts';
+import { ReplayBuffer } from '../src/rl/world-model/replay-buffer.ts';
+import { branchStarts } from '../src/rl/world-model/start-states.ts';
 import { checkVectorEnvContract } from './helpers/vector-env-contract.ts';
 
 /**
@@ -18,7 +20,7 @@ import { checkVectorEnvContract } from './helpers/vector-env-contract.ts';
 class KnownModel implements DynamicsModel {
   readonly kind = 'ensemble';
   readonly actionSpace = { n: 4 };
-  readonly memorySize = 0;
+  readonly memorySize: number = 0;
   readonly scalers = new LanderScalers();
   elites: number[];
   private pred: DynamicsPrediction | null = null;
@@ -177,6 +179,101 @@ describe('ModelVectorEnv', () => {
     for (let t = 8; t < 20; t++) rest.push(Array.from(resumed.step(actions(t)).rewards));
     expect(rest).toEqual(expected.slice(8));
     expect(resumed.counters.steps).toBe(unbroken.counters.steps);
+  });
+
+  it('penalises only the unfamiliarity above the reference (a relative score over 1)', () => {
+    const scores = Float32Array.from([0.5, 1, 3, 11]);
+    const familiarity = { score: () => scores };
+    const env = new ModelVectorEnv(
+      new KnownModel(1),
+      { startStates: starts, familiarity },
+      { numEnvs: 4, lambdaUncertainty: 0, lambdaFamiliarity: 0.5 },
+    );
+    env.reset(1);
+    const r = env.step(new Float32Array(4));
+    expect(Array.from(r.rewards)).toEqual([0, 0, -1, -5]);
+    expect(Array.from(r.unfamiliarity)).toEqual([0.5, 1, 3, 11]);
+    expect(env.counters.familiarityPenalty).toBe(6);
+  });
+
+  it('warms a recurrent model on the real steps that led to each branched start', () => {
+    /** A model whose memory is the sum of the x of the history it was warmed on, plus one per step. */
+    class MemoryModel extends KnownModel {
+      override readonly memorySize = 1;
+      warmed: number[][] = [];
+      warmMemory(
+        obs: Float32Array,
+        _a: ArrayLike<number>,
+        rows: number,
+        k: number,
+        counts: ArrayLike<number>,
+        memory: Float32Array,
+      ): void {
+        for (let r = 0; r < rows; r++) {
+          let total = 0;
+          for (let j = k - counts[r]!; j < k; j++) total += obs[(r * k + j) * OBSERVATION_SIZE]!;
+          memory[r] = total;
+        }
+        this.warmed.push(Array.from(counts as ArrayLike<number>).slice(0, rows));
+      }
+    }
+    const model = new MemoryModel(1);
+    const k = 3;
+    // Two start rows: one with three real steps at x = 1, 2, 3 behind it, one at an episode's start.
+    const history = {
+      k,
+      observations: new Float32Array(2 * k * OBSERVATION_SIZE),
+      actions: new Float32Array(2 * k),
+      counts: Int32Array.from([3, 0]),
+    };
+    [1, 2, 3].forEach((x, j) => {
+      history.observations[j * OBSERVATION_SIZE] = x;
+    });
+    const startStates = starts.slice(0, 2 * OBSERVATION_SIZE);
+    const env = new ModelVectorEnv(
+      model,
+      { startStates, startHistory: history, startOrder: 'sequential' },
+      { numEnvs: 2, horizon: 2, lambdaUncertainty: 0 },
+    );
+    env.reset(1);
+    expect(env.state().memory).toEqual([6, 0]);
+    expect(model.warmed).toEqual([[3, 0]]);
+    env.step(new Float32Array(2));
+    env.step(new Float32Array(2));
+    // Both copies truncated at H = 2 together and were warmed again in one call.
+    expect(model.warmed).toEqual([
+      [3, 0],
+      [3, 0],
+    ]);
+    expect(
+      () =>
+        new ModelVectorEnv(model, { startStates, startHistory: { ...history, counts: new Int32Array(3) } }),
+    ).toThrow(/startHistory does not fit 2 start rows/);
+  });
+
+  it('branchStarts starts at the states buffer rows led to, with the steps of their episode behind them', () => {
+    const buffer = new ReplayBuffer({ observationSize: 8, actionSize: 1, capacity: 16 });
+    const obs = (x: number) => Float32Array.from({ length: 8 }, (_, j) => (j === 0 ? x : 0));
+    for (let t = 0; t < 5; t++) {
+      buffer.add({
+        observation: obs(t),
+        action: t % 4,
+        reward: 0,
+        nextObservation: obs(t + 1),
+        terminated: t === 4,
+        truncated: false,
+      });
+    }
+    const set = branchStarts(buffer, [0, 2, 4], 3);
+    // Row 4 ended its episode: no start there.
+    expect(set.observations.length).toBe(2 * 8);
+    expect([set.observations[0], set.observations[8]]).toEqual([1, 3]);
+    const h = set.history!;
+    expect(Array.from(h.counts)).toEqual([1, 3]);
+    // Right-aligned: start 0 has one real step (x = 0) in its last position; start 1 has x = 0, 1, 2.
+    expect([0, 1, 2].map((j) => h.observations[(0 * 3 + j) * 8])).toEqual([0, 0, 0]);
+    expect([0, 1, 2].map((j) => h.observations[(1 * 3 + j) * 8])).toEqual([0, 1, 2]);
+    expect(Array.from(h.actions.subarray(3, 6))).toEqual([0, 1, 2]);
   });
 
   it('refuses bad settings and actions with clear errors', () => {

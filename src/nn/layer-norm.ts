@@ -91,6 +91,7 @@ export function layerNorm(x: Tensor, gamma: Tensor | null, beta: Tensor | null, 
         }
       },
       'layerNorm',
+      [xhat, invStd],
     );
   }
   return out;

@@ -586,7 +586,10 @@ export class Ppo {
   }
 }
 
-/** Whole updates only: never more real steps than `totalSteps` (at least one update). */
+/**
+ * Whole updates at the configured rollout length: never more real steps than `totalSteps` (at least one
+ * update). A caller that changes the length with `setRolloutLength` drives the updates itself.
+ */
 export function plannedUpdates(
   config: Pick<PpoConfig, 'totalSteps' | 'stepsPerEnv'>,
   numEnvs: number,

@@ -27,7 +27,10 @@ export function fromNdarray(nd: ndarray.NdArray): Tensor {
   return trackedTensor(out, shape);
 }
 
-/** A row-major ndarray view over the tensor's own buffer (no copy). */
+/**
+ * A row-major ndarray view over the tensor's own buffer (no copy). The view is raw memory: do not keep it
+ * past the tensor's `tidy` scope, as the buffer is recycled then and nothing can check the view.
+ */
 export function toNdarray(t: Tensor): ndarray.NdArray<Float32Array> {
   t.assertAlive('toNdarray');
   return ndarray(t.data, [...t.shape]);

@@ -62,6 +62,19 @@ export interface DynamicsModel {
    * first fit sets the scalers; later fits warm-start from the current weights and scalers.
    */
   fit(train: EpisodeTransitions, validation: EpisodeTransitions, options?: Partial<FitOptions>): FitReport;
+  /**
+   * For a model with memory: resets the memory of `rows` copies and runs it through each copy's last real
+   * steps ([rows, k, 8] observations and their actions, right-aligned, `counts[r]` of them real), as
+   * training warms a window, so a rollout can start mid-episode with the memory it would have had.
+   */
+  warmMemory?(
+    observations: Float32Array,
+    actions: ArrayLike<number>,
+    rows: number,
+    k: number,
+    counts: ArrayLike<number>,
+    memory: Float32Array,
+  ): void;
   /** Writes the model (weights, scalers, class weights, elites, config) to a safetensors file, atomically. */
   save(file: string, metadata?: Record<string, string>): void;
 }

@@ -6,7 +6,7 @@
  * uncertainty, log-variances of the same shape.
  */
 import type { Module } from '../../nn/index.ts';
-import { noGrad, type Rng, type Tensor, tensor, tidy } from '../../tensor/index.ts';
+import { noGrad, type Rng, type Tensor, tensor, tidy, trackedTensor } from '../../tensor/index.ts';
 import { allocatePrediction, decodeOutputs } from './decode-outputs.ts';
 import type {
   DynamicsKind,
@@ -97,7 +97,7 @@ export abstract class FeedForwardModel implements DynamicsModel {
     const pred = this.prediction;
     noGrad(() =>
       tidy(() => {
-        const { out, logVar } = this.forward(tensor(inputs, [rows, width]));
+        const { out, logVar } = this.forward(trackedTensor(inputs, [rows, width]));
         decodeOutputs(out.data, logVar ? logVar.data : null, this.scalers, this.logOutcomeWeights, pred);
       }),
     );
@@ -176,7 +176,7 @@ export abstract class FeedForwardModel implements DynamicsModel {
         const indices = new Int32Array(E * batchSize);
         for (let i = 0; i < indices.length; i++) indices[i] = rng.integer(0, train.rows);
         gatherRows(train, indices, batch);
-        const x = tensor(batch.inputs, [E, batchSize, width]);
+        const x = trackedTensor(batch.inputs, [E, batchSize, width]);
         const { out, logVar } = this.forward(x);
         const { loss } = landerModelLoss(out, logVar, batch, this.outcomeWeights);
         const extra = this.regulariser();

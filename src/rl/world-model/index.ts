@@ -49,6 +49,7 @@ export {
 export { type LossParts, landerModelLoss } from './model-loss.ts';
 export {
   type FamiliarityScorer,
+  familiarityScorer,
   type ModelEnvCounters,
   type ModelEnvState,
   ModelVectorEnv,
@@ -71,6 +72,7 @@ export {
 } from './replay-buffer-file.ts';
 export { sampleRecentIndices, sampleUniformIndices } from './replay-sampling.ts';
 export { Standardizer } from './standardizer.ts';
+export { branchStarts, type StartHistory, type StartSet } from './start-states.ts';
 export {
   defaultFitOptions,
   type EpochMetrics,

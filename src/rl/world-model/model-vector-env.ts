@@ -19,6 +19,7 @@
 import { Rng } from '../../tensor/index.ts';
 import { checkActions, type RlActionSpace, type RlVectorEnv, type RlVectorStep } from '../vector-env.ts';
 import type { DynamicsModel } from './dynamics-model.ts';
+import type { FamiliarityModel } from './familiarity-model.ts';
 import {
   CONTACT_DIMS,
   CONTINUE,
@@ -27,14 +28,31 @@ import {
   OUTCOMES,
   type Outcome,
   REST,
+  rawActionSize,
   STATE_DIMS,
   TERMINAL_REWARD,
 } from './lander-layout.ts';
 import { type ModelEnvConfig, resolveModelEnvConfig } from './model-env-config.ts';
+import type { StartHistory } from './start-states.ts';
 
-/** Scores how unfamiliar (state, action) rows are: higher is less like the training data. */
+/**
+ * Scores how unfamiliar (state, action) rows are, relative to real data: 1 is as unfamiliar as the reference
+ * quantile of held-out real rows (a FamiliarityModel's `relativeScore`, p95 by default), so a score above 1
+ * is rarer than 95% of what the model was fitted on. The env penalises only the excess: max(0, score - 1).
+ */
 export interface FamiliarityScorer {
   score(observations: Float32Array, actions: ArrayLike<number>, rows: number): Float32Array;
+}
+
+/** A familiarity model's relative score as the env's scorer, into one reused buffer. */
+export function familiarityScorer(model: FamiliarityModel): FamiliarityScorer {
+  let out = new Float32Array(0);
+  return {
+    score: (observations, actions, rows) => {
+      if (out.length !== rows) out = new Float32Array(rows);
+      return model.relativeScore(observations, actions, rows, out);
+    },
+  };
 }
 
 /** One step's results, beyond the contract's: what the penalties took and why copies ended. */
@@ -43,7 +61,7 @@ export interface ModelVectorStep extends RlVectorStep {
   rawRewards: Float32Array;
   /** [N] the members' disagreement on this step (0 for a single model). */
   disagreement: Float32Array;
-  /** [N] the familiarity score (0 without a scorer). */
+  /** [N] the relative familiarity score (0 without a scorer); the penalty is on its excess over 1. */
   unfamiliarity: Float32Array;
   /** [N] 1 where the copy was truncated because its disagreement passed the limit. */
   truncatedByDisagreement: Uint8Array;
@@ -76,6 +94,12 @@ export interface ModelEnvState {
 export interface ModelVectorEnvOptions {
   /** Rows of 8-number observations episodes start from (buffer states, or real initial states). */
   startStates: Float32Array;
+  /**
+   * For a model with memory (gru) starting mid-episode: per start row, the real steps that led to it
+   * (start-states.ts `branchStarts`), which warm the memory. Without it memory starts at zeros, right only
+   * for starts at an episode's first observation.
+   */
+  startHistory?: StartHistory;
   /** The autoencoder that scores unfamiliar (state, action) rows, for the familiarity penalty. */
   familiarity?: FamiliarityScorer;
   /**
@@ -100,6 +124,11 @@ export class ModelVectorEnv implements RlVectorEnv {
   private readonly startCount: number;
   private readonly startOrder: 'random' | 'sequential';
   private readonly familiarity: FamiliarityScorer | null;
+  private readonly startHistory: StartHistory | null;
+  /** Copies started since their memory was last warmed, and the start row each took. */
+  private readonly pendingWarm: Int32Array;
+  private pendingCount = 0;
+  private readonly startRows: Int32Array;
   private readonly observations: Float32Array;
   private readonly memory: Float32Array | null;
   private readonly members: Int32Array;
@@ -126,6 +155,27 @@ export class ModelVectorEnv implements RlVectorEnv {
       );
     }
     this.startStates = options.startStates;
+    this.startHistory = options.startHistory ?? null;
+    const history = this.startHistory;
+    if (history) {
+      const S = options.startStates.length / OBSERVATION_SIZE;
+      const A = rawActionSize(model.actionSpace);
+      if (
+        history.counts.length !== S ||
+        history.observations.length !== S * history.k * OBSERVATION_SIZE ||
+        history.actions.length !== S * history.k * A
+      ) {
+        throw new Error(
+          `ModelVectorEnv: startHistory does not fit ${S} start rows of ${history.k} steps ` +
+            `(${history.counts.length} counts, ${history.observations.length} observation and ${history.actions.length} action numbers)`,
+        );
+      }
+      if (model.memorySize > 0 && !model.warmMemory) {
+        throw new Error(
+          `ModelVectorEnv: a '${model.kind}' model has memory but no warmMemory for startHistory`,
+        );
+      }
+    }
     this.startCount = options.startStates.length / OBSERVATION_SIZE;
     this.startOrder = options.startOrder ?? 'random';
     this.familiarity = options.familiarity ?? null;
@@ -134,7 +184,9 @@ export class ModelVectorEnv implements RlVectorEnv {
         'ModelVectorEnv: lambdaFamiliarity > 0 needs a familiarity scorer (options.familiarity)',
       );
     }
-    this.rng = new Rng(this.config.seed);
+    this.rng = new Rng(envSeed(this.config.seed));
+    this.pendingWarm = new Int32Array(n);
+    this.startRows = new Int32Array(n);
     this.horizonSteps = this.config.horizon;
     this.observations = new Float32Array(n * OBSERVATION_SIZE);
     this.memory = model.memorySize > 0 ? new Float32Array(n * model.memorySize) : null;
@@ -170,8 +222,9 @@ export class ModelVectorEnv implements RlVectorEnv {
   }
 
   reset(seed?: number): { observations: Float32Array } {
-    if (seed !== undefined) this.rng = new Rng(seed);
+    if (seed !== undefined) this.rng = new Rng(envSeed(seed));
     for (let i = 0; i < this.numEnvs; i++) this.startCopy(i);
+    this.warmStartedCopies();
     this.out.observations.set(this.observations);
     return { observations: this.out.observations };
   }
@@ -236,7 +289,7 @@ export class ModelVectorEnv implements RlVectorEnv {
       );
       const unfamiliarity = unfamiliar ? unfamiliar[i]! : 0;
       const uncertaintyPenalty = c.lambdaUncertainty * disagreement;
-      const familiarityPenalty = c.lambdaFamiliarity * unfamiliarity;
+      const familiarityPenalty = c.lambdaFamiliarity * Math.max(0, unfamiliarity - 1);
       o.rawRewards[i] = reward;
       o.rewards[i] = reward - uncertaintyPenalty - familiarityPenalty;
       o.disagreement[i] = disagreement;
@@ -264,6 +317,7 @@ export class ModelVectorEnv implements RlVectorEnv {
         this.observations.set(o.finalObservations.subarray(base, base + OBSERVATION_SIZE), base);
       }
     }
+    this.warmStartedCopies();
     this.counters.steps += n;
     o.observations.set(this.observations);
     return o;
@@ -321,7 +375,41 @@ export class ModelVectorEnv implements RlVectorEnv {
     this.members[i] = elites[this.rng.integer(0, elites.length)]!;
     this.lengths[i] = 0;
     this.returns[i] = 0;
-    if (this.memory) this.memory.fill(0, i * this.model.memorySize, (i + 1) * this.model.memorySize);
+    if (this.memory) {
+      this.memory.fill(0, i * this.model.memorySize, (i + 1) * this.model.memorySize);
+      if (this.startHistory) {
+        this.startRows[i] = row;
+        this.pendingWarm[this.pendingCount++] = i;
+      }
+    }
+  }
+
+  /** Warms the memory of the copies started this step on their start rows' histories, in one call. */
+  private warmStartedCopies(): void {
+    const history = this.startHistory;
+    const memory = this.memory;
+    const count = this.pendingCount;
+    this.pendingCount = 0;
+    if (!history || !memory || count === 0 || !this.model.warmMemory) return;
+    const { k } = history;
+    const A = rawActionSize(this.model.actionSpace);
+    const H = this.model.memorySize;
+    const observations = new Float32Array(count * k * OBSERVATION_SIZE);
+    const actions = new Float32Array(count * k * A);
+    const counts = new Int32Array(count);
+    for (let j = 0; j < count; j++) {
+      const row = this.startRows[this.pendingWarm[j]!]!;
+      const stepSize = k * OBSERVATION_SIZE;
+      observations.set(history.observations.subarray(row * stepSize, (row + 1) * stepSize), j * stepSize);
+      actions.set(history.actions.subarray(row * k * A, (row + 1) * k * A), j * k * A);
+      counts[j] = history.counts[row]!;
+    }
+    const warmed = new Float32Array(count * H);
+    this.model.warmMemory(observations, actions, count, k, counts, warmed);
+    for (let j = 0; j < count; j++) {
+      const i = this.pendingWarm[j]!;
+      memory.set(warmed.subarray(j * H, (j + 1) * H), i * H);
+    }
   }
 }
 
@@ -353,6 +441,14 @@ export function memberDisagreement(
     total += Math.sqrt(Math.max(0, sumSq / e - mean * mean));
   }
   return total / STATE_DIMS;
+}
+
+/**
+ * The env's own random stream for a seed: apart from a trainer seeded with the same number (PPO resets its
+ * env with its own seed, and their draws must not line up).
+ */
+function envSeed(seed: number): number {
+  return seed + 0x5eed_0000;
 }
 
 function emptyCounters(): ModelEnvCounters {

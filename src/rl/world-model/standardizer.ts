@@ -74,15 +74,6 @@ export class Standardizer {
     return this;
   }
 
-  /** Standardises feature j of each row in place ([rows, stride], features at `offset`). */
-  apply(values: Float32Array, rows: number, stride = this.size, offset = 0): void {
-    const n = this.size;
-    for (let r = 0; r < rows; r++) {
-      const base = r * stride + offset;
-      for (let j = 0; j < n; j++) values[base + j] = (values[base + j]! - this.mean[j]!) / this.std[j]!;
-    }
-  }
-
   /** The state as one [2, size] block (means, then stds), for a checkpoint. */
   toArray(): Float32Array {
     const out = new Float32Array(2 * this.size);

@@ -90,6 +90,7 @@ export interface FitReport {
   bestEpoch: number;
   stoppedBecause: 'patience' | 'maxEpochs' | 'maxSeconds';
   seconds: number;
+  /** Gradient steps applied (skipped ones not counted: see each epoch's `skippedSteps`). */
   gradientSteps: number;
 }
 
@@ -137,7 +138,7 @@ export function fitLearner(learner: Learner, overrides: Partial<FitOptions> = {}
   const steps = options.stepsPerEpoch || Math.max(1, Math.ceil(learner.trainingRows / options.batchSize));
   const started = performance.now();
   const epochs: EpochMetrics[] = [];
-  let best = learner.validate().loss;
+  let best = noGrad(() => learner.validate()).loss;
   let bestSnapshot = learner.snapshot();
   let bestEpoch = 0;
   let sinceImprovement = 0;
@@ -158,8 +159,10 @@ export function fitLearner(learner: Learner, overrides: Partial<FitOptions> = {}
         return l.item();
       });
       if (Number.isNaN(loss)) skipped++;
-      else total += loss;
-      gradientSteps++;
+      else {
+        total += loss;
+        gradientSteps++;
+      }
     }
     if (skipped === steps) {
       throw new Error(

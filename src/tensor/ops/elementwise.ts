@@ -94,13 +94,14 @@ export function where(condition: Tensor, aLike: TensorLike, bLike: TensorLike): 
   const ma = broadcastIndexMap(a.shape, shape);
   const mb = broadcastIndexMap(b.shape, shape);
   const out = resultTensor(shape);
-  const c = condition.data;
-  for (let i = 0; i < out.size; i++) out.data[i] = c[mc[i]!] !== 0 ? a.data[ma[i]!]! : b.data[mb[i]!]!;
+  const cd = condition.data;
+  for (let i = 0; i < out.size; i++) out.data[i] = cd[mc[i]!] !== 0 ? a.data[ma[i]!]! : b.data[mb[i]!]!;
   if (needsGrad([a, b])) {
     recordGraph(
       out,
       [a, b],
       (g) => {
+        const c = condition.data;
         const ga = gradBuffer(a);
         const gb = gradBuffer(b);
         for (let i = 0; i < g.length; i++) {
@@ -110,6 +111,8 @@ export function where(condition: Tensor, aLike: TensorLike, bLike: TensorLike): 
         }
       },
       'where',
+      // The condition is no input of the graph, but backward reads it: checked alive like one.
+      [condition],
     );
   }
   return out;
