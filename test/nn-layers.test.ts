@@ -125,7 +125,10 @@ describe('layers', () => {
       const step = output.slice(0, t, t + 1).reshape(2, 4);
       for (let i = 0; i < 8; i++) expect(step.data[i]).toBeCloseTo(h.data[i]!, 5);
     }
-    expect(Array.from(hidden.data)).toEqual(Array.from(h.data));
+    // hidden is the last step's state; the sequence kernel (WebAssembly) computes the gates with its own
+    // exp, so the step-by-step cell agrees to float32 rounding rather than bit for bit.
+    expect(Array.from(hidden.data)).toEqual(Array.from(output.slice(0, 3, 4).data));
+    for (let i = 0; i < 8; i++) expect(hidden.data[i]).toBeCloseTo(h.data[i]!, 5);
   });
 
   it('LayerNorm gives rows of mean 0 and variance 1', () => {

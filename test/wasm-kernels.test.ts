@@ -1,17 +1,30 @@
 // Every WebAssembly kernel against its JavaScript twin on random shapes (1, odd and prime sizes included).
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type Activation, Linear, linear } from '../src/nn/index.ts';
+import {
+  type Activation,
+  EnsembleMLP,
+  ensembleLinear,
+  GRU,
+  Linear,
+  linear,
+  ProbabilisticEnsemble,
+} from '../src/nn/index.ts';
 import {
   adamJs,
   type BinaryOp,
+  boundLogVarJs,
   columnSumJs,
+  gaussianNllJs,
   gemmBatchedJs,
   gemmJs,
+  gruGatesJs,
   type KernelSet,
   kernels,
+  noGrad,
   Rng,
   setKernels,
+  type Tensor,
   tensor,
   type UnaryOp,
   useKernels,
@@ -23,6 +36,8 @@ import {
   unaryBackward,
   unaryForward,
 } from '../src/tensor/kernels/elementwise.ts';
+import { relaxedSimd } from '../src/tensor/wasm/features.ts';
+import { K_BLOCK } from '../src/tensor/wasm/gemm-kernel.ts';
 import { createWasmKernels } from '../src/tensor/wasm/wasm-kernels.ts';
 
 // Thresholds 0: every call takes the WebAssembly path, however small (the default set sends tiny calls to JS).
@@ -168,6 +183,7 @@ const UNARY_INPUT: Record<string, (rng: Rng, n: number) => Float32Array> = {
   exp: (rng, n) => randomArray(rng, n, 20).map((x) => Math.max(-85, Math.min(85, x))),
   tanh: (rng, n) => withSpecials(randomArray(rng, n, 3), [0, 1e-5, -3e-4, 9, -20]),
   sigmoid: (rng, n) => withSpecials(randomArray(rng, n, 8), [0, -60, 60]),
+  softplus: (rng, n) => withSpecials(randomArray(rng, n, 8), [0, 1e-6, -30, 30, 95, -100]),
 };
 const withSpecials = (a: Float32Array, values: number[]): Float32Array => {
   values.forEach((v, i) => {
@@ -328,4 +344,319 @@ describe('fused linear layer (nn linear under the js and wasm sets)', () => {
       );
     });
   }
+});
+
+describe('gemm over long shared dimensions, with and without fused multiply-adds', () => {
+  // k beyond K_BLOCK is split into blocks that accumulate; FMA needs relaxed SIMD (switched on where it can be).
+  const variants = [false, ...(relaxedSimd() ? [true] : [])].map((fma) => ({
+    fma,
+    set: createWasmKernels({ minGemmWork: 0, minMapElements: 0, fma }),
+  }));
+  for (const { fma, set: kset } of variants) {
+    it(`fma ${fma}: matches gemmBatchedJs for k up to 3·K_BLOCK, shared and strided operands`, () => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 1, max: 3 }),
+          fc.integer({ min: 1, max: 13 }),
+          fc.integer({ min: 1, max: 19 }),
+          fc.integer({ min: 1, max: 3 * K_BLOCK + 5 }),
+          fc.boolean(),
+          fc.boolean(),
+          fc.boolean(),
+          seed,
+          (batch, m, n, k, tA, tB, acc, s) => {
+            const rng = new Rng(s);
+            const aS = s % 2 === 0 ? 0 : m * k;
+            const bS = s % 3 === 0 ? 0 : k * n;
+            const cS = m * n;
+            const a = randomArray(rng, (batch - 1) * aS + m * k);
+            const b = randomArray(rng, (batch - 1) * bS + k * n);
+            const c0 = randomArray(rng, batch * cS);
+            const [expected, actual] = [c0.slice(), c0.slice()];
+            gemmBatchedJs(batch, tA, tB, m, n, k, a, 0, aS, b, 0, bS, expected, 0, cS, acc);
+            kset.gemmBatched!(batch, tA, tB, m, n, k, a, 0, aS, b, 0, bS, actual, 0, cS, acc);
+            expectClose(actual, expected, 2e-5 * Math.sqrt(k), 1e-5);
+          },
+        ),
+        { numRuns: 25, seed: 21 },
+      );
+    });
+  }
+});
+
+describe('PETS, loss and GRU kernels against their JS twins', () => {
+  it('boundLogVar: columns of wider rows, with and without the kept sigmoids', () => {
+    fc.assert(
+      fc.property(
+        dim,
+        fc.integer({ min: 1, max: 37 }),
+        fc.integer({ min: 0, max: 9 }),
+        fc.boolean(),
+        seed,
+        (rows, cols, extra, keep, s) => {
+          const rng = new Rng(s);
+          const stride = cols + extra;
+          const offset = extra > 0 ? s % (extra + 1) : 0;
+          const raw = withSpecials(randomArray(rng, rows * stride, 6), [40, -40, 0]);
+          const maxLv = randomArray(rng, cols);
+          const minLv = randomArray(rng, cols).map((v) => v - 6);
+          const outs = [0, 1].map(() =>
+            [rows * cols, rows * cols, rows * cols].map((len) => new Float32Array(len)),
+          );
+          const [js, wa] = outs as [Float32Array[], Float32Array[]];
+          boundLogVarJs(
+            rows,
+            cols,
+            raw,
+            offset,
+            stride,
+            maxLv,
+            minLv,
+            js[0]!,
+            keep ? js[1]! : null,
+            keep ? js[2]! : null,
+          );
+          set().boundLogVar!(
+            rows,
+            cols,
+            raw,
+            offset,
+            stride,
+            maxLv,
+            minLv,
+            wa[0]!,
+            keep ? wa[1]! : null,
+            keep ? wa[2]! : null,
+          );
+          js.forEach((expected, i) => {
+            expectClose(wa[i]!, expected, 2e-6, 2e-6);
+          });
+        },
+      ),
+      RUNS,
+    );
+  });
+
+  it('gaussianNll: values and derivatives', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 300 }), fc.boolean(), seed, (n, grad, s) => {
+        const rng = new Rng(s);
+        const [mean, logVar, target] = [randomArray(rng, n), randomArray(rng, n, 3), randomArray(rng, n)];
+        const outs = [0, 1].map(() => [0, 1, 2].map(() => new Float32Array(n)));
+        const [js, wa] = outs as [Float32Array[], Float32Array[]];
+        gaussianNllJs(n, mean, logVar, target, js[0]!, grad ? js[1]! : null, grad ? js[2]! : null);
+        set().gaussianNll!(n, mean, logVar, target, wa[0]!, grad ? wa[1]! : null, grad ? wa[2]! : null);
+        js.forEach((expected, i) => {
+          expectClose(wa[i]!, expected, 1e-5, 1e-5);
+        });
+      }),
+      RUNS,
+    );
+  });
+
+  it('GRU gates: one step forward and backward (H % 4 = 0 in SIMD, else the JS twin)', () => {
+    fc.assert(
+      fc.property(dim, fc.integer({ min: 1, max: 24 }), fc.boolean(), seed, (rows, hidden, withDh, s) => {
+        const rng = new Rng(s);
+        const nh = rows * hidden;
+        const [a, b] = [randomArray(rng, 3 * nh, 2), randomArray(rng, 3 * nh, 2)];
+        const h = randomArray(rng, nh);
+        const outs = [0, 1].map(() => [new Float32Array(nh), new Float32Array(3 * nh)]);
+        const [js, wa] = outs as [Float32Array[], Float32Array[]];
+        gruGatesJs.forward(rows, hidden, a, b, h, js[0]!, js[1]!);
+        set().gruGates!.forward(rows, hidden, a, b, h, wa[0]!, wa[1]!);
+        js.forEach((expected, i) => {
+          expectClose(wa[i]!, expected, 2e-6, 2e-6);
+        });
+        const g = randomArray(rng, nh);
+        const grads0 = [randomArray(rng, 3 * nh), randomArray(rng, 3 * nh), randomArray(rng, nh)];
+        const [gJs, gWa] = [grads0.map((x) => x.slice()), grads0.map((x) => x.slice())];
+        gruGatesJs.backward(rows, hidden, g, h, js[1]!, b, gJs[0]!, gJs[1]!, withDh ? gJs[2]! : null);
+        set().gruGates!.backward(rows, hidden, g, h, js[1]!, b, gWa[0]!, gWa[1]!, withDh ? gWa[2]! : null);
+        gJs.forEach((expected, i) => {
+          expectClose(gWa[i]!, expected, 1e-5, 1e-5);
+        });
+      }),
+      RUNS,
+    );
+  });
+});
+
+describe('ensemble and GRU layers under the js and wasm sets', () => {
+  let before: KernelSet;
+  beforeAll(() => {
+    before = kernels();
+  });
+  afterAll(() => setKernels(before));
+
+  const activations: Activation[] = ['identity', 'tanh', 'relu', 'sigmoid', 'silu'];
+  function ensembleRun(
+    choice: 'js' | 'wasm',
+    act: Activation,
+    shape: [number, number, number, number],
+    shared: boolean,
+    s: number,
+  ): Float32Array[] {
+    useKernels(choice);
+    const [members, rows, inF, outF] = shape;
+    const rng = new Rng(s);
+    const xShape = shared ? [rows, inF] : [members, rows, inF];
+    const x = tensor(
+      randomArray(rng, members * rows * inF).subarray(
+        0,
+        xShape.reduce((p, d) => p * d, 1),
+      ),
+      xShape,
+      {
+        requiresGrad: true,
+      },
+    );
+    const w = [0, 1].map(() =>
+      tensor(randomArray(rng, members * inF * outF, 0.5), [members, inF, outF], { requiresGrad: true }),
+    );
+    const b = tensor(randomArray(rng, members * outF), [members, outF], { requiresGrad: true });
+    // x feeds two layers: the first backward writes its fresh gradient, the second adds to it.
+    const y1 = ensembleLinear(x, w[0]!, b, act);
+    const y2 = ensembleLinear(x, w[1]!, null, act);
+    const g1 = tensor(randomArray(rng, y1.size), y1.shape);
+    const g2 = tensor(randomArray(rng, y2.size), y2.shape);
+    y1.mul(g1).sum().add(y2.mul(g2).sum()).backward();
+    return [y1.data, y2.data, x.grad!.data, w[0]!.grad!.data, w[1]!.grad!.data, b.grad!.data];
+  }
+  for (const act of activations) {
+    it(`ensembleLinear ${act}: outputs and gradients, per-member and shared inputs`, () => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 1, max: 4 }),
+          dim,
+          dim,
+          dim,
+          fc.boolean(),
+          seed,
+          (members, rows, inF, outF, shared, s) => {
+            const shape: [number, number, number, number] = [members, rows, inF, outF];
+            const js = ensembleRun('js', act, shape, shared, s);
+            const wa = ensembleRun('wasm', act, shape, shared, s);
+            js.forEach((expected, i) => {
+              expectClose(wa[i]!, expected, 2e-5 * Math.sqrt(Math.max(rows, inF) * members), 2e-5);
+            });
+          },
+        ),
+        { numRuns: 15, seed: 22 },
+      );
+    });
+  }
+
+  it('EnsembleMLP as one fused op, with and without gradients, matches its layers run one by one', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 3 }),
+        fc.constantFrom(1, 3, 127, 128, 129, 300),
+        fc.constantFrom<Activation>('silu', 'tanh', 'relu'),
+        fc.boolean(),
+        seed,
+        (members, rows, act, shared, s) => {
+          useKernels('wasm');
+          const rng = new Rng(s);
+          const model = new EnsembleMLP(members, [5, 16, 9, 7], { rng, activation: act });
+          // Half the runs want the input's gradient too.
+          const x = tensor(
+            randomArray(rng, (shared ? 1 : members) * rows * 5),
+            shared ? [rows, 5] : [members, rows, 5],
+            { requiresGrad: s % 2 === 0 },
+          );
+          const byLayer = (): Tensor => model.layers.reduce((h: Tensor, l) => l.forward(h), x);
+          expectClose(noGrad(() => model.forward(x)).data, noGrad(byLayer).data, 1e-6, 1e-6);
+          // Training: the fused op's output and every gradient against the layers' own ops.
+          const grads = (y: Tensor): Float32Array[] => {
+            for (const p of [x, ...model.parameters()]) p.grad = null;
+            const gy = tensor(new Rng(s + 1).fillNormal(new Float32Array(y.size)), y.shape);
+            y.mul(gy).sum().backward();
+            const gx = x.grad ? [x.grad.data.slice()] : [];
+            return [y.data, ...gx, ...model.parameters().map((p) => p.grad!.data.slice())];
+          };
+          const fusedGrads = grads(model.forward(x));
+          const layerGrads = grads(byLayer());
+          layerGrads.forEach((expected, i) => {
+            expectClose(fusedGrads[i]!, expected, 1e-5, 1e-5);
+          });
+        },
+      ),
+      { numRuns: 20, seed: 23 },
+    );
+  });
+
+  it('ProbabilisticEnsemble: mean, bounded log-variance and gradients agree across sets', () => {
+    const run = (choice: 'js' | 'wasm'): Float32Array[] => {
+      useKernels(choice);
+      const rng = new Rng(5);
+      const model = new ProbabilisticEnsemble(3, [4, 12, 12, 5], { rng });
+      const x = tensor(randomArray(rng, 3 * 9 * 4), [3, 9, 4]);
+      const { mean, logVar } = model.forward(x);
+      mean.mul(0.3).add(logVar.mul(0.7)).sum().backward();
+      return [mean.data, logVar.data, ...model.parameters().map((p) => p.grad!.data)];
+    };
+    const js = run('js');
+    const wa = run('wasm');
+    js.forEach((expected, i) => {
+      expectClose(wa[i]!, expected, 1e-5, 1e-4);
+    });
+  });
+
+  function gruRun(
+    choice: 'js' | 'wasm',
+    steps: number,
+    rows: number,
+    inF: number,
+    hidden: number,
+    s: number,
+  ): Float32Array[] {
+    useKernels(choice);
+    const rng = new Rng(s);
+    const gru = new GRU(inF, hidden, { rng });
+    const x = tensor(randomArray(rng, steps * rows * inF), [steps, rows, inF], { requiresGrad: true });
+    // Half the runs start from zeros (the kernel skips the first step's hidden product then).
+    const h0Values = s % 2 === 0 ? new Float32Array(rows * hidden) : randomArray(rng, rows * hidden);
+    const h0 = tensor(h0Values, [rows, hidden], { requiresGrad: true });
+    const { output, hidden: last } = gru.forward(x, h0);
+    const g = tensor(randomArray(rng, output.size), output.shape);
+    const gLast = tensor(randomArray(rng, last.size), last.shape);
+    const loss: Tensor = output.mul(g).sum().add(last.mul(gLast).sum());
+    loss.backward();
+    return [
+      output.data,
+      last.data,
+      x.grad!.data,
+      h0.grad!.data,
+      ...gru.parameters().map((p) => p.grad!.data),
+    ];
+  }
+  it('GRU over a sequence: one fused op (H % 4 = 0) or step by step, same outputs and gradients', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 1, max: 7 }),
+        fc.integer({ min: 1, max: 9 }),
+        fc.constantFrom(4, 8, 12, 20, 5),
+        seed,
+        (steps, rows, inF, hidden, s) => {
+          const js = gruRun('js', steps, rows, inF, hidden, s);
+          const wa = gruRun('wasm', steps, rows, inF, hidden, s);
+          js.forEach((expected, i) => {
+            expectClose(wa[i]!, expected, 2e-5 * Math.sqrt(steps * rows), 1e-4);
+          });
+        },
+      ),
+      { numRuns: 25, seed: 24 },
+    );
+  });
+
+  it('GRU without gradients matches GRU with them', () => {
+    useKernels('wasm');
+    const rng = new Rng(3);
+    const gru = new GRU(6, 16, { rng });
+    const x = tensor(randomArray(rng, 5 * 4 * 6), [5, 4, 6]);
+    const free = noGrad(() => gru.forward(x).output).data;
+    expectClose(gru.forward(x).output.data, free, 0, 0);
+  });
 });

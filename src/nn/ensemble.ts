@@ -7,6 +7,7 @@
  */
 import {
   gradBuffer,
+  gradIsFresh,
   kernels,
   needsGrad,
   type Rng,
@@ -61,37 +62,55 @@ export function ensembleLinear(
   const oStride = batch * outF;
   const out = resultTensor([members, batch, outF]);
   const pre = needsPreActivation(activation) ? resultTensor(out.shape) : null;
-  // One batched call per product, so a kernel set can run all members in one pass.
-  const gemmBatched = kernels().gemmBatched;
-  gemmBatched(
-    members,
-    false,
-    false,
-    batch,
-    outF,
-    inF,
-    x.data,
-    0,
-    xStride,
-    weight.data,
-    0,
-    wStride,
-    out.data,
-    0,
-    oStride,
-    false,
-  );
-  for (let e = 0; e < members; e++) {
-    biasActivationForward(
+  const { gemmBatched, linearBatched: fused } = kernels();
+  const b = bias ? bias.data : null;
+  if (fused) {
+    // A kernel set with a fused batched layer (WebAssembly) runs every member's layer in one call each way.
+    fused.forward(
       activation,
+      members,
+      batch,
+      inF,
+      outF,
+      x.data,
+      xStride,
+      weight.data,
+      b,
       out.data,
-      e * oStride,
+      pre?.data ?? null,
+    );
+  } else {
+    // One batched call per product, then each member's bias and activation.
+    gemmBatched(
+      members,
+      false,
+      false,
       batch,
       outF,
-      bias ? bias.data : null,
-      e * outF,
-      pre ? pre.data : null,
+      inF,
+      x.data,
+      0,
+      xStride,
+      weight.data,
+      0,
+      wStride,
+      out.data,
+      0,
+      oStride,
+      false,
     );
+    for (let e = 0; e < members; e++) {
+      biasActivationForward(
+        activation,
+        out.data,
+        e * oStride,
+        batch,
+        outF,
+        b,
+        e * outF,
+        pre ? pre.data : null,
+      );
+    }
   }
   const inputs = bias ? [x, weight, bias] : [x, weight];
   if (needsGrad(inputs)) {
@@ -99,11 +118,33 @@ export function ensembleLinear(
       out,
       inputs,
       (g) => {
-        const n = out.size;
-        const gz = activationBackward(activation, g, out.data, pre ? pre.data : null, backwardScratch(n), n);
+        const gxZero = gradIsFresh(x);
         const gx = gradBuffer(x);
         const gw = gradBuffer(weight);
         const gb = bias ? gradBuffer(bias) : null;
+        const p = pre ? pre.data : null;
+        if (fused) {
+          fused.backward(
+            activation,
+            members,
+            batch,
+            inF,
+            outF,
+            g,
+            out.data,
+            p,
+            x.data,
+            xStride,
+            weight.data,
+            gx,
+            gw,
+            gb,
+            gxZero,
+          );
+          return;
+        }
+        const n = out.size;
+        const gz = activationBackward(activation, g, out.data, p, backwardScratch(n), n);
         // dX_e = dZ_e·W_eᵀ (a shared input sums every member's share: stride 0), dW_e = X_eᵀ·dZ_e.
         if (gx)
           gemmBatched(
@@ -252,9 +293,78 @@ export class EnsembleMLP extends Module {
 
   /** [E, B, in] or shared [B, in] -> [E, B, out]. */
   forward(x: Tensor): Tensor {
+    const stacked = this.forwardStack(x);
+    if (stacked) return stacked;
     let h = x;
     for (const layer of this.layers) h = layer.forward(h);
     return h;
+  }
+
+  /**
+   * Every layer in one kernel call each way where the kernel set has one (WebAssembly), as one graph node:
+   * without gradients the activations between layers never leave the kernel; with them, only what the
+   * backward pass needs does. Null where it does not apply (the layers then run one by one).
+   */
+  private forwardStack(x: Tensor): Tensor | null {
+    const fused = kernels().linearBatched;
+    if (!fused?.forwardStack || !fused.backwardStack) return null;
+    const first = this.layers[0]!;
+    // Shapes the layer-by-layer path would refuse go there, for its error messages.
+    const shared = x.ndim === 2;
+    const fits = (shared || x.ndim === 3) && x.shape[x.ndim - 1] === first.inFeatures;
+    if (!fits || (!shared && x.shape[0] !== this.members)) return null;
+    x.assertAlive('EnsembleMLP');
+    const members = this.members;
+    const rows = x.shape[x.ndim - 2]!;
+    const xStride = shared ? 0 : rows * first.inFeatures;
+    const layers = this.layers.map((l) => ({
+      inF: l.inFeatures,
+      outF: l.outFeatures,
+      w: l.weight.data,
+      bias: l.bias ? l.bias.data : null,
+      act: l.activation,
+    }));
+    const params = this.parameters();
+    const inputs = [x, ...params];
+    const grad = needsGrad(inputs);
+    const count = this.layers.length;
+    const out = resultTensor([members, rows, this.layers[count - 1]!.outFeatures]);
+    const hidden = grad
+      ? this.layers.slice(0, -1).map((l) => resultTensor([members, rows, l.outFeatures]))
+      : [];
+    const pre = grad
+      ? this.layers.map((l) =>
+          needsPreActivation(l.activation) ? resultTensor([members, rows, l.outFeatures]) : null,
+        )
+      : [];
+    const saved = grad ? { hidden: hidden.map((t) => t.data), pre: pre.map((t) => t?.data ?? null) } : null;
+    if (!fused.forwardStack(members, rows, x.data, xStride, layers, out.data, saved)) return null;
+    if (grad) {
+      const keptPre = pre.filter((t): t is Tensor => t !== null);
+      recordGraph(
+        out,
+        inputs,
+        (g) => {
+          // The buffers as they are now (saved tensors are checked alive before any backward runs).
+          const now = this.layers.map((l) => ({
+            inF: l.inFeatures,
+            outF: l.outFeatures,
+            w: l.weight.data,
+            bias: l.bias ? l.bias.data : null,
+            act: l.activation,
+          }));
+          const kept = { hidden: hidden.map((t) => t.data), pre: pre.map((t) => t?.data ?? null) };
+          const gxZero = gradIsFresh(x);
+          const gx = gradBuffer(x);
+          const gw = this.layers.map((l) => gradBuffer(l.weight));
+          const gb = this.layers.map((l) => (l.bias ? gradBuffer(l.bias) : null));
+          fused.backwardStack!(members, rows, x.data, xStride, now, out.data, kept, g, gx, gxZero, gw, gb);
+        },
+        'EnsembleMLP',
+        [...hidden, ...keptPre],
+      );
+    }
+    return out;
   }
 }
 
@@ -263,11 +373,78 @@ export class EnsembleMLP extends Module {
  *   logvar = maxLogVar - softplus(maxLogVar - raw)
  *   logvar = minLogVar + softplus(logvar - minLogVar)
  * Smooth, so gradients reach the raw output and the bounds themselves everywhere. The bounds are [out] and
- * broadcast over the leading axes of `raw`.
+ * broadcast over the leading axes of `raw`. One fused op (kernels().boundLogVar) with its own backward.
  */
 export function boundLogVar(raw: Tensor, maxLogVar: Tensor, minLogVar: Tensor): Tensor {
-  const upper = maxLogVar.sub(maxLogVar.sub(raw).softplus());
-  return minLogVar.add(upper.sub(minLogVar).softplus());
+  const cols = raw.shape[raw.ndim - 1];
+  const fits = (b: Tensor): boolean => b.ndim === 1 && b.shape[0] === cols;
+  if (raw.ndim === 0 || !fits(maxLogVar) || !fits(minLogVar)) {
+    // Other broadcasts: the same formula in elementwise ops.
+    const upper = maxLogVar.sub(maxLogVar.sub(raw).softplus());
+    return minLogVar.add(upper.sub(minLogVar).softplus());
+  }
+  return boundLogVarColumns(raw, cols!, 0, cols!, maxLogVar, minLogVar);
+}
+
+/**
+ * `boundLogVar` of columns [offset, offset + cols) of raw's last axis (of length `width`), without copying
+ * them out first: the result is raw's shape with a last axis of `cols`.
+ */
+function boundLogVarColumns(
+  raw: Tensor,
+  width: number,
+  offset: number,
+  cols: number,
+  maxLogVar: Tensor,
+  minLogVar: Tensor,
+): Tensor {
+  for (const t of [raw, maxLogVar, minLogVar]) t.assertAlive('boundLogVar');
+  const rows = width === 0 ? 0 : raw.size / width;
+  const out = resultTensor([...raw.shape.slice(0, -1), cols]);
+  const inputs = [raw, maxLogVar, minLogVar];
+  const grad = needsGrad(inputs);
+  const su = grad ? resultTensor(out.shape) : null;
+  const sv = grad ? resultTensor(out.shape) : null;
+  const bound = kernels().boundLogVar;
+  bound(
+    rows,
+    cols,
+    raw.data,
+    offset,
+    width,
+    maxLogVar.data,
+    minLogVar.data,
+    out.data,
+    su?.data ?? null,
+    sv?.data ?? null,
+  );
+  if (su && sv) {
+    recordGraph(
+      out,
+      inputs,
+      (g) => {
+        const s1 = su.data;
+        const s2 = sv.data;
+        const gRaw = gradBuffer(raw);
+        const gMax = gradBuffer(maxLogVar);
+        const gMin = gradBuffer(minLogVar);
+        // d/d raw = σ(v)σ(u); d/d max = σ(v)(1 - σ(u)); d/d min = 1 - σ(v) (see kernels/bound-logvar.ts).
+        for (let r = 0; r < rows; r++) {
+          const base = offset + r * width;
+          for (let j = 0; j < cols; j++) {
+            const i = r * cols + j;
+            const gv = g[i]! * s2[i]!;
+            if (gRaw) gRaw[base + j]! += gv * s1[i]!;
+            if (gMax) gMax[j]! += gv * (1 - s1[i]!);
+            if (gMin) gMin[j]! += g[i]! - gv;
+          }
+        }
+      },
+      'boundLogVar',
+      [su, sv],
+    );
+  }
+  return out;
 }
 
 export interface ProbabilisticEnsembleOptions extends EnsembleMLPOptions {
@@ -330,8 +507,10 @@ export class ProbabilisticEnsemble extends Module {
   /** [E, B, in] or shared [B, in] -> a mean and a bounded log-variance, each [E, B, out]. */
   forward(x: Tensor): GaussianOutput {
     const raw = this.body.forward(x);
-    const mean = raw.slice(-1, 0, this.outFeatures);
-    const logVar = boundLogVar(raw.slice(-1, this.outFeatures), this.maxLogVar, this.minLogVar);
+    const out = this.outFeatures;
+    const mean = raw.slice(-1, 0, out);
+    // The log-variance is read straight from the second half of each row (no sliced copy).
+    const logVar = boundLogVarColumns(raw, 2 * out, out, out, this.maxLogVar, this.minLogVar);
     return { mean, logVar };
   }
 

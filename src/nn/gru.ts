@@ -8,11 +8,15 @@
  *   h' = (1 - z) ⊙ n + z ⊙ h
  *
  * The input and hidden projections are two fused linear ops onto [.., 3H]; the gate arithmetic above is one
- * fused op with its own backward, so a step is three graph nodes instead of a dozen.
+ * fused op with its own backward, so a step is three graph nodes instead of a dozen. Where the kernel set
+ * has a GRU kernel (WebAssembly), `GRU` runs the whole sequence as one op: the projections, every step and
+ * the backward pass stay inside one kernel call each way, and the weight gradients are one product over
+ * all steps instead of one per step.
  */
 import {
   concat,
   gradBuffer,
+  kernels,
   needsGrad,
   type Rng,
   recordGraph,
@@ -21,7 +25,6 @@ import {
   type Tensor,
   zeros,
 } from '../tensor/index.ts';
-import { fastTanh } from './activation.ts';
 import { checkInt } from './errors.ts';
 import { uniformFanIn } from './init.ts';
 import { linear } from './linear.ts';
@@ -44,50 +47,25 @@ export function gruGates(gi: Tensor, gh: Tensor, h: Tensor): Tensor {
   const out = resultTensor(h.shape);
   // r, z, n per row, kept for the backward pass.
   const gates = resultTensor([rows, 3 * hidden]);
-  gatesForward(gi.data, gh.data, h.data, out.data, gates.data, rows, hidden);
+  const kernel = kernels().gruGates;
+  kernel.forward(rows, hidden, gi.data, gh.data, h.data, out.data, gates.data);
   if (needsGrad([gi, gh, h])) {
     recordGraph(
       out,
       [gi, gh, h],
       (g) => {
         // Read the buffers now, not at forward time: a tidy() scope may have reclaimed them since.
-        const s = gates.data;
-        const b = gh.data;
-        const hd = h.data;
-        const ga = gradBuffer(gi);
-        const gb = gradBuffer(gh);
-        const gHid = gradBuffer(h);
-        for (let i = 0; i < rows; i++) {
-          const g3 = i * 3 * hidden;
-          const g1 = i * hidden;
-          for (let j = 0; j < hidden; j++) {
-            const r = s[g3 + j]!;
-            const z = s[g3 + hidden + j]!;
-            const n = s[g3 + 2 * hidden + j]!;
-            const dh = g[g1 + j]!;
-            // h' = (1 - z) n + z h
-            const dn = dh * (1 - z);
-            const dz = dh * (hd[g1 + j]! - n);
-            if (gHid) gHid[g1 + j]! += dh * z;
-            // n = tanh(a_n + r b_n)
-            const dan = dn * (1 - n * n);
-            const bn = b[g3 + 2 * hidden + j]!;
-            const dr = dan * bn;
-            // z = σ(a_z + b_z), r = σ(a_r + b_r)
-            const dzPre = dz * z * (1 - z);
-            const drPre = dr * r * (1 - r);
-            if (ga) {
-              ga[g3 + j]! += drPre;
-              ga[g3 + hidden + j]! += dzPre;
-              ga[g3 + 2 * hidden + j]! += dan;
-            }
-            if (gb) {
-              gb[g3 + j]! += drPre;
-              gb[g3 + hidden + j]! += dzPre;
-              gb[g3 + 2 * hidden + j]! += dan * r;
-            }
-          }
-        }
+        kernel.backward(
+          rows,
+          hidden,
+          g,
+          h.data,
+          gates.data,
+          gh.data,
+          gradBuffer(gi),
+          gradBuffer(gh),
+          gradBuffer(h),
+        );
       },
       'gruGates',
       [gates],
@@ -96,29 +74,69 @@ export function gruGates(gi: Tensor, gh: Tensor, h: Tensor): Tensor {
   return out;
 }
 
-function gatesForward(
-  a: Float32Array,
-  b: Float32Array,
-  hd: Float32Array,
-  o: Float32Array,
-  s: Float32Array,
-  rows: number,
-  hidden: number,
-): void {
-  for (let i = 0; i < rows; i++) {
-    const g3 = i * 3 * hidden;
-    const g1 = i * hidden;
-    for (let j = 0; j < hidden; j++) {
-      // σ(u) = ½(1 + tanh(u/2)), so all three gates use the inlined float32 tanh.
-      const r = 0.5 + 0.5 * fastTanh(0.5 * (a[g3 + j]! + b[g3 + j]!));
-      const z = 0.5 + 0.5 * fastTanh(0.5 * (a[g3 + hidden + j]! + b[g3 + hidden + j]!));
-      const n = fastTanh(a[g3 + 2 * hidden + j]! + r * b[g3 + 2 * hidden + j]!);
-      s[g3 + j] = r;
-      s[g3 + hidden + j] = z;
-      s[g3 + 2 * hidden + j] = n;
-      o[g1 + j] = (1 - z) * n + z * hd[g1 + j]!;
-    }
+/**
+ * The whole layer over a sequence as one op, where the kernel set has a GRU kernel that takes these sizes
+ * (the WebAssembly set, for H % 4 = 0): x [T, N, in], h0 [N, H] -> every step's state [T, N, H]. Returns
+ * null where there is no such kernel; the layer then runs step by step.
+ */
+function gruSequence(cell: GRUCell, x: Tensor, h0: Tensor): Tensor | null {
+  const kernel = kernels().gru;
+  const { inputSize: inF, hiddenSize: hidden } = cell;
+  if (!kernel?.supports(inF, hidden)) return null;
+  const [steps, rows] = x.shape as [number, number, number];
+  const { weightIh: wIh, biasIh: bIh, weightHh: wHh, biasHh: bHh } = cell;
+  const inputs = [x, h0, wIh, bIh, wHh, bHh];
+  for (const t of inputs) t.assertAlive('GRU');
+  const out = resultTensor([steps, rows, hidden]);
+  const grad = needsGrad(inputs);
+  const gates = grad ? resultTensor([steps, rows, 3 * hidden]) : null;
+  const bn = grad ? resultTensor([steps, rows, hidden]) : null;
+  kernel.forward(
+    steps,
+    rows,
+    inF,
+    hidden,
+    x.data,
+    h0.data,
+    wIh.data,
+    bIh.data,
+    wHh.data,
+    bHh.data,
+    out.data,
+    gates?.data ?? null,
+    bn?.data ?? null,
+  );
+  if (gates && bn) {
+    recordGraph(
+      out,
+      inputs,
+      (g) => {
+        kernel.backward(
+          steps,
+          rows,
+          inF,
+          hidden,
+          g,
+          x.data,
+          h0.data,
+          out.data,
+          gates.data,
+          bn.data,
+          wIh.data,
+          wHh.data,
+          gradBuffer(x),
+          gradBuffer(h0),
+          gradBuffer(wIh),
+          gradBuffer(bIh),
+          gradBuffer(wHh),
+          gradBuffer(bHh),
+        );
+      },
+      'GRU',
+      [gates, bn],
+    );
   }
+  return out;
 }
 
 export interface GRUOptions {
@@ -213,7 +231,9 @@ export class GRU extends Module {
         `GRU: h0 of shape ${shapeString(h.shape)} does not fit; expected [${n}, ${hiddenSize}]`,
       );
     }
-    // Every step's input projection in one matmul: [T, N, 3H].
+    const fused = gruSequence(this.cell, x, h);
+    if (fused) return { output: fused, hidden: fused.slice(0, steps - 1).reshape(n, hiddenSize) };
+    // Step by step: every step's input projection in one matmul, [T, N, 3H], then one cell step at a time.
     const gi = linear(x, this.cell.weightIh, this.cell.biasIh);
     const outputs: Tensor[] = [];
     for (let t = 0; t < steps; t++) {

@@ -6,6 +6,7 @@
  */
 import {
   gradBuffer,
+  gradIsFresh,
   kernels,
   needsGrad,
   type Rng,
@@ -77,9 +78,24 @@ export function linear(
       inputs,
       (g) => {
         if (fused) {
+          const gxZero = gradIsFresh(x);
           const [gx, gw, gb] = [gradBuffer(x), gradBuffer(weight), bias ? gradBuffer(bias) : null];
           const p = pre ? pre.data : null;
-          fused.backward(activation, rows, inF, outF, g, out.data, p, x.data, weight.data, gx, gw, gb);
+          fused.backward(
+            activation,
+            rows,
+            inF,
+            outF,
+            g,
+            out.data,
+            p,
+            x.data,
+            weight.data,
+            gx,
+            gw,
+            gb,
+            gxZero,
+          );
           return;
         }
         const n = rows * outF;

@@ -3,7 +3,15 @@
  * derivative, the reduction follows, and the backward pass is one scaled copy of the stored derivative.
  * `crossEntropy` is log-softmax plus gather, whose pieces already have exact gradients.
  */
-import { gradBuffer, needsGrad, recordGraph, resultTensor, shapeString, Tensor } from '../tensor/index.ts';
+import {
+  gradBuffer,
+  kernels,
+  needsGrad,
+  recordGraph,
+  resultTensor,
+  shapeString,
+  Tensor,
+} from '../tensor/index.ts';
 import { checkNumber, checkOneOf } from './errors.ts';
 
 /** 'mean' (default) averages over every element, 'sum' adds them, 'none' keeps one value per element. */
@@ -174,22 +182,63 @@ export function gaussianNll(
   checkPair('gaussianNll', mean, target);
   checkPair('gaussianNll', logVar, target);
   const constant = options.full ? 0.5 * Math.log(2 * Math.PI) : 0;
+  const n = mean.size;
+  const inputs = [mean, logVar, target];
+  const grad = needsGrad(inputs);
+  // Kept for the backward pass: d/d mean = (mean - target)·e^-logVar (d/d target is its negative) and
+  // d/d logVar = ½(1 - (mean - target)²·e^-logVar).
+  const dMean = grad ? resultTensor(mean.shape) : null;
+  const dLogVar = grad ? resultTensor(mean.shape) : null;
   const values = resultTensor(mean.shape);
-  const dm = resultTensor(mean.shape);
-  const dl = resultTensor(mean.shape);
-  const dt = resultTensor(mean.shape);
-  const m = mean.data;
-  const lv = logVar.data;
-  const t = target.data;
-  for (let i = 0; i < m.length; i++) {
-    const diff = m[i]! - t[i]!;
-    const invVar = Math.exp(-lv[i]!);
-    values.data[i] = 0.5 * (diff * diff * invVar + lv[i]!) + constant;
-    dm.data[i] = diff * invVar;
-    dt.data[i] = -diff * invVar;
-    dl.data[i] = 0.5 * (1 - diff * diff * invVar);
+  kernels().gaussianNll(
+    n,
+    mean.data,
+    logVar.data,
+    target.data,
+    values.data,
+    dMean?.data ?? null,
+    dLogVar?.data ?? null,
+  );
+  let total = 0;
+  if (reduction === 'none') {
+    if (constant !== 0) for (let i = 0; i < n; i++) values.data[i]! += constant;
+  } else {
+    const v = values.data;
+    for (let i = 0; i < n; i++) total += v[i]!;
+    total += n * constant;
   }
-  return reduceLoss('gaussianNll', values, [mean, logVar, target], [dm, dl, dt], reduction);
+  let out: Tensor;
+  if (reduction === 'none') out = values;
+  else {
+    out = resultTensor([]);
+    out.data[0] = reduction === 'mean' ? total / n : total;
+  }
+  if (dMean && dLogVar) {
+    const scale = reduction === 'mean' ? 1 / n : 1;
+    recordGraph(
+      out,
+      inputs,
+      (g) => {
+        const gm = gradBuffer(mean);
+        const gl = gradBuffer(logVar);
+        const gt = gradBuffer(target);
+        const dmd = dMean.data;
+        const dld = dLogVar.data;
+        const each = reduction === 'none';
+        const s = each ? 0 : g[0]! * scale;
+        for (let i = 0; i < n; i++) {
+          const gi = each ? g[i]! : s;
+          const a = gi * dmd[i]!;
+          if (gm) gm[i]! += a;
+          if (gt) gt[i]! -= a;
+          if (gl) gl[i]! += gi * dld[i]!;
+        }
+      },
+      'gaussianNll',
+      [dMean, dLogVar],
+    );
+  }
+  return out;
 }
 
 /**

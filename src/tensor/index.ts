@@ -12,8 +12,17 @@ export {
 } from './gpu/gpu-backend.ts';
 export { type AdamKernel, type AdamStep, adamJs } from './kernels/adam.ts';
 export { type ActiveKernels, jsKernels, type KernelSet, kernels, setKernels } from './kernels/backend.ts';
-export { type BinaryOp, sigmoid, softplus, type UnaryOp } from './kernels/elementwise.ts';
-export type { FusedActivation, FusedLinear } from './kernels/linear.ts';
+export { type BoundLogVarKernel, boundLogVarJs } from './kernels/bound-logvar.ts';
+export { type BinaryOp, fastTanh, sigmoid, softplus, type UnaryOp } from './kernels/elementwise.ts';
+export { type GaussianNllKernel, gaussianNllJs } from './kernels/gaussian-nll.ts';
+export { type GruGatesKernel, type GruSequenceKernel, gruGatesJs } from './kernels/gru.ts';
+export type {
+  BatchedLayer,
+  FusedActivation,
+  FusedLinear,
+  FusedLinearBatched,
+  StackSaved,
+} from './kernels/linear.ts';
 export { type Gemm, type GemmBatched, gemmBatchedJs, gemmJs } from './kernels/matmul.ts';
 export { columnSumJs } from './kernels/reduce.ts';
 export { type KernelChoice, useKernels, wasmKernels } from './kernels/select.ts';
@@ -28,6 +37,7 @@ export {
   arange,
   full,
   gradBuffer,
+  gradIsFresh,
   isGradEnabled,
   type NestedArray,
   needsGrad,

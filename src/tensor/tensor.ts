@@ -400,6 +400,16 @@ export function gradBuffer(t: Tensor): Float32Array | null {
   return t.grad.data;
 }
 
+/**
+ * True when `t` needs a gradient whose buffer does not exist yet, so that `gradBuffer(t)` will hand out a
+ * new zero-filled one: a backward function that asks first may then write it instead of adding into it
+ * (a fused kernel skips copying the zeros in). Only autodiff creates such a buffer, so nothing else can
+ * have written it.
+ */
+export function gradIsFresh(t: Tensor): boolean {
+  return t.requiresGrad && t.grad === null;
+}
+
 // Scratch for topologicalOrder, shared across calls (it runs no user code, so it cannot re-enter) and
 // emptied after each (so it holds no tensor alive), rather than built anew for every backward pass.
 const visited = new Set<Tensor>();

@@ -42,7 +42,14 @@ export function syntheticTransitions(episodes: number, seed: number, mainProb = 
     let s = [rng.uniform(-0.5, 0.5), rng.uniform(1, 1.5), rng.uniform(-0.05, 0.05), 0, 0, 0, 0, 0];
     for (let t = 0; t < SYNTHETIC_EPISODE_STEPS; t++) {
       const u = rng.uniform();
-      const a = u < mainProb ? 2 : u < mainProb + (1 - mainProb) / 3 ? 0 : u < mainProb + (2 * (1 - mainProb)) / 3 ? 1 : 3;
+      const a =
+        u < mainProb
+          ? 2
+          : u < mainProb + (1 - mainProb) / 3
+            ? 0
+            : u < mainProb + (2 * (1 - mainProb)) / 3
+              ? 1
+              : 3;
       const step = syntheticStep(s, a, 0.005 * rng.normal());
       obs.push(...s);
       next.push(...step.next);

@@ -88,9 +88,9 @@ function gpuKernelSet(cpu: ActiveKernels, gpu: GpuKernels, threshold: number): G
     counts[use ? 'gpuCalls' : 'cpuCalls']++;
     return use;
   };
-  // A fused linear layer (the WebAssembly set's) would keep big layers off the GPU, so the gpu set has
-  // none: layers then run gemm, routed by size, plus their own bias and activation.
-  const { linear: _fusedLinear, ...unfused } = cpu;
+  // Fused layers (the WebAssembly set's linear, ensemble and GRU kernels) would keep big layers off the GPU,
+  // so the gpu set has none: layers then run gemm, routed by size, plus their own elementwise work.
+  const { linear: _fusedLinear, linearBatched: _fusedBatched, gru: _fusedGru, ...unfused } = cpu;
   return {
     ...unfused,
     name: `gpu+${cpu.name}`,

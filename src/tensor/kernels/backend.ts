@@ -3,8 +3,11 @@
  * (WebAssembly SIMD, gpu.js) implement the same contract and are switched in here.
  */
 import { type AdamKernel, adamJs } from './adam.ts';
+import { type BoundLogVarKernel, boundLogVarJs } from './bound-logvar.ts';
 import { binaryBackward, binaryForward, unaryBackward, unaryForward } from './elementwise.ts';
-import type { FusedLinear } from './linear.ts';
+import { type GaussianNllKernel, gaussianNllJs } from './gaussian-nll.ts';
+import { type GruGatesKernel, type GruSequenceKernel, gruGatesJs } from './gru.ts';
+import type { FusedLinear, FusedLinearBatched } from './linear.ts';
 import { type Gemm, type GemmBatched, gemmBatchedJs, gemmJs } from './matmul.ts';
 import { columnSumJs, maxAxis, softmaxAxis, sumAxis } from './reduce.ts';
 
@@ -26,15 +29,28 @@ export interface KernelSet {
   readonly gemmBatched?: GemmBatched;
   readonly columnSum?: typeof columnSumJs;
   readonly adam?: AdamKernel;
+  /** PETS' soft log-variance bounds (JS default `boundLogVarJs`). */
+  readonly boundLogVar?: BoundLogVarKernel;
+  /** The Gaussian NLL's elementwise pass (JS default `gaussianNllJs`). */
+  readonly gaussianNll?: GaussianNllKernel;
+  /** One GRU step's gate arithmetic (JS default `gruGatesJs`). */
+  readonly gruGates?: GruGatesKernel;
   /** A whole linear layer in one call; without it the layer runs gemm plus its own JS bias/activation. */
   readonly linear?: FusedLinear;
+  /** An ensemble's layers in one call; without it the ensemble layer runs gemmBatched plus its own JS. */
+  readonly linearBatched?: FusedLinearBatched;
+  /** A GRU layer over a whole sequence; without it the layer runs step by step. */
+  readonly gru?: GruSequenceKernel;
 }
 
 /**
- * The set the ops call: every kernel present, the JS one wherever the set has none. `linear` stays
- * optional, since its absence is what tells a layer to run unfused.
+ * The set the ops call: every kernel present, the JS one wherever the set has none. The fused layer
+ * kernels stay optional, since their absence is what tells a layer to run unfused.
  */
-export type ActiveKernels = Required<Omit<KernelSet, 'linear'>> & Pick<KernelSet, 'linear'>;
+export type ActiveKernels = Required<Omit<KernelSet, FusedKernelName>> & Pick<KernelSet, FusedKernelName>;
+
+/** Kernels that run a whole layer (gemm included) in one call; optional in every set. */
+export type FusedKernelName = 'linear' | 'linearBatched' | 'gru';
 
 /** `set` with the JS kernel filled in for each kernel it leaves out; its other properties are kept. */
 function withJsDefaults(set: KernelSet): ActiveKernels {
@@ -50,6 +66,9 @@ function withJsDefaults(set: KernelSet): ActiveKernels {
     gemmBatched: set.gemmBatched ?? gemmBatchedJs,
     columnSum: set.columnSum ?? columnSumJs,
     adam: set.adam ?? adamJs,
+    boundLogVar: set.boundLogVar ?? boundLogVarJs,
+    gruGates: set.gruGates ?? gruGatesJs,
+    gaussianNll: set.gaussianNll ?? gaussianNllJs,
   };
 }
 

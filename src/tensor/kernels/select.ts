@@ -17,7 +17,10 @@ let wasmError = '';
 export function wasmKernels(): KernelSet | null {
   if (wasmSet === undefined) {
     try {
-      wasmSet = typeof WebAssembly === 'object' ? createWasmKernels() : null;
+      // ENGINE_WASM_FMA=0 keeps the gemm on separate multiplies and adds even where relaxed SIMD is there.
+      const env = typeof process === 'undefined' ? undefined : process.env.ENGINE_WASM_FMA;
+      const options = env === '0' || env === 'off' ? { fma: false } : {};
+      wasmSet = typeof WebAssembly === 'object' ? createWasmKernels(options) : null;
       if (!wasmSet) wasmError = 'this runtime has no WebAssembly';
     } catch (e) {
       wasmSet = null;

@@ -161,9 +161,20 @@ export function slice(x: Tensor, axis: number, start: number, end?: number): Ten
   shape[ax] = to - from;
   const out = resultTensor(shape);
   const chunk = (to - from) * inner;
-  for (let o = 0; o < outer; o++) {
-    const src = (o * dim + from) * inner;
-    out.data.set(x.data.subarray(src, src + chunk), o * chunk);
+  const xd = x.data;
+  const od = out.data;
+  if (chunk >= 64) {
+    for (let o = 0; o < outer; o++) {
+      const src = (o * dim + from) * inner;
+      od.set(xd.subarray(src, src + chunk), o * chunk);
+    }
+  } else {
+    // Short runs (a few columns of many rows): a plain loop beats a subarray and a set per run.
+    for (let o = 0; o < outer; o++) {
+      const src = (o * dim + from) * inner;
+      const dst = o * chunk;
+      for (let i = 0; i < chunk; i++) od[dst + i] = xd[src + i]!;
+    }
   }
   if (needsGrad([x])) {
     recordGraph(

@@ -31,9 +31,40 @@ export class FunctionBuilder {
   private readonly prologue = new ByteWriter();
   private readonly constants = new Map<string, number>();
 
-  constructor(params: readonly ValType[], results: readonly ValType[] = []) {
+  /** Whether `mulAdd` may emit relaxed SIMD's fused multiply-add (the module must then be relaxed SIMD). */
+  readonly fma: boolean;
+
+  constructor(params: readonly ValType[], results: readonly ValType[] = [], options: { fma?: boolean } = {}) {
     this.params = params;
     this.results = results;
+    this.fma = options.fma ?? false;
+  }
+
+  /**
+   * Stack [a, b] -> a·b + c (f32x4), where `addend` pushes c: one f32x4.relaxed_madd when the builder may
+   * use FMA, else a multiply and an add.
+   */
+  /** Stack [a, b] -> c - a·b, where `minuend` pushes c (relaxed_nmadd with FMA). */
+  mulSub(minuend: () => void): this {
+    if (this.fma) {
+      minuend();
+      return this.simd(SimdOp.f32x4RelaxedNmadd);
+    }
+    this.simd(SimdOp.f32x4Mul);
+    const product = this.local(ValType.v128);
+    this.set(product);
+    minuend();
+    return this.get(product).simd(SimdOp.f32x4Sub);
+  }
+
+  mulAdd(addend: () => void): this {
+    if (this.fma) {
+      addend();
+      return this.simd(SimdOp.f32x4RelaxedMadd);
+    }
+    this.simd(SimdOp.f32x4Mul);
+    addend();
+    return this.simd(SimdOp.f32x4Add);
   }
 
   /** A fresh local of the given type; its index follows the parameters. */

@@ -9,14 +9,19 @@
  *   A goes through 4x4 in-register transposes, stored Aᵀ is copied a vector at a time.
  * - pack_b: B (k x n, element (p,j) at b + 4*(p*rs + j*cs)) -> ceil(n/8) panels of k x 8 floats.
  *   Rows or columns past the edge are packed as zeros, so the micro-kernel never branches on shape.
- * - gemm: for each batch entry, C (+)= A·B with C dense row-major m x n. Rows go in blocks whose packed A
- *   fits in L2; a right-edge panel with at most 4 live columns runs a half-width sweep; only the valid part
- *   of an edge tile is written back (through a 32-float scratch tile).
+ * - gemm: for each batch entry, C (+)= A·B with C dense row-major m x n. The shared dimension goes in
+ *   equal blocks of at most K_BLOCK (blocks after the first accumulate), rows in blocks whose packed A fits
+ *   in L2; a right-edge panel with at most 4 live columns runs a half-width sweep; only the valid part of an
+ *   edge tile is written back (through a 32-float scratch tile). A bias vector (one per batch entry, biasBs
+ *   apart) joins the first block's tiles in the epilogue. b = 0 says B is already packed at pb (a caller
+ *   reusing one packed weight over many calls; k <= K_BLOCK).
+ * - With `fma` (relaxed SIMD) each multiply-add is one f32x4.relaxed_madd: half the instructions, about
+ *   12% faster here.
  *
  * Measured on this machine's V8 (Node 20): unrolling the shared-dimension loop made V8 hoist the second
- * step's loads and spill accumulators (slower); reading operands in place with their own strides
- * instead of packing was slower for every large shape; tanh in the epilogue was slower than a separate
- * unrolled pass. None of these is done.
+ * step's loads and spill accumulators (slower; with FMA, twice as slow); reading operands in place with
+ * their own strides instead of packing was slower for every large shape; tanh in the epilogue was slower
+ * than a separate unrolled pass. None of these is done.
  */
 import { FunctionBuilder, indexTuple, Op, SimdOp, ValType } from './function-builder.ts';
 import type { ModuleBuilder } from './module-builder.ts';
@@ -28,6 +33,11 @@ export const TILE_M = 4;
 export const TILE_N = 8;
 /** Floats of packed A kept hot at once (128 KiB, a share of a 512 KiB-1 MiB per-core L2). */
 const A_BLOCK_FLOATS = 32768;
+/**
+ * The longest stretch of the shared dimension packed at once, so that a block of B stays in L2 beside A's
+ * (measured: a long k, such as a weight gradient over 4096 rows, ran 10-35% slower unsplit).
+ */
+export const K_BLOCK = 768;
 
 function emitPackA(): FunctionBuilder {
   // (src, rs, cs, m, k, dst)
@@ -202,19 +212,39 @@ function emitPackB(): FunctionBuilder {
   return f;
 }
 
-function emitGemm(packA: number, packB: number): FunctionBuilder {
-  // (batch, m, n, k, a, aRs, aCs, aBs, b, bRs, bCs, bBs, c, cBs, accumulate, pa, pb, tmp, bias); strides
-  // in floats; bias: address of a length-n vector added to every row of the product, or 0.
-  const f = new FunctionBuilder(new Array(19).fill(i32));
-  const [batch, m, n, k, a, aRs, aCs, aBs, b, bRs, bCs, bBs, c, cBs, acc, pa, pb, tmp, bias] = indexTuple(19);
+function emitGemm(packA: number, packB: number, fma: boolean): FunctionBuilder {
+  // (batch, m, n, k, a, aRs, aCs, aBs, b, bRs, bCs, bBs, c, cBs, accumulate, pa, pb, tmp, bias, biasBs);
+  // strides in floats; bias: address of a length-n vector added to every row of batch entry 0's product
+  // (entry i reads it biasBs floats further on), or 0.
+  const f = new FunctionBuilder(new Array(20).fill(i32));
+  const [batch, m, n, k, a, aRs, aCs, aBs, b, bRs, bCs, bBs, c, cBs, acc, pa, pb, tmp, bias, biasBs] =
+    indexTuple(20);
   const [bi, cb, ic, icEnd, mc, jb, ib, ap, bp, apEnd, cp, n4, addr, rows, cols, r, cc] = f.locals(i32, 17);
+  const [pc, kc, kStep, kAll, accAll, biasAll, repack] = f.locals(i32, 7);
   const accs = f.locals(v128, 8);
   const [bv0, bv1, av] = f.locals(v128, 3);
   const [val] = f.locals(ValType.f32, 1);
 
   f.get(n).i32(4).op(Op.i32Mul).set(n4);
-  // mc = max(4, floor(A_BLOCK_FLOATS / k) rounded down to whole tiles).
-  f.i32(A_BLOCK_FLOATS).get(k).i32(1).get(k).i32(1).op(Op.i32GtS).op(Op.select).op(Op.i32DivS);
+  // The shared dimension goes in blocks of at most K_BLOCK, so that a block of B (K_BLOCK x n) and of A
+  // stay in L2 however long k is; blocks after the first accumulate onto the first's result.
+  f.get(k).set(kAll);
+  f.get(acc).set(accAll);
+  f.get(bias).set(biasAll);
+  f.get(kAll).i32(K_BLOCK).op(Op.i32GtS).set(repack);
+  // kc = ceil(k / ceil(k / K_BLOCK)): blocks of equal length (600 = 1 x 600, 4096 = 6 x 683 or less).
+  f.get(kAll)
+    .i32(K_BLOCK - 1)
+    .op(Op.i32Add)
+    .i32(K_BLOCK)
+    .op(Op.i32DivS)
+    .set(kc);
+  f.get(kc).i32(1).get(kc).i32(1).op(Op.i32GtS).op(Op.select).set(kc);
+  f.get(kAll).get(kc).op(Op.i32Add).i32(1).op(Op.i32Sub).get(kc).op(Op.i32DivS).set(kc);
+  // Steps of kc, but at least one: k = 0 still runs one (empty) block, which writes zeros or the bias.
+  f.get(kc).i32(1).get(kc).i32(1).op(Op.i32GtS).op(Op.select).set(kStep);
+  // mc = max(4, floor(A_BLOCK_FLOATS / kc) rounded down to whole tiles).
+  f.i32(A_BLOCK_FLOATS).get(kc).i32(1).get(kc).i32(1).op(Op.i32GtS).op(Op.select).op(Op.i32DivS);
   f.i32(-TILE_M).op(Op.i32And).set(mc);
   f.get(mc).i32(TILE_M).get(mc).i32(TILE_M).op(Op.i32GtS).op(Op.select).set(mc);
   f.forLoop(
@@ -223,170 +253,201 @@ function emitGemm(packA: number, packB: number): FunctionBuilder {
     batch,
     1,
     () => {
-      // A shared operand (batch stride 0) is packed once.
-      f.get(bi).op(Op.i32Eqz).get(bBs).op(Op.i32Or);
-      f.ifThen(() => {
-        f.get(b).get(bi).get(bBs).op(Op.i32Mul).i32(4).op(Op.i32Mul).op(Op.i32Add);
-        f.get(bRs).get(bCs).get(n).get(k).get(pb).call(packB);
-      });
-      f.get(bi).op(Op.i32Eqz).get(aBs).op(Op.i32Or);
-      f.ifThen(() => {
-        f.get(a).get(bi).get(aBs).op(Op.i32Mul).i32(4).op(Op.i32Mul).op(Op.i32Add);
-        f.get(aRs).get(aCs).get(m).get(k).get(pa).call(packA);
-      });
-      f.get(c).get(bi).get(cBs).op(Op.i32Mul).i32(4).op(Op.i32Mul).op(Op.i32Add).set(cb);
-      // Rows in blocks of mc whose packed A stays in L2 while every B panel sweeps over it.
-      f.forLoop(
-        ic,
-        () => f.i32(0),
-        m,
-        0,
+      f.i32(0).set(pc);
+      f.whileLoop(
+        () => f.get(pc).get(kAll).op(Op.i32LtS).get(pc).op(Op.i32Eqz).op(Op.i32Or),
         () => {
-          f.get(ic).get(mc).op(Op.i32Add).tee(icEnd).get(m).get(icEnd).get(m).op(Op.i32LtS).op(Op.select);
-          f.set(icEnd);
+          // This block's length k, accumulation (after the first block, always) and bias (first block only).
+          f.get(kAll).get(pc).op(Op.i32Sub).set(k);
+          f.get(k).get(kc).get(k).get(kc).op(Op.i32LtS).op(Op.select).set(k);
+          f.get(accAll).get(pc).op(Op.i32Or).set(acc);
+          f.get(biasAll).get(bi).get(biasBs).op(Op.i32Mul).i32(4).op(Op.i32Mul).op(Op.i32Add);
+          f.i32(0)
+            .get(pc)
+            .op(Op.i32Eqz)
+            .get(biasAll)
+            .i32(0)
+            .op(Op.i32Ne)
+            .op(Op.i32And)
+            .op(Op.select)
+            .set(bias);
+          // A shared operand (batch stride 0) is packed once, unless k is split into blocks; b = 0 says B
+          // is already packed at pb (a caller reusing one packed weight over many calls, k <= K_BLOCK).
+          f.get(bi).op(Op.i32Eqz).get(bBs).op(Op.i32Or).get(repack).op(Op.i32Or);
+          f.i32(0).op(Op.i32Ne).get(b).i32(0).op(Op.i32Ne).op(Op.i32And);
+          f.ifThen(() => {
+            f.get(b).get(bi).get(bBs).op(Op.i32Mul).get(pc).get(bRs).op(Op.i32Mul).op(Op.i32Add);
+            f.i32(4).op(Op.i32Mul).op(Op.i32Add);
+            f.get(bRs).get(bCs).get(n).get(k).get(pb).call(packB);
+          });
+          f.get(bi).op(Op.i32Eqz).get(aBs).op(Op.i32Or).get(repack).op(Op.i32Or);
+          f.ifThen(() => {
+            f.get(a).get(bi).get(aBs).op(Op.i32Mul).get(pc).get(aCs).op(Op.i32Mul).op(Op.i32Add);
+            f.i32(4).op(Op.i32Mul).op(Op.i32Add);
+            f.get(aRs).get(aCs).get(m).get(k).get(pa).call(packA);
+          });
+          f.get(c).get(bi).get(cBs).op(Op.i32Mul).i32(4).op(Op.i32Mul).op(Op.i32Add).set(cb);
+          // Rows in blocks of mc whose packed A stays in L2 while every B panel sweeps over it.
           f.forLoop(
-            jb,
+            ic,
             () => f.i32(0),
-            n,
-            TILE_N,
-            () =>
+            m,
+            0,
+            () => {
+              f.get(ic).get(mc).op(Op.i32Add).tee(icEnd).get(m).get(icEnd).get(m).op(Op.i32LtS).op(Op.select);
+              f.set(icEnd);
               f.forLoop(
-                ib,
-                () => f.get(ic),
-                icEnd,
-                TILE_M,
-                () => {
-                  f.get(pa).get(ib).get(k).op(Op.i32Mul).i32(4).op(Op.i32Mul).op(Op.i32Add).set(ap);
-                  f.get(pb).get(jb).get(k).op(Op.i32Mul).i32(4).op(Op.i32Mul).op(Op.i32Add).set(bp);
-                  for (const x of accs) f.f32x4(0).set(x);
-                  // One step of the shared dimension: two vectors of B, four broadcasts of A, 8 multiply-adds.
-                  // A panel with at most 4 live columns (n = 4, 9, ... at the right edge) runs half of it.
-                  const sweep = (halves: number): void => {
-                    // The loop runs on the A pointer itself (no separate counter to keep and compare).
-                    f.get(ap)
-                      .get(k)
-                      .i32(4 * TILE_M)
-                      .op(Op.i32Mul)
-                      .op(Op.i32Add)
-                      .set(apEnd);
-                    f.whileLoop(
-                      () => f.get(ap).get(apEnd).op(Op.i32LtS),
-                      () => {
-                        f.get(bp).v128Load(0).set(bv0);
-                        if (halves === 2) f.get(bp).v128Load(16).set(bv1);
-                        for (let row = 0; row < TILE_M; row++) {
-                          f.get(ap)
-                            .loadSplat(4 * row)
-                            .set(av);
-                          for (let half = 0; half < halves; half++) {
-                            const x = accs[2 * row + half]!;
-                            f.get(x)
-                              .get(av)
-                              .get(half ? bv1 : bv0)
-                              .simd(SimdOp.f32x4Mul)
-                              .simd(SimdOp.f32x4Add);
-                            f.set(x);
-                          }
-                        }
-                        f.inc(ap, 4 * TILE_M).inc(bp, 4 * TILE_N);
-                      },
-                    );
-                  };
-                  f.get(n)
-                    .get(jb)
-                    .op(Op.i32Sub)
-                    .i32(TILE_N / 2)
-                    .op(Op.i32LeS);
-                  f.ifThen(
-                    () => sweep(1),
-                    () => sweep(2),
-                  );
-                  // Epilogue: the bias (a fused linear layer's) joins the tile while it is in registers.
-                  f.get(bias).ifThen(() => {
-                    f.get(bias).get(jb).i32(4).op(Op.i32Mul).op(Op.i32Add).set(addr);
-                    f.get(addr).v128Load(0).set(bv0);
-                    f.get(addr).v128Load(16).set(bv1);
-                    accs.forEach((x, i) => {
-                      f.get(x)
-                        .get(i % 2 ? bv1 : bv0)
-                        .simd(SimdOp.f32x4Add)
-                        .set(x);
-                    });
-                  });
-                  f.get(cb)
-                    .get(ib)
-                    .get(n)
-                    .op(Op.i32Mul)
-                    .get(jb)
-                    .op(Op.i32Add)
-                    .i32(4)
-                    .op(Op.i32Mul)
-                    .op(Op.i32Add);
-                  f.set(cp);
-                  f.get(ib).i32(TILE_M).op(Op.i32Add).get(m).op(Op.i32LeS);
-                  f.get(jb).i32(TILE_N).op(Op.i32Add).get(n).op(Op.i32LeS).op(Op.i32And);
-                  f.ifThen(
+                jb,
+                () => f.i32(0),
+                n,
+                TILE_N,
+                () =>
+                  f.forLoop(
+                    ib,
+                    () => f.get(ic),
+                    icEnd,
+                    TILE_M,
                     () => {
-                      for (let row = 0; row < TILE_M; row++) {
-                        f.get(cp).get(n4).i32(row).op(Op.i32Mul).op(Op.i32Add).set(addr);
-                        f.get(acc).ifThen(() => {
-                          for (const half of [0, 1]) {
-                            const x = accs[2 * row + half]!;
-                            f.get(x)
-                              .get(addr)
-                              .v128Load(16 * half)
-                              .simd(SimdOp.f32x4Add)
-                              .set(x);
-                          }
+                      f.get(pa).get(ib).get(k).op(Op.i32Mul).i32(4).op(Op.i32Mul).op(Op.i32Add).set(ap);
+                      f.get(pb).get(jb).get(k).op(Op.i32Mul).i32(4).op(Op.i32Mul).op(Op.i32Add).set(bp);
+                      for (const x of accs) f.f32x4(0).set(x);
+                      // One step of the shared dimension: two vectors of B, four broadcasts of A, 8 multiply-adds.
+                      // A panel with at most 4 live columns (n = 4, 9, ... at the right edge) runs half of it.
+                      const sweep = (halves: number): void => {
+                        // The loop runs on the A pointer itself (no separate counter to keep and compare).
+                        f.get(ap)
+                          .get(k)
+                          .i32(4 * TILE_M)
+                          .op(Op.i32Mul)
+                          .op(Op.i32Add)
+                          .set(apEnd);
+                        f.whileLoop(
+                          () => f.get(ap).get(apEnd).op(Op.i32LtS),
+                          () => {
+                            f.get(bp).v128Load(0).set(bv0);
+                            if (halves === 2) f.get(bp).v128Load(16).set(bv1);
+                            for (let row = 0; row < TILE_M; row++) {
+                              f.get(ap)
+                                .loadSplat(4 * row)
+                                .set(av);
+                              for (let half = 0; half < halves; half++) {
+                                const x = accs[2 * row + half]!;
+                                if (fma)
+                                  f.get(av)
+                                    .get(half ? bv1 : bv0)
+                                    .get(x)
+                                    .simd(SimdOp.f32x4RelaxedMadd);
+                                else
+                                  f.get(x)
+                                    .get(av)
+                                    .get(half ? bv1 : bv0)
+                                    .simd(SimdOp.f32x4Mul)
+                                    .simd(SimdOp.f32x4Add);
+                                f.set(x);
+                              }
+                            }
+                            f.inc(ap, 4 * TILE_M).inc(bp, 4 * TILE_N);
+                          },
+                        );
+                      };
+                      f.get(n)
+                        .get(jb)
+                        .op(Op.i32Sub)
+                        .i32(TILE_N / 2)
+                        .op(Op.i32LeS);
+                      f.ifThen(
+                        () => sweep(1),
+                        () => sweep(2),
+                      );
+                      // Epilogue: the bias (a fused linear layer's) joins the tile while it is in registers.
+                      f.get(bias).ifThen(() => {
+                        f.get(bias).get(jb).i32(4).op(Op.i32Mul).op(Op.i32Add).set(addr);
+                        f.get(addr).v128Load(0).set(bv0);
+                        f.get(addr).v128Load(16).set(bv1);
+                        accs.forEach((x, i) => {
+                          f.get(x)
+                            .get(i % 2 ? bv1 : bv0)
+                            .simd(SimdOp.f32x4Add)
+                            .set(x);
                         });
-                        f.get(addr)
-                          .get(accs[2 * row]!)
-                          .v128Store(0);
-                        f.get(addr)
-                          .get(accs[2 * row + 1]!)
-                          .v128Store(16);
-                      }
-                    },
-                    () => {
-                      // Edge tile: spill the registers, then write back only the rows and columns inside C.
-                      accs.forEach((x, i) => {
-                        f.get(tmp)
-                          .get(x)
-                          .v128Store(16 * i);
                       });
-                      f.get(m).get(ib).op(Op.i32Sub).set(rows);
-                      f.get(rows).i32(TILE_M).get(rows).i32(TILE_M).op(Op.i32LtS).op(Op.select).set(rows);
-                      f.get(n).get(jb).op(Op.i32Sub).set(cols);
-                      f.get(cols).i32(TILE_N).get(cols).i32(TILE_N).op(Op.i32LtS).op(Op.select).set(cols);
-                      f.forLoop(
-                        r,
-                        () => f.i32(0),
-                        rows,
-                        1,
-                        () =>
+                      f.get(cb)
+                        .get(ib)
+                        .get(n)
+                        .op(Op.i32Mul)
+                        .get(jb)
+                        .op(Op.i32Add)
+                        .i32(4)
+                        .op(Op.i32Mul)
+                        .op(Op.i32Add);
+                      f.set(cp);
+                      f.get(ib).i32(TILE_M).op(Op.i32Add).get(m).op(Op.i32LeS);
+                      f.get(jb).i32(TILE_N).op(Op.i32Add).get(n).op(Op.i32LeS).op(Op.i32And);
+                      f.ifThen(
+                        () => {
+                          for (let row = 0; row < TILE_M; row++) {
+                            f.get(cp).get(n4).i32(row).op(Op.i32Mul).op(Op.i32Add).set(addr);
+                            f.get(acc).ifThen(() => {
+                              for (const half of [0, 1]) {
+                                const x = accs[2 * row + half]!;
+                                f.get(x)
+                                  .get(addr)
+                                  .v128Load(16 * half)
+                                  .simd(SimdOp.f32x4Add)
+                                  .set(x);
+                              }
+                            });
+                            f.get(addr)
+                              .get(accs[2 * row]!)
+                              .v128Store(0);
+                            f.get(addr)
+                              .get(accs[2 * row + 1]!)
+                              .v128Store(16);
+                          }
+                        },
+                        () => {
+                          // Edge tile: spill the registers, then write back only the rows and columns inside C.
+                          accs.forEach((x, i) => {
+                            f.get(tmp)
+                              .get(x)
+                              .v128Store(16 * i);
+                          });
+                          f.get(m).get(ib).op(Op.i32Sub).set(rows);
+                          f.get(rows).i32(TILE_M).get(rows).i32(TILE_M).op(Op.i32LtS).op(Op.select).set(rows);
+                          f.get(n).get(jb).op(Op.i32Sub).set(cols);
+                          f.get(cols).i32(TILE_N).get(cols).i32(TILE_N).op(Op.i32LtS).op(Op.select).set(cols);
                           f.forLoop(
-                            cc,
+                            r,
                             () => f.i32(0),
-                            cols,
+                            rows,
                             1,
-                            () => {
-                              f.get(cp).get(r).get(n4).op(Op.i32Mul).op(Op.i32Add);
-                              f.get(cc).i32(4).op(Op.i32Mul).op(Op.i32Add).set(addr);
-                              f.get(tmp).get(r).i32(TILE_N).op(Op.i32Mul).get(cc).op(Op.i32Add);
-                              f.i32(4).op(Op.i32Mul).op(Op.i32Add).f32Load().set(val);
-                              f.get(acc).ifThen(() => {
-                                f.get(val).get(addr).f32Load().op(Op.f32Add).set(val);
-                              });
-                              f.get(addr).get(val).f32Store();
-                            },
-                          ),
+                            () =>
+                              f.forLoop(
+                                cc,
+                                () => f.i32(0),
+                                cols,
+                                1,
+                                () => {
+                                  f.get(cp).get(r).get(n4).op(Op.i32Mul).op(Op.i32Add);
+                                  f.get(cc).i32(4).op(Op.i32Mul).op(Op.i32Add).set(addr);
+                                  f.get(tmp).get(r).i32(TILE_N).op(Op.i32Mul).get(cc).op(Op.i32Add);
+                                  f.i32(4).op(Op.i32Mul).op(Op.i32Add).f32Load().set(val);
+                                  f.get(acc).ifThen(() => {
+                                    f.get(val).get(addr).f32Load().op(Op.f32Add).set(val);
+                                  });
+                                  f.get(addr).get(val).f32Store();
+                                },
+                              ),
+                          );
+                        },
                       );
                     },
-                  );
-                },
-              ),
+                  ),
+              );
+              f.get(ic).get(mc).op(Op.i32Add).set(ic);
+            },
           );
-          f.get(ic).get(mc).op(Op.i32Add).set(ic);
+          f.get(pc).get(kStep).op(Op.i32Add).set(pc);
         },
       );
     },
@@ -394,9 +455,12 @@ function emitGemm(packA: number, packB: number): FunctionBuilder {
   return f;
 }
 
-/** Adds pack_a, pack_b and gemm to the module; returns gemm's function index. */
-export function addGemm(module: ModuleBuilder): number {
+/**
+ * Adds pack_a, pack_b and gemm to the module; returns gemm's function index. With `fma` the micro-kernel's
+ * multiply-adds are relaxed-SIMD f32x4.relaxed_madd (one fused instruction where the CPU has FMA).
+ */
+export function addGemm(module: ModuleBuilder, fma = false): number {
   const packA = module.add('pack_a', emitPackA());
   const packB = module.add('pack_b', emitPackB());
-  return module.add('gemm', emitGemm(packA, packB));
+  return module.add('gemm', emitGemm(packA, packB, fma));
 }

@@ -64,6 +64,8 @@ export const SimdOp = {
   f32x4Eq: 0x41,
   f32x4Lt: 0x43,
   f32x4Gt: 0x44,
+  f32x4Le: 0x45,
+  f32x4Ge: 0x46,
   v128And: 0x4e,
   v128AndNot: 0x4f,
   v128Or: 0x50,
@@ -84,6 +86,10 @@ export const SimdOp = {
   f32x4Pmin: 0xea,
   f32x4Pmax: 0xeb,
   i32x4TruncSatF32x4S: 0xf8,
+  /** Relaxed SIMD: a·b + c, fused or not as the CPU does it fastest. */
+  f32x4RelaxedMadd: 0x105,
+  /** Relaxed SIMD: c - a·b. */
+  f32x4RelaxedNmadd: 0x106,
 } as const;
 
 export const SIMD_PREFIX = 0xfd;

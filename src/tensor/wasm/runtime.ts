@@ -50,6 +50,8 @@ export class WasmRuntime {
    * ALIGN_BYTES (so SIMD loops may run over a region's last partial vector), growing memory to fit.
    */
   layout(sizes: readonly number[], out: Int32Array): Int32Array {
+    if (sizes.length > out.length)
+      throw new Error(`wasm layout: ${sizes.length} regions, room for ${out.length}`);
     let at = ALIGN_BYTES;
     for (let i = 0; i < sizes.length; i++) {
       out[i] = at;

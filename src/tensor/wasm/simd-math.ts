@@ -12,7 +12,8 @@ const S = SimdOp;
 function horner(f: FunctionBuilder, x: number, coefficients: readonly number[]): void {
   f.f32x4(coefficients[0]!);
   for (let i = 1; i < coefficients.length; i++) {
-    f.get(x).simd(S.f32x4Mul).f32x4(coefficients[i]!).simd(S.f32x4Add);
+    const c = coefficients[i]!;
+    f.get(x).mulAdd(() => f.f32x4(c));
   }
 }
 
@@ -27,19 +28,43 @@ const LN2_LO = -2.1219444e-4;
 const EXP_POLY = [
   1.98756915e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1,
 ];
+// Adding 1.5·2^23 rounds x·log2(e) (|.| < 2^22) to an integer n, kept in the low mantissa bits; with 127 more
+// those bits are n + 127, which a shift by 23 moves into the exponent field: 2^n with no float->int convert.
+const EXP_ROUND = 12582912 + 127;
 
-export function emitExp(f: FunctionBuilder, x: number): void {
-  const [xc, n, r] = f.locals(ValType.v128, 3);
+/**
+ * e^x on f32x4. With `finite`, x past the float32 range gives about 2.4e38 instead of +inf (three
+ * instructions fewer), for callers where the difference cannot show, such as x / (1 + e^-x).
+ */
+export function emitExp(f: FunctionBuilder, x: number, finite = false): void {
+  const [xc, k, n, r] = f.locals(ValType.v128, 4);
   f.get(x).f32x4(EXP_LO).simd(S.f32x4Pmax).f32x4(EXP_HI).simd(S.f32x4Pmin).set(xc);
-  f.get(xc).f32x4(Math.LOG2E).simd(S.f32x4Mul).simd(S.f32x4Nearest).set(n);
-  f.get(xc).get(n).f32x4(LN2_HI).simd(S.f32x4Mul).simd(S.f32x4Sub);
-  f.get(n).f32x4(LN2_LO).simd(S.f32x4Mul).simd(S.f32x4Sub).set(r);
+  f.get(xc)
+    .f32x4(Math.LOG2E)
+    .mulAdd(() => f.f32x4(EXP_ROUND))
+    .tee(k);
+  f.f32x4(EXP_ROUND).simd(S.f32x4Sub).set(n);
+  // r = x - n·ln2 in two steps (n·LN2_HI is exact, so fused or not gives the same first step)
+  f.get(n)
+    .f32x4(LN2_HI)
+    .mulSub(() => f.get(xc))
+    .set(r);
+  f.get(n)
+    .f32x4(LN2_LO)
+    .mulSub(() => f.get(r))
+    .set(r);
   // y = p(r)·r² + r + 1
   horner(f, r, EXP_POLY);
-  f.get(r).simd(S.f32x4Mul).get(r).simd(S.f32x4Mul).get(r).simd(S.f32x4Add).f32x4(1).simd(S.f32x4Add);
-  // · 2^n: (n + 127) << 23 is the bit pattern of 2^n.
-  f.get(n).simd(S.i32x4TruncSatF32x4S).i32x4(127).simd(S.i32x4Add).i32(23).simd(S.i32x4Shl);
+  f.get(r)
+    .simd(S.f32x4Mul)
+    .get(r)
+    .mulAdd(() => f.get(r))
+    .f32x4(1)
+    .simd(S.f32x4Add);
+  // · 2^n
+  f.get(k).i32(23).simd(S.i32x4Shl);
   f.simd(S.f32x4Mul);
+  if (finite) return;
   // Past the float32 range the answer is +inf; NaN stays NaN through the arithmetic above.
   f.f32x4(Number.POSITIVE_INFINITY).get(x).f32x4(EXP_OVERFLOW).simd(S.f32x4Gt);
   emitSelectTrue(f);
@@ -78,10 +103,68 @@ export function emitTanh(f: FunctionBuilder, x: number): void {
 
 /** 1 / (1 + e^-x). */
 export function emitSigmoid(f: FunctionBuilder, x: number): void {
+  emitSigmoidTimes(f, x, () => f.f32x4(1));
+}
+
+/**
+ * numerator / (1 + e^-x), where `numerator` pushes it: x·σ(x) (SiLU) in one division. `finite` as in
+ * emitExp (for x below -88.7 the quotient is then numerator·4e-39 rather than 0).
+ */
+export function emitSigmoidTimes(f: FunctionBuilder, x: number, numerator: () => void, finite = false): void {
   const negX = f.local(ValType.v128);
   f.get(x).simd(S.f32x4Neg).set(negX);
+  numerator();
   f.f32x4(1);
-  f.f32x4(1);
-  emitExp(f, negX);
+  emitExp(f, negX, finite);
   f.simd(S.f32x4Add).simd(S.f32x4Div);
+}
+
+// log on [1, 2): Cephes logf. Below sqrt(2), f = u - 1 and e = 0; above, f = u/2 - 1 and e = 1 (u = 2^e·(1 + f)
+// with |f| < 0.42); log u = f - f²/2 + f³·P(f) + e·ln2, ln2 split in two parts.
+const SQRT2 = Math.SQRT2;
+const LOG_POLY = [
+  7.0376836292e-2, -1.151461031e-1, 1.167699874e-1, -1.2420140846e-1, 1.4249322787e-1, -1.6668057665e-1,
+  2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1,
+];
+
+/**
+ * log(1 + t) for t in [0, 1] (the range softplus needs): log of u = 1 + t as Cephes logf on [1, 2), plus
+ * the correction (t - (u - 1)) / u for what rounding u lost, so tiny t keep full relative precision.
+ */
+export function emitLog1pUnit(f: FunctionBuilder, t: number): void {
+  const [u, big, e, m, z] = f.locals(ValType.v128, 5);
+  f.get(t).f32x4(1).simd(S.f32x4Add).set(u);
+  f.get(u).f32x4(SQRT2).simd(S.f32x4Ge).set(big);
+  // e = 1 where u >= sqrt 2 (the mask ANDed with 1.0), and m = f = u·(1 - e/2) - 1.
+  f.get(big).f32x4(1).simd(S.v128And).set(e);
+  f.get(u).f32x4(1).get(e).f32x4(0.5).simd(S.f32x4Mul).simd(S.f32x4Sub).simd(S.f32x4Mul);
+  f.f32x4(1).simd(S.f32x4Sub).set(m);
+  f.get(m).get(m).simd(S.f32x4Mul).set(z);
+  // y = f³·P(f) - f²/2 + e·LN2_LO, then f + y + e·LN2_HI
+  horner(f, m, LOG_POLY);
+  f.get(m).simd(S.f32x4Mul).get(z).simd(S.f32x4Mul);
+  f.get(z).f32x4(0.5).simd(S.f32x4Mul).simd(S.f32x4Sub);
+  f.get(e).f32x4(LN2_LO).simd(S.f32x4Mul).simd(S.f32x4Add);
+  f.get(m).simd(S.f32x4Add);
+  f.get(e).f32x4(LN2_HI).simd(S.f32x4Mul).simd(S.f32x4Add);
+  // + (t - (u - 1)) / u
+  f.get(t).get(u).f32x4(1).simd(S.f32x4Sub).simd(S.f32x4Sub).get(u).simd(S.f32x4Div).simd(S.f32x4Add);
+}
+
+/**
+ * softplus(x) = max(x, 0) + log(1 + e^-|x|), leaving it on the stack; also sets `sig` to σ(x), from the
+ * same exponential: 1/(1 + e^-|x|) for x >= 0, e^-|x|/(1 + e^-|x|) below.
+ */
+export function emitSoftplus(f: FunctionBuilder, x: number, sig: number): void {
+  const [negAbs, ex, pos] = f.locals(ValType.v128, 3);
+  f.get(x).simd(S.f32x4Abs).simd(S.f32x4Neg).set(negAbs);
+  emitExp(f, negAbs);
+  f.set(ex);
+  f.get(x).f32x4(0).simd(S.f32x4Ge).set(pos);
+  // σ(x): numerator 1 or e, over 1 + e
+  f.f32x4(1).get(ex).get(pos).simd(S.v128Bitselect);
+  f.get(ex).f32x4(1).simd(S.f32x4Add).simd(S.f32x4Div).set(sig);
+  f.get(x).f32x4(0).simd(S.f32x4Pmax);
+  emitLog1pUnit(f, ex);
+  f.simd(S.f32x4Add);
 }
