@@ -41,6 +41,7 @@ import {
 } from '../../tensor/index.ts';
 import { allocatePrediction, decodeOutputs } from './decode-outputs.ts';
 import type { DynamicsModel, DynamicsPrediction, EpisodeTransitions } from './dynamics-model.ts';
+import { indexEpisodes } from './episode-index.ts';
 import {
   CONTACT_DIMS,
   checkTransitions,
@@ -186,10 +187,10 @@ class GruNetwork extends Module {
 }
 
 /**
- * Rows ordered by (episode, step) and cut into segments of consecutive steps of one episode; a segment also
- * ends at a terminated row. Windows live inside one segment.
+ * Rows ordered by (episode, step) and cut into segments of consecutive steps of one episode (episode-index.ts
+ * links them); a segment also ends at a terminated row. Windows live inside one segment.
  */
-interface EpisodeIndex {
+interface EpisodeSegments {
   /** The transition row at each position. */
   rows: Int32Array;
   /** The position where each position's segment starts. */
@@ -198,47 +199,23 @@ interface EpisodeIndex {
   last: Int32Array;
 }
 
-function indexEpisodes(where: string, t: EpisodeTransitions): EpisodeIndex {
+function episodeSegments(where: string, t: EpisodeTransitions): EpisodeSegments {
   const n = t.count;
-  for (const [name, values] of [
-    ['episodes', t.episodes],
-    ['steps', t.steps],
-  ] as const) {
-    if (!values || values.length < n) {
-      throw new Error(`${where}: ${name} holds ${values ? values.length : 'no'} numbers, expected ${n}`);
-    }
-    for (let i = 0; i < n; i++) {
-      const v = values[i]!;
-      if (!Number.isSafeInteger(v) || v < 0) {
-        throw new Error(`${where}: ${name} row ${i} holds ${v}; expected an integer >= 0`);
-      }
-    }
-  }
-  const ep = t.episodes;
-  const st = t.steps;
-  const rows = new Int32Array(n);
-  for (let i = 0; i < n; i++) rows[i] = i;
-  rows.sort((a, b) => ep[a]! - ep[b]! || st[a]! - st[b]! || a - b);
+  const { order, previous } = indexEpisodes(t, where);
   const first = new Int32Array(n);
   const last = new Int32Array(n);
   let start = 0;
   for (let p = 0; p < n; p++) {
-    const r = rows[p]!;
-    if (p > 0) {
-      const q = rows[p - 1]!;
-      if (ep[q] === ep[r] && st[q] === st[r]) {
-        throw new Error(`${where}: rows ${q} and ${r} are both step ${st[r]} of episode ${ep[r]}`);
-      }
-      const continues = ep[q] === ep[r] && st[r] === st[q]! + 1 && !t.terminated[q];
-      if (!continues) {
-        for (let s = start; s < p; s++) last[s] = p - 1;
-        start = p;
-      }
+    const r = order[p]!;
+    const continues = p > 0 && previous[r] === order[p - 1] && !t.terminated[order[p - 1]!];
+    if (p > 0 && !continues) {
+      last.fill(p - 1, start, p);
+      start = p;
     }
     first[p] = start;
   }
-  for (let s = start; s < n; s++) last[s] = n - 1;
-  return { rows, first, last };
+  last.fill(n - 1, start, n);
+  return { rows: order, first, last };
 }
 
 /** A batch of windows laid out time-major for the network, with the rows the loss reads. */
@@ -301,7 +278,7 @@ function allocateWindowBatch(
 function fillWindows(
   batch: WindowBatch,
   data: ModelData,
-  index: EpisodeIndex,
+  index: EpisodeSegments,
   starts: ArrayLike<number>,
 ): void {
   const B = starts.length;
@@ -728,10 +705,10 @@ export class GruModel implements DynamicsModel {
   }
 
   /** Checks the numbers, the action space and the episode columns; returns the episode index. */
-  private checkData(where: string, t: EpisodeTransitions): EpisodeIndex {
+  private checkData(where: string, t: EpisodeTransitions): EpisodeSegments {
     if (!(t.count >= 1)) throw new Error(`${where}: no transitions (count = ${t.count})`);
     checkTransitions(where, t, this.actionSpace);
-    return indexEpisodes(where, t);
+    return episodeSegments(where, t);
   }
 
   /** The normalised outputs [V, OUTPUT_SIZE] of the valid entries of `batch`, window-major. */
@@ -767,7 +744,7 @@ export class GruModel implements DynamicsModel {
   /** Outputs of windows of `horizon` steps tiling every segment (starting every `stride` positions). */
   private runTiled(
     data: ModelData,
-    index: EpisodeIndex,
+    index: EpisodeSegments,
     horizon: number,
     openLoop: boolean,
     stride: number,
@@ -817,9 +794,9 @@ export class GruModel implements DynamicsModel {
 
   private learner(
     train: ModelData,
-    trainIndex: EpisodeIndex,
+    trainIndex: EpisodeSegments,
     valid: ModelData,
-    validIndex: EpisodeIndex,
+    validIndex: EpisodeSegments,
   ): Learner {
     const { window, warmup, openLoop } = this.config;
     const w = this.inputSize;

@@ -4,7 +4,7 @@
  * along real episodes, run policies inside it, and the statistics they rest on (ranks, Spearman, AUROC,
  * F1). `npm run model-report` (src/cli/model-report.ts) puts them together.
  */
-export { type EpisodeIndex, followRows, indexEpisodes } from './episodes.ts';
+export { type EpisodeIndex, followRows, indexEpisodes } from '../episode-index.ts';
 export {
   type EpisodeEnding,
   type EpisodeReturns,

@@ -10,9 +10,9 @@
  */
 import { Rng } from '../../../tensor/index.ts';
 import type { DynamicsModel, DynamicsPrediction, EpisodeTransitions } from '../dynamics-model.ts';
+import type { EpisodeIndex } from '../episode-index.ts';
 import { CONTACT_DIMS, OBSERVATION_SIZE, OUTCOMES, rawActionSize, STATE_DIMS } from '../lander-layout.ts';
 import { memberDisagreement } from '../model-vector-env.ts';
-import type { EpisodeIndex } from './episodes.ts';
 
 /** A model that can warm its memory on real history (gru-model.ts's `warmMemory`). */
 export interface MemoryWarmer {
