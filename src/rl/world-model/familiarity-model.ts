@@ -18,12 +18,13 @@ import { type Activation, DenoisingAutoencoder } from '../../nn/index.ts';
 import { noGrad, Rng, type Tensor, tensor, tidy } from '../../tensor/index.ts';
 import type { EpisodeTransitions } from './dynamics-model.ts';
 import {
+  checkActionRows,
+  checkFiniteRows,
   checkTransitions,
   encodeActions,
   encodedActionSize,
   type ModelActionSpace,
   OBSERVATION_SIZE,
-  rawActionSize,
   type Transitions,
 } from './lander-layout.ts';
 import { extraArray, readModelFile, saveModelFile } from './model-file.ts';
@@ -73,49 +74,6 @@ export interface FamiliarityCalibration {
   values: number[];
   /** Rows they were measured on. */
   rows: number;
-}
-
-/**
- * Throws naming `where`, `name` and the row unless `values` holds `rows` x `width` finite numbers.
- */
-export function checkFiniteRows(
-  where: string,
-  name: string,
-  values: ArrayLike<number>,
-  rows: number,
-  width: number,
-): void {
-  if (!Number.isSafeInteger(rows) || rows < 0) {
-    throw new Error(`${where}: rows = ${rows} is invalid; expected an integer >= 0`);
-  }
-  if (values.length < rows * width) {
-    throw new Error(`${where}: ${name} holds ${values.length} numbers, expected ${rows} rows x ${width}`);
-  }
-  for (let i = 0; i < rows * width; i++) {
-    if (!Number.isFinite(values[i]!)) {
-      throw new Error(
-        `${where}: ${name} row ${Math.floor(i / width)} holds ${values[i]}; expected finite numbers`,
-      );
-    }
-  }
-}
-
-/** Throws unless `actions` holds `rows` raw actions of `space` (integers in [0, n) when discrete). */
-export function checkActionRows(
-  where: string,
-  space: ModelActionSpace,
-  actions: ArrayLike<number>,
-  rows: number,
-): void {
-  checkFiniteRows(where, 'actions', actions, rows, rawActionSize(space));
-  if ('n' in space) {
-    for (let r = 0; r < rows; r++) {
-      const v = actions[r]!;
-      if (!Number.isInteger(v) || v < 0 || v >= space.n) {
-        throw new Error(`${where}: action ${v} of row ${r} is not an integer in [0, ${space.n})`);
-      }
-    }
-  }
 }
 
 /** The linearly interpolated `q`-quantile of sorted values (numpy's default). */

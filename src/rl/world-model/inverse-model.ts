@@ -18,8 +18,8 @@
 import { type Activation, crossEntropy, MLP, Module, mse } from '../../nn/index.ts';
 import { noGrad, Rng, type Tensor, tensor, tidy } from '../../tensor/index.ts';
 import type { EpisodeTransitions } from './dynamics-model.ts';
-import { checkFiniteRows } from './familiarity-model.ts';
 import {
+  checkFiniteRows,
   checkTransitions,
   type ModelActionSpace,
   OBSERVATION_SIZE,

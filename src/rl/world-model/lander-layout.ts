@@ -67,38 +67,56 @@ export interface Transitions {
   terminated: ArrayLike<number>;
 }
 
-/** Throws naming the field and row unless every number of `t` is finite and the sizes agree. */
-export function checkTransitions(where: string, t: Transitions, space: ModelActionSpace): void {
-  const a = rawActionSize(space);
-  const fields: [string, ArrayLike<number>, number][] = [
-    ['observations', t.observations, OBSERVATION_SIZE],
-    ['actions', t.actions, a],
-    ['rewards', t.rewards, 1],
-    ['nextObservations', t.nextObservations, OBSERVATION_SIZE],
-    ['terminated', t.terminated, 1],
-  ];
-  for (const [name, values, width] of fields) {
-    if (values.length < t.count * width) {
+/**
+ * Throws naming `where`, `name` and the row unless `values` holds `rows` x `width` finite numbers.
+ */
+export function checkFiniteRows(
+  where: string,
+  name: string,
+  values: ArrayLike<number>,
+  rows: number,
+  width: number,
+): void {
+  if (!Number.isSafeInteger(rows) || rows < 0) {
+    throw new Error(`${where}: rows = ${rows} is invalid; expected an integer >= 0`);
+  }
+  if (values.length < rows * width) {
+    throw new Error(`${where}: ${name} holds ${values.length} numbers, expected ${rows} rows x ${width}`);
+  }
+  for (let i = 0; i < rows * width; i++) {
+    if (!Number.isFinite(values[i]!)) {
       throw new Error(
-        `${where}: ${name} holds ${values.length} numbers, expected ${t.count} rows x ${width}`,
+        `${where}: ${name} row ${Math.floor(i / width)} holds ${values[i]}; expected finite numbers`,
       );
     }
-    for (let i = 0; i < t.count * width; i++) {
-      if (!Number.isFinite(values[i]!)) {
-        throw new Error(
-          `${where}: ${name} row ${Math.floor(i / width)} holds ${values[i]}; expected finite numbers`,
-        );
-      }
-    }
   }
+}
+
+/** Throws unless `actions` holds `rows` raw actions of `space` (integers in [0, n) when discrete). */
+export function checkActionRows(
+  where: string,
+  space: ModelActionSpace,
+  actions: ArrayLike<number>,
+  rows: number,
+): void {
+  checkFiniteRows(where, 'actions', actions, rows, rawActionSize(space));
   if ('n' in space) {
-    for (let i = 0; i < t.count; i++) {
-      const v = t.actions[i]!;
+    for (let r = 0; r < rows; r++) {
+      const v = actions[r]!;
       if (!Number.isInteger(v) || v < 0 || v >= space.n) {
-        throw new Error(`${where}: action ${v} of row ${i} is not an integer in [0, ${space.n})`);
+        throw new Error(`${where}: action ${v} of row ${r} is not an integer in [0, ${space.n})`);
       }
     }
   }
+}
+
+/** Throws naming the field and row unless every number of `t` is finite and the sizes agree. */
+export function checkTransitions(where: string, t: Transitions, space: ModelActionSpace): void {
+  checkFiniteRows(where, 'observations', t.observations, t.count, OBSERVATION_SIZE);
+  checkActionRows(where, space, t.actions, t.count);
+  checkFiniteRows(where, 'rewards', t.rewards, t.count, 1);
+  checkFiniteRows(where, 'nextObservations', t.nextObservations, t.count, OBSERVATION_SIZE);
+  checkFiniteRows(where, 'terminated', t.terminated, t.count, 1);
 }
 
 /** Writes the action of each row into `out` [rows, encodedActionSize] (one-hot when discrete). */
