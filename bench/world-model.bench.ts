@@ -167,8 +167,27 @@ stage(join(reportDir, 'report.json'), [
   '--out',
   reportDir,
 ]);
-// biome-ignore lint/suspicious/noExplicitAny: the report's JSON is read field by field below.
-const report = JSON.parse(readFileSync(join(reportDir, 'report.json'), 'utf8')) as any;
+/** The parts of model-report's report.json the targets read (src/cli/model-report.ts has the whole). */
+interface OutcomeClass {
+  auroc: number | null;
+  expected: number;
+  actual: number;
+}
+interface DynamicsReport {
+  kind: string;
+  outcome: { crash: OutcomeClass; rest: OutcomeClass };
+  openLoop: { horizons: { horizon: number; scalar: number | null }[] };
+  uncertainty: { spearman: number | null } | null;
+}
+interface Report {
+  dynamics: DynamicsReport[];
+  familiarity: { ood: { auroc: number | null } | null } | null;
+  policyEvaluation: {
+    rankCorrelation: Record<string, { policies: number; spearman: number | null }>;
+    heuristicGap: Record<string, number>;
+  } | null;
+}
+const report = JSON.parse(readFileSync(join(reportDir, 'report.json'), 'utf8')) as Report;
 
 // 5. Speed of the model env at N = 1024 with the default ensemble and both penalties (fitted weights).
 const ensemble = loadModel(join(models, 'ensemble.safetensors')) as EnsembleModel;
@@ -191,8 +210,9 @@ for (let i = 0; i < envSteps; i++) {
 const imaginedPerSecond = (envSteps * 1024) / ((performance.now() - t0) / 1000);
 const speedFile = join(resultsDir, 'world-model-speed.json');
 if (!existsSync(speedFile)) stage(speedFile, ['bench', '--', 'world-model-speed']);
-// biome-ignore lint/suspicious/noExplicitAny: read field by field below.
-const speed = existsSync(speedFile) ? (JSON.parse(readFileSync(speedFile, 'utf8')) as any) : null;
+const speed = existsSync(speedFile)
+  ? (JSON.parse(readFileSync(speedFile, 'utf8')) as { results?: Record<string, { ratio: number | null }> })
+  : null;
 
 // Targets.
 interface Check {
@@ -204,12 +224,12 @@ interface Check {
 const checks: Check[] = [];
 const check = (label: string, measured: number | null, need: string, ok: (v: number) => boolean) =>
   checks.push({ label, measured, need, met: measured !== null && Number.isFinite(measured) && ok(measured) });
-const dynamics = report.dynamics as any[];
+const dynamics = report.dynamics;
 const byKind = (kind: string) => dynamics.find((d) => d.kind === kind);
 for (const d of dynamics) {
   check(`${d.kind}: crash AUROC one step ahead`, d.outcome.crash.auroc, '>= 0.97', (v) => v >= 0.97);
   check(`${d.kind}: at-rest AUROC one step ahead`, d.outcome.rest.auroc, '>= 0.95', (v) => v >= 0.95);
-  for (const event of ['crash', 'rest']) {
+  for (const event of ['crash', 'rest'] as const) {
     const o = d.outcome[event];
     const ratio = o.actual > 0 ? o.expected / o.actual : null;
     check(
@@ -220,7 +240,7 @@ for (const d of dynamics) {
     );
   }
 }
-for (const [kind, r] of Object.entries(report.policyEvaluation?.rankCorrelation ?? {}) as [string, any][]) {
+for (const [kind, r] of Object.entries(report.policyEvaluation?.rankCorrelation ?? {})) {
   check(
     `${kind}: rank correlation of model and real returns over ${r.policies} policies`,
     r.spearman,
@@ -228,7 +248,7 @@ for (const [kind, r] of Object.entries(report.policyEvaluation?.rankCorrelation 
     (v) => v >= 0.9,
   );
 }
-for (const [kind, gap] of Object.entries(report.policyEvaluation?.heuristicGap ?? {}) as [string, number][]) {
+for (const [kind, gap] of Object.entries(report.policyEvaluation?.heuristicGap ?? {})) {
   check(`${kind}: heuristic's model return minus real`, Math.abs(gap), '|gap| <= 30', (v) => v <= 30);
 }
 check(
@@ -244,7 +264,7 @@ check(
   (v) => v >= 0.9,
 );
 const horizon25 = (kind: string) =>
-  (byKind(kind)?.openLoop?.horizons as any[] | undefined)?.find((h) => h.horizon === 25)?.scalar ?? null;
+  byKind(kind)?.openLoop.horizons.find((h) => h.horizon === 25)?.scalar ?? null;
 const mlp25 = horizon25('mlp');
 for (const kind of ['ensemble', 'gru']) {
   const v = horizon25(kind);

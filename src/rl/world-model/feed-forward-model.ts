@@ -152,9 +152,8 @@ export abstract class FeedForwardModel implements DynamicsModel {
     this.scalers.fromArrays(extra, file);
     const weights = extra.outcomeWeights;
     const elites = extra.elites;
-    if (!weights || weights.length !== 3)
-      throw new Error(`world model: ${file} lacks 'outcomeWeights' (3 numbers)`);
-    if (!elites || !elites.every((e) => Number.isInteger(e) && e >= 0 && e < this.members)) {
+    if (weights?.length !== 3) throw new Error(`world model: ${file} lacks 'outcomeWeights' (3 numbers)`);
+    if (!elites?.every((e) => Number.isInteger(e) && e >= 0 && e < this.members)) {
       throw new Error(`world model: ${file} has no valid 'elites' for ${this.members} members`);
     }
     this.setOutcomeWeights(weights);
