@@ -189,3 +189,48 @@ describe('npm run collect', () => {
     );
   });
 });
+
+describe('collect: a constant policy (an out-of-distribution set no trainer makes)', () => {
+  const root = mkdtempSync(join(tmpdir(), 'lander-collect-constant-'));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it('repeats its action on every step, and refuses one that does not fit the env', async () => {
+    const out = join(root, 'spin');
+    await collectData(
+      collectOptionsFromArgs([
+        '--policy',
+        'constant:1',
+        '--steps',
+        '200',
+        '--envs',
+        '2',
+        '--quiet',
+        '--out',
+        out,
+      ]),
+    );
+    const buffer = ReplayBuffer.load(join(out, 'buffer.safetensors'));
+    const actions = new Float32Array(buffer.size);
+    buffer.gather(
+      Int32Array.from({ length: buffer.size }, (_, i) => i),
+      { actions },
+    );
+    expect(actions.every((a) => a === 1)).toBe(true);
+    await expect(
+      collectData(
+        collectOptionsFromArgs([
+          '--policy',
+          'constant:0.5,1',
+          '--steps',
+          '10',
+          '--quiet',
+          '--out',
+          join(root, 'bad'),
+        ]),
+      ),
+    ).rejects.toThrow(/constant:0.5,1 has 2 numbers; the env's action takes 1/);
+    expect(() => collectOptionsFromArgs(['--policy', 'constant:x', '--out', join(root, 'x')])).toThrow(
+      /constant:<action>/,
+    );
+  });
+});

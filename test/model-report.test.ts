@@ -369,12 +369,13 @@ describe('episodes inside a model', () => {
       calls++;
     };
     const model = new Drift([0], [0]);
-    const e = modelEpisodeReturns(model, starts, act, { maxSteps: 100, seed: 1 });
+    const predicted = { reward: 'predicted' } as const;
+    const e = modelEpisodeReturns(model, starts, act, { maxSteps: 100, seed: 1, config: predicted });
     expect(Array.from(e.lengths)).toEqual([1, 4, 8]);
     expect(Array.from(e.returns)).toEqual([-100, 3 - 100, 7 - 100]);
     expect(e.endings).toEqual(['crash', 'crash', 'crash']);
     expect(calls).toBe(8);
-    const cut = modelEpisodeReturns(model, starts, act, { maxSteps: 5, seed: 1 });
+    const cut = modelEpisodeReturns(model, starts, act, { maxSteps: 5, seed: 1, config: predicted });
     expect(Array.from(cut.lengths)).toEqual([1, 4, 5]);
     expect(cut.endings).toEqual(['crash', 'crash', 'truncated']);
     expect(cut.returns[2]).toBe(5);

@@ -2,14 +2,17 @@
 // finalObservations, penalties and their counters, member choice, seeded determinism and resume from its
 // own state.
 import { describe, expect, it } from 'vitest';
+import { LunarLander } from '../src/env/lunar-lander.ts';
 import { SyncVectorEnv } from '../src/env/vector.ts';
 import { allocatePrediction } from '../src/rl/world-model/decode-outputs.ts';
 import type { DynamicsModel, DynamicsPrediction } from '../src/rl/world-model/dynamics-model.ts';
 import { OBSERVATION_SIZE, STATE_DIMS } from '../src/rl/world-model/lander-layout.ts';
+import { shapingReward } from '../src/rl/world-model/lander-reward.ts';
 import { LanderScalers } from '../src/rl/world-model/model-data.ts';
 import { ModelVectorEnv } from '../src/rl/world-model/model-vector-env.ts';
 import { ReplayBuffer } from '../src/rl/world-model/replay-buffer.ts';
 import { branchStarts } from '../src/rl/world-model/start-states.ts';
+import { Rng } from '../src/rng/index.ts';
 import { checkVectorEnvContract } from './helpers/vector-env-contract.ts';
 
 /**
@@ -81,7 +84,7 @@ describe('ModelVectorEnv', () => {
     const env = new ModelVectorEnv(
       new KnownModel(1, 0.2),
       { startStates: starts },
-      { numEnvs: 64, horizon: 3, lambdaUncertainty: 0 },
+      { numEnvs: 64, horizon: 3, lambdaUncertainty: 0, reward: 'predicted' },
     );
     env.reset(3);
     let crashes = 0;
@@ -111,7 +114,7 @@ describe('ModelVectorEnv', () => {
     const env = new ModelVectorEnv(
       new KnownModel(3),
       { startStates: starts },
-      { numEnvs: 4, horizon: 100, lambdaUncertainty: 2 },
+      { numEnvs: 4, horizon: 100, lambdaUncertainty: 2, reward: 'predicted' },
     );
     env.reset(1);
     const r = env.step(new Float32Array(4));
@@ -187,7 +190,7 @@ describe('ModelVectorEnv', () => {
     const env = new ModelVectorEnv(
       new KnownModel(1),
       { startStates: starts, familiarity },
-      { numEnvs: 4, lambdaUncertainty: 0, lambdaFamiliarity: 0.5 },
+      { numEnvs: 4, lambdaUncertainty: 0, lambdaFamiliarity: 0.5, reward: 'predicted' },
     );
     env.reset(1);
     const r = env.step(new Float32Array(4));
@@ -276,13 +279,37 @@ describe('ModelVectorEnv', () => {
     expect(Array.from(h.actions.subarray(3, 6))).toEqual([0, 1, 2]);
   });
 
+  it("the shaping reward is the real env's reward of every ordinary step, discrete and continuous", () => {
+    for (const continuous of [false, true]) {
+      const env = new LunarLander({ continuous });
+      const rng = new Rng(5);
+      let before = env.reset({ seed: 3 }).observation.slice();
+      let checked = 0;
+      for (let t = 0; t < 400; t++) {
+        const action = continuous
+          ? Float32Array.of(rng.uniform(-1, 1), rng.uniform(-1, 1))
+          : Float32Array.of(rng.integer(0, 4));
+        const step = env.step(continuous ? action : action[0]!);
+        if (step.terminated || step.truncated) {
+          before = env.reset({ seed: 10 + t }).observation.slice();
+          continue;
+        }
+        // Observations are float32 roundings of the physics state the env's reward used.
+        expect(shapingReward(before, 0, step.observation, 0, !continuous, action, 0)).toBeCloseTo(
+          step.reward,
+          3,
+        );
+        checked++;
+        before = step.observation.slice();
+      }
+      expect(checked).toBeGreaterThan(300);
+    }
+  });
+
   it('refuses bad settings and actions with clear errors', () => {
     expect(() => new ModelVectorEnv(new KnownModel(1), { startStates: new Float32Array(5) })).toThrow(
       /startStates holds 5 numbers/,
     );
-    expect(
-      () => new ModelVectorEnv(new KnownModel(1), { startStates: starts }, { lambdaFamiliarity: 1 }),
-    ).toThrow(/needs a familiarity scorer/);
     expect(() => new ModelVectorEnv(new KnownModel(1), { startStates: starts }, { horizon: 0 })).toThrow(
       /horizon = 0 is invalid/,
     );

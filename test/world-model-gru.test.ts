@@ -177,7 +177,6 @@ describe('GruModel', () => {
     model.warmMemory(historyObs, historyActions, n, warmup, counts, memory);
 
     const expected = allocatePrediction(1, 1, false);
-    const logWeights = Float32Array.from(model.outcomeWeights, Math.log);
     let worst = 0;
     let compared = 0;
     const compare = (pred: DynamicsPrediction, w: number): void => {
@@ -203,7 +202,7 @@ describe('GruModel', () => {
             evaluation.outputs.subarray(at, at + OUTPUT_SIZE),
             null,
             model.scalers,
-            logWeights,
+            model.outcomeOffsets,
             expected,
           );
           compare(pred, w);

@@ -7,7 +7,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { DynamicsModel } from '../src/rl/world-model/dynamics-model.ts';
 import { EnsembleModel } from '../src/rl/world-model/ensemble-model.ts';
+import { OUT_OUTCOME, OUTPUT_SIZE } from '../src/rl/world-model/lander-layout.ts';
 import { MlpModel } from '../src/rl/world-model/mlp-model.ts';
+import { fitOutcomeOffsets } from '../src/rl/world-model/outcome-calibration.ts';
+import { Rng } from '../src/tensor/index.ts';
 import { syntheticTransitions } from './helpers/synthetic-lander.ts';
 
 const train = syntheticTransitions(200, 1);
@@ -84,6 +87,34 @@ describe('world models on a system with known dynamics', () => {
     };
     // Measured: about 40x.
     expect(disagreement(off)).toBeGreaterThan(10 * disagreement(on));
+  });
+
+  it('outcome offsets fitted on held-out rows make expected counts match actual counts there', () => {
+    const rng = new Rng(3);
+    const rows = 2000;
+    const outputs = new Float32Array(rows * OUTPUT_SIZE);
+    const labels = new Uint8Array(rows);
+    for (let r = 0; r < rows; r++) {
+      // Logits that rank well but are badly scaled: the true class gets +2, and class 1 is inflated by 3.
+      labels[r] = rng.uniform() < 0.05 ? 1 : rng.uniform() < 0.03 ? 2 : 0;
+      for (let c = 0; c < 3; c++) {
+        outputs[r * OUTPUT_SIZE + OUT_OUTCOME + c] =
+          rng.normal() + (c === labels[r] ? 2 : 0) + (c === 1 ? 3 : 0);
+      }
+    }
+    const offsets = fitOutcomeOffsets(outputs, rows, labels, [0, 0, 0]);
+    const expected = [0, 0, 0];
+    for (let r = 0; r < rows; r++) {
+      const z = [0, 1, 2].map((c) => outputs[r * OUTPUT_SIZE + OUT_OUTCOME + c]! + offsets[c]!);
+      const max = Math.max(...z);
+      const e = z.map((v) => Math.exp(v - max));
+      const total = e.reduce((a, b) => a + b);
+      for (let c = 0; c < 3; c++) expected[c]! += e[c]! / total;
+    }
+    const actual = [0, 1, 2].map((c) => labels.filter((l) => l === c).length);
+    for (let c = 0; c < 3; c++) expect(Math.abs(expected[c]! - actual[c]!)).toBeLessThan(1);
+    expect(offsets[0]).toBe(0);
+    expect(offsets[1]).toBeLessThan(-2);
   });
 
   it('save and load give bit-identical predictions', () => {

@@ -4,6 +4,8 @@
  * (epsilon-greedy style), so data of graded quality is one flag away.
  *
  * `runs/<run>` is the run's newest checkpoint, `runs/<run>@<update>` the checkpoint of that update.
+ * `constant:<action>` (e.g. `constant:1`, or `constant:0.5,-1` for the continuous lander) repeats one action:
+ * a policy no trainer produces, whose states (a lander spinning on one side engine) are out of distribution.
  */
 import { type Box, type Discrete, type EnvId, heuristicAction } from '../env/index.ts';
 import { type ActorCritic, clipToBox } from '../rl/actor-critic.ts';
@@ -16,6 +18,7 @@ import type { PpoRunConfig } from './train.ts';
 export type PolicySource =
   | { kind: 'random' }
   | { kind: 'heuristic' }
+  | { kind: 'constant'; action: number[] }
   | { kind: 'run'; dir: string; update: number | undefined };
 
 /** Fills `actions` (one action per copy, flat) for a batch of raw observations. */
@@ -49,6 +52,15 @@ export interface CollectPolicyOptions {
 /** `random`, `heuristic`, or a run folder with an optional `@<update>`. */
 export function parsePolicySource(spec: string): PolicySource {
   if (spec === 'random' || spec === 'heuristic') return { kind: spec };
+  if (spec.startsWith('constant:')) {
+    const action = spec.slice('constant:'.length).split(',').map(Number);
+    if (action.length === 0 || !action.every(Number.isFinite)) {
+      throw new Error(
+        `--policy = '${spec}' is invalid; expected constant:<action> with numbers, e.g. constant:1`,
+      );
+    }
+    return { kind: 'constant', action };
+  }
   if (spec.trim() === '') {
     throw new Error(`--policy = '${spec}' is invalid; expected random, heuristic or runs/<run>[@<update>]`);
   }
@@ -71,6 +83,17 @@ export function makeCollectPolicy(source: PolicySource, options: CollectPolicyOp
     base = (_, actions) => fillRandom(actionSpace, exploreRng, actions, 0, actions.length);
   } else if (source.kind === 'heuristic') {
     base = heuristicActor(actionSpace, options.observationSize);
+  } else if (source.kind === 'constant') {
+    const width = actionWidth(actionSpace);
+    const action = source.action;
+    if (action.length !== width) {
+      throw new Error(
+        `collect: constant:${action.join(',')} has ${action.length} numbers; the env's action takes ${width}`,
+      );
+    }
+    base = (_, actions) => {
+      for (let i = 0; i < actions.length; i++) actions[i] = action[i % width]!;
+    };
   } else {
     const trainedOn = trainedEnvId(source);
     if (trainedOn !== options.envId) {

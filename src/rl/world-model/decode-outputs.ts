@@ -1,8 +1,9 @@
 /**
  * From a model's normalised output rows to predictions in the env's units (dynamics-model.ts): the state
  * change and reward un-normalised, log-variances to standard deviations, contact logits to probabilities,
- * and outcome logits to calibrated probabilities by undoing the class weights the loss used: a weighted
- * cross-entropy's optimum is p_w(c|x) ∝ w_c p(c|x), so p(c|x) = softmax(z - log w)_c.
+ * and outcome logits to calibrated probabilities softmax(z + b): the offsets b undo the class weights the
+ * loss used (a weighted cross-entropy's optimum is p_w(c|x) ∝ w_c p(c|x), so b = -log w at the optimum) and
+ * are refitted on validation rows after training (outcome-calibration.ts).
  */
 import type { DynamicsPrediction } from './dynamics-model.ts';
 import {
@@ -31,14 +32,18 @@ export function allocatePrediction(members: number, rows: number, stochastic: bo
   };
 }
 
-/** Decodes member-major rows `out` [E*N, OUTPUT_SIZE] (and `logVar`, same layout) into `pred`. */
+/**
+ * Decodes member-major rows `out` [E*N, OUTPUT_SIZE] (and `logVar`, same layout) into `pred`;
+ * `outcomeOffsets` holds 3 offsets shared by all members or 3 per member.
+ */
 export function decodeOutputs(
   out: Float32Array,
   logVar: Float32Array | null,
   scalers: LanderScalers,
-  logOutcomeWeights: Float32Array,
+  outcomeOffsets: Float32Array,
   pred: DynamicsPrediction,
 ): void {
+  const perMember = outcomeOffsets.length === pred.members * OUTCOMES.length && pred.members > 1;
   const n = pred.members * pred.rows;
   const { mean: dMean, std: dStd } = scalers.delta;
   const rMean = scalers.reward.mean[0]!;
@@ -57,11 +62,12 @@ export function decodeOutputs(
     for (let j = 0; j < CONTACT_DIMS; j++) {
       pred.contactProb[r * CONTACT_DIMS + j] = 1 / (1 + Math.exp(-out[base + OUT_CONTACTS + j]!));
     }
+    const b = perMember ? Math.floor(r / pred.rows) * K : 0;
     let max = Number.NEGATIVE_INFINITY;
-    for (let j = 0; j < K; j++) max = Math.max(max, out[base + OUT_OUTCOME + j]! - logOutcomeWeights[j]!);
+    for (let j = 0; j < K; j++) max = Math.max(max, out[base + OUT_OUTCOME + j]! + outcomeOffsets[b + j]!);
     let total = 0;
     for (let j = 0; j < K; j++) {
-      const e = Math.exp(out[base + OUT_OUTCOME + j]! - logOutcomeWeights[j]! - max);
+      const e = Math.exp(out[base + OUT_OUTCOME + j]! + outcomeOffsets[b + j]! - max);
       pred.outcomeProb[r * K + j] = e;
       total += e;
     }

@@ -6,7 +6,7 @@
  * uncertainty, log-variances of the same shape.
  */
 import type { Module } from '../../nn/index.ts';
-import { noGrad, type Rng, type Tensor, tensor, tidy, trackedTensor } from '../../tensor/index.ts';
+import { noGrad, type Rng, type Tensor, tidy, trackedTensor } from '../../tensor/index.ts';
 import { allocatePrediction, decodeOutputs } from './decode-outputs.ts';
 import type {
   DynamicsKind,
@@ -26,6 +26,7 @@ import {
   prepareModelData,
 } from './model-data.ts';
 import { landerModelLoss } from './model-loss.ts';
+import { fitOutcomeOffsets, weightOffsets } from './outcome-calibration.ts';
 import {
   type FitOptions,
   type FitReport,
@@ -52,7 +53,8 @@ export abstract class FeedForwardModel implements DynamicsModel {
   elites: number[];
   /** Class weights of the outcome loss, set by the first fit. */
   readonly outcomeWeights = new Float32Array([1, 1, 1]);
-  private readonly logOutcomeWeights = new Float32Array(3);
+  /** Per member, the offsets added to the outcome logits (outcome-calibration.ts); -log w before a fit. */
+  private outcomeOffsets: Float32Array;
   private fitted = false;
   private prediction: DynamicsPrediction | null = null;
   private inputs = new Float32Array(0);
@@ -64,6 +66,7 @@ export abstract class FeedForwardModel implements DynamicsModel {
     protected readonly stochastic: boolean,
   ) {
     this.elites = Array.from({ length: members }, (_, i) => i);
+    this.outcomeOffsets = new Float32Array(members * 3);
   }
 
   /** The network on normalised inputs, shared [B, in] or per member [E, B, in]. */
@@ -98,7 +101,7 @@ export abstract class FeedForwardModel implements DynamicsModel {
     noGrad(() =>
       tidy(() => {
         const { out, logVar } = this.forward(trackedTensor(inputs, [rows, width]));
-        decodeOutputs(out.data, logVar ? logVar.data : null, this.scalers, this.logOutcomeWeights, pred);
+        decodeOutputs(out.data, logVar ? logVar.data : null, this.scalers, this.outcomeOffsets, pred);
       }),
     );
     return pred;
@@ -114,12 +117,9 @@ export abstract class FeedForwardModel implements DynamicsModel {
     }
     const trainData = prepareModelData(train, this.actionSpace, this.scalers);
     const validData = prepareModelData(validation, this.actionSpace, this.scalers);
-    if (!this.fitted) {
-      this.outcomeWeights.set(outcomeWeights(trainData.outcome));
-      for (let c = 0; c < 3; c++) this.logOutcomeWeights[c] = Math.log(this.outcomeWeights[c]!);
-      this.fitted = true;
-    }
+    if (!this.fitted) this.setOutcomeWeights(outcomeWeights(trainData.outcome));
     const report = fitLearner(this.learner(trainData, validData), options);
+    this.calibrateOutcomes(validData);
     const last = report.epochs.find((e) => e.epoch === report.bestEpoch)?.validation;
     const memberLosses = last?.members ?? noGrad(() => this.learner(trainData, validData).validate().members);
     this.elites = memberLosses
@@ -131,11 +131,56 @@ export abstract class FeedForwardModel implements DynamicsModel {
     return report;
   }
 
-  /** Sets the class weights (and their logs) directly, as loading a saved model does. */
+  /** Sets the class weights, and the outcome offsets that undo them, as a first fit or a load does. */
   protected setOutcomeWeights(weights: Float32Array): void {
     this.outcomeWeights.set(weights);
-    for (let c = 0; c < 3; c++) this.logOutcomeWeights[c] = Math.log(weights[c]!);
+    const undo = weightOffsets(weights);
+    for (let m = 0; m < this.members; m++) this.outcomeOffsets.set(undo, m * 3);
     this.fitted = true;
+  }
+
+  /** Refits every member's outcome offsets on the validation rows (outcome-calibration.ts). */
+  private calibrateOutcomes(valid: ModelData): void {
+    const { outs } = this.validationOutputs(valid);
+    const size = valid.rows * OUTPUT_SIZE;
+    const initial = weightOffsets(this.outcomeWeights);
+    for (let m = 0; m < this.members; m++) {
+      const offsets = fitOutcomeOffsets(
+        outs.subarray(m * size, (m + 1) * size),
+        valid.rows,
+        valid.outcome,
+        initial,
+      );
+      this.outcomeOffsets.set(offsets, m * 3);
+    }
+  }
+
+  /** Every member's outputs (and log-variances) for all validation rows, in chunks to bound activations. */
+  private validationOutputs(valid: ModelData): { outs: Float32Array; logVars: Float32Array | null } {
+    const E = this.members;
+    const width = this.inputSize;
+    const size = valid.rows * OUTPUT_SIZE;
+    const outs = new Float32Array(E * size);
+    const logVars = this.stochastic ? new Float32Array(E * size) : null;
+    noGrad(() => {
+      for (let start = 0; start < valid.rows; start += VALIDATION_CHUNK) {
+        const rows = Math.min(VALIDATION_CHUNK, valid.rows - start);
+        tidy(() => {
+          const x = trackedTensor(valid.inputs.subarray(start * width, (start + rows) * width), [
+            rows,
+            width,
+          ]);
+          const { out, logVar } = this.forward(x);
+          for (let e = 0; e < E; e++) {
+            const from = e * rows * OUTPUT_SIZE;
+            const to = e * size + start * OUTPUT_SIZE;
+            outs.set(out.data.subarray(from, from + rows * OUTPUT_SIZE), to);
+            if (logVar && logVars) logVars.set(logVar.data.subarray(from, from + rows * OUTPUT_SIZE), to);
+          }
+        });
+      }
+    });
+    return { outs, logVars };
   }
 
   /** The arrays besides the weights that a saved model needs. */
@@ -143,6 +188,7 @@ export abstract class FeedForwardModel implements DynamicsModel {
     return {
       ...this.scalers.toArrays(),
       outcomeWeights: this.outcomeWeights,
+      outcomeOffsets: this.outcomeOffsets,
       elites: Float32Array.from(this.elites),
     };
   }
@@ -157,6 +203,16 @@ export abstract class FeedForwardModel implements DynamicsModel {
       throw new Error(`world model: ${file} has no valid 'elites' for ${this.members} members`);
     }
     this.setOutcomeWeights(weights);
+    // Files saved before calibration existed keep the offsets that undo the class weights.
+    const offsets = extra.outcomeOffsets;
+    if (offsets) {
+      if (offsets.length !== this.members * 3) {
+        throw new Error(
+          `world model: ${file} holds ${offsets.length} outcome offsets, expected ${this.members * 3}`,
+        );
+      }
+      this.outcomeOffsets.set(offsets);
+    }
     this.elites = Array.from(elites);
   }
 
@@ -182,23 +238,8 @@ export abstract class FeedForwardModel implements DynamicsModel {
         return extra ? loss.add(extra) : loss;
       },
       validate: () => {
-        // Outputs of every member for all validation rows, computed in chunks to bound the activations.
+        const { outs, logVars } = this.validationOutputs(valid);
         const size = valid.rows * OUTPUT_SIZE;
-        const outs = new Float32Array(E * size);
-        const logVars = this.stochastic ? new Float32Array(E * size) : null;
-        for (let start = 0; start < valid.rows; start += VALIDATION_CHUNK) {
-          const rows = Math.min(VALIDATION_CHUNK, valid.rows - start);
-          tidy(() => {
-            const x = tensor(valid.inputs.subarray(start * width, (start + rows) * width), [rows, width]);
-            const { out, logVar } = this.forward(x);
-            for (let e = 0; e < E; e++) {
-              const from = e * rows * OUTPUT_SIZE;
-              const to = e * size + start * OUTPUT_SIZE;
-              outs.set(out.data.subarray(from, from + rows * OUTPUT_SIZE), to);
-              if (logVar && logVars) logVars.set(logVar.data.subarray(from, from + rows * OUTPUT_SIZE), to);
-            }
-          });
-        }
         const perMember = [];
         for (let e = 0; e < E; e++) {
           const o = outs.subarray(e * size, (e + 1) * size);

@@ -66,6 +66,7 @@ import {
 } from './model-data.ts';
 import { readModelFile, saveModelFile } from './model-file.ts';
 import { landerModelLoss } from './model-loss.ts';
+import { fitOutcomeOffsets, weightOffsets } from './outcome-calibration.ts';
 import {
   type FitOptions,
   type FitReport,
@@ -450,7 +451,8 @@ export class GruModel implements DynamicsModel {
   readonly memorySize: number;
   /** Class weights of the outcome loss, set by the first fit. */
   readonly outcomeWeights = new Float32Array([1, 1, 1]);
-  private readonly logOutcomeWeights = new Float32Array(3);
+  /** Offsets added to the outcome logits (outcome-calibration.ts); -log w before a fit. */
+  readonly outcomeOffsets = new Float32Array(3);
   private readonly network: GruNetwork;
   private fitted = false;
   private prediction: DynamicsPrediction | null = null;
@@ -504,7 +506,7 @@ export class GruModel implements DynamicsModel {
       tidy(() => {
         const h = trackedTensor(memory.subarray(0, rows * H), [rows, H]);
         const step = this.network.step(trackedTensor(inputs, [rows, width]), h);
-        decodeOutputs(step.out.data, null, this.scalers, this.logOutcomeWeights, pred);
+        decodeOutputs(step.out.data, null, this.scalers, this.outcomeOffsets, pred);
         memory.set(step.h.data);
       }),
     );
@@ -594,7 +596,24 @@ export class GruModel implements DynamicsModel {
     const trainData = prepareModelData(train, this.actionSpace, this.scalers);
     const validData = prepareModelData(validation, this.actionSpace, this.scalers);
     if (!this.fitted) this.setOutcomeWeights(outcomeWeights(trainData.outcome));
-    return fitLearner(this.learner(trainData, trainIndex, validData, validIndex), options);
+    const report = fitLearner(this.learner(trainData, trainIndex, validData, validIndex), options);
+    // Calibrate the outcome on the validation windows, run as training runs them.
+    const run = this.runTiled(
+      validData,
+      validIndex,
+      this.config.window,
+      this.config.openLoop,
+      this.config.window,
+    );
+    this.outcomeOffsets.set(
+      fitOutcomeOffsets(
+        run.outputs,
+        run.targets.rows,
+        run.targets.outcome,
+        weightOffsets(this.outcomeWeights),
+      ),
+    );
+    return report;
   }
 
   /**
@@ -645,7 +664,12 @@ export class GruModel implements DynamicsModel {
       this.kind,
       { actionSpace: this.actionSpace, ...this.config },
       this.network,
-      { ...this.scalers.toArrays(), outcomeWeights: this.outcomeWeights, elites: Float32Array.of(0) },
+      {
+        ...this.scalers.toArrays(),
+        outcomeWeights: this.outcomeWeights,
+        outcomeOffsets: this.outcomeOffsets,
+        elites: Float32Array.of(0),
+      },
       metadata,
     );
   }
@@ -666,12 +690,22 @@ export class GruModel implements DynamicsModel {
       throw new Error(`world model: ${file} lacks 'outcomeWeights' (3 positive numbers)`);
     }
     model.setOutcomeWeights(weights);
+    // Files saved before calibration existed keep the offsets that undo the class weights.
+    const offsets = contents.extra.outcomeOffsets;
+    if (offsets) {
+      if (offsets.length !== OUTCOMES.length) {
+        throw new Error(
+          `world model: ${file} holds ${offsets.length} outcome offsets, expected ${OUTCOMES.length}`,
+        );
+      }
+      model.outcomeOffsets.set(offsets);
+    }
     return model;
   }
 
   private setOutcomeWeights(weights: Float32Array): void {
     this.outcomeWeights.set(weights);
-    for (let c = 0; c < OUTCOMES.length; c++) this.logOutcomeWeights[c] = Math.log(weights[c]!);
+    this.outcomeOffsets.set(weightOffsets(weights));
     this.fitted = true;
   }
 

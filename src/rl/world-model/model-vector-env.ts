@@ -7,7 +7,8 @@
  *      and outcome for all copies;
  *   2. each copy takes one elite member's prediction (drawn every step, or once per rollout), drawing the
  *      change from its Gaussian, the outcome from its calibrated probabilities;
- *   3. the reward is the predicted one, or -100 / +100 on a crash / landing, minus the MOPO-style penalties
+ *   3. the reward is Gymnasium's rule applied to the imagined states (or the model's predicted reward), or
+ *      -100 / +100 on a crash / landing, minus the MOPO-style penalties
  *      (Yu et al. 2020): lambdaUncertainty x the members' disagreement, lambdaFamiliarity x the autoencoder's
  *      unfamiliarity score (Boney et al. 2019);
  *   4. a copy ends when the outcome is terminal, truncates at the horizon H or when the disagreement passes
@@ -32,6 +33,7 @@ import {
   STATE_DIMS,
   TERMINAL_REWARD,
 } from './lander-layout.ts';
+import { shapingReward } from './lander-reward.ts';
 import { type ModelEnvConfig, resolveModelEnvConfig } from './model-env-config.ts';
 import type { StartHistory } from './start-states.ts';
 
@@ -179,11 +181,6 @@ export class ModelVectorEnv implements RlVectorEnv {
     this.startCount = options.startStates.length / OBSERVATION_SIZE;
     this.startOrder = options.startOrder ?? 'random';
     this.familiarity = options.familiarity ?? null;
-    if (this.config.lambdaFamiliarity > 0 && !this.familiarity) {
-      throw new Error(
-        'ModelVectorEnv: lambdaFamiliarity > 0 needs a familiarity scorer (options.familiarity)',
-      );
-    }
     this.rng = new Rng(envSeed(this.config.seed));
     this.pendingWarm = new Int32Array(n);
     this.startRows = new Int32Array(n);
@@ -239,6 +236,8 @@ export class ModelVectorEnv implements RlVectorEnv {
     const o = this.out;
     const K = OUTCOMES.length;
     const rows = pred.rows;
+    const discrete = 'n' in this.model.actionSpace;
+    const actionWidth = rawActionSize(this.model.actionSpace);
     for (let i = 0; i < n; i++) {
       const m = c.memberChoice === 'random' ? elites[this.rng.integer(0, elites.length)]! : this.members[i]!;
       const at = m * rows + i;
@@ -275,8 +274,21 @@ export class ModelVectorEnv implements RlVectorEnv {
       }
       const outOfBounds = c.outOfBoundsCrash && Math.abs(o.finalObservations[base]!) >= 1;
       if (outOfBounds) outcome = CRASH;
-      let reward = pred.reward[at]!;
-      if (c.sampleNoise && pred.rewardStd) reward += pred.rewardStd[at]! * this.rng.normal();
+      let reward: number;
+      if (c.reward === 'shaping') {
+        reward = shapingReward(
+          this.observations,
+          base,
+          o.finalObservations,
+          base,
+          discrete,
+          actions,
+          i * actionWidth,
+        );
+      } else {
+        reward = pred.reward[at]!;
+        if (c.sampleNoise && pred.rewardStd) reward += pred.rewardStd[at]! * this.rng.normal();
+      }
       if (outcome !== CONTINUE) reward = TERMINAL_REWARD[outcome]!;
       // Penalties for what the model does not know.
       const disagreement = memberDisagreement(
