@@ -16,6 +16,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type CommandSpec, HelpRequested, parseArgs } from '../src/cli/args.ts';
 import { allTransitions, loadDataFolders } from '../src/cli/data-folders.ts';
+import { latestCheckpoint, readJson, runPaths } from '../src/cli/run-folder.ts';
+import type { PpoRunConfig } from '../src/cli/train.ts';
+import { plannedUpdates } from '../src/rl/ppo.ts';
 import { separationAuroc } from '../src/rl/world-model/diagnostics/index.ts';
 import {
   type EnsembleModel,
@@ -64,14 +67,18 @@ function stage(done: string, args: string[]): void {
     throw new Error(`bench world-model: 'npm run ${args.join(' ')}' failed (${result.status})`);
 }
 
-// 1. Graded policies.
+// 1. Graded policies: a run whose last checkpoint is its planned last update is done; one cut short resumes.
 const ppoSteps = [100_000, 300_000, 1_000_000];
 const ppoRun = (steps: number) => join(dir, `ppo-${steps}`);
+function ppoFinished(run: string): boolean {
+  if (!existsSync(runPaths(run).config)) return false;
+  const config = readJson<PpoRunConfig>(runPaths(run).config, 'bench world-model');
+  return latestCheckpoint(run)?.update === plannedUpdates(config.ppo, config.numEnvs);
+}
 for (const steps of ppoSteps) {
-  stage(join(ppoRun(steps), 'eval.json'), [
-    'train',
-    '--',
-    'ppo',
+  const run = ppoRun(steps);
+  if (ppoFinished(run)) continue;
+  const fresh = [
     '--steps',
     String(steps),
     '--seed',
@@ -80,9 +87,15 @@ for (const steps of ppoSteps) {
     '0',
     '--eval-episodes',
     '20',
-    '--quiet',
     '--out',
-    ppoRun(steps),
+    run,
+  ];
+  stage(join(run, 'never'), [
+    'train',
+    '--',
+    'ppo',
+    ...(existsSync(runPaths(run).config) ? ['--resume', run] : fresh),
+    '--quiet',
   ]);
 }
 
