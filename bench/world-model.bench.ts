@@ -10,7 +10,7 @@
 //   5. speed: ModelVectorEnv at N = 1024 with the default ensemble and both penalties, on one core, and the
 //      training steps against PyTorch from `npm run bench -- world-model-speed` (run if its result is
 //      missing).
-// Then the targets, MET or MISS, and bench/results/world-model.json.
+// Then the targets, MET or MISS, and bench/results/world-model-s<seed>.json (the report beside it in the run folder).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -319,7 +319,7 @@ for (const c of checks) {
     c.measured === null ? 'n/a' : Math.abs(c.measured) >= 100 ? c.measured.toFixed(0) : c.measured.toFixed(3);
   console.log(`${c.met ? 'MET ' : 'MISS'}  ${c.label}: ${shown} (need ${c.need})`);
 }
-const file = saveResult('world-model', {
+const file = saveResult(`world-model-s${seed}`, {
   machine: machineInfo(),
   dir,
   dataDir,
