@@ -229,8 +229,10 @@ describe('collect: a constant policy (an out-of-distribution set no trainer make
         ]),
       ),
     ).rejects.toThrow(/constant:0.5,1 has 2 numbers; the env's action takes 1/);
-    expect(() => collectOptionsFromArgs(['--policy', 'constant:x', '--out', join(root, 'x')])).toThrow(
-      /constant:<action>/,
-    );
+    for (const bad of ['constant:x', 'constant:', 'constant:1,']) {
+      expect(() => collectOptionsFromArgs(['--policy', bad, '--out', join(root, 'x')])).toThrow(
+        /constant:<action>/,
+      );
+    }
   });
 });

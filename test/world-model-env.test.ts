@@ -310,6 +310,9 @@ describe('ModelVectorEnv', () => {
     expect(() => new ModelVectorEnv(new KnownModel(1), { startStates: new Float32Array(5) })).toThrow(
       /startStates holds 5 numbers/,
     );
+    expect(
+      () => new ModelVectorEnv(new KnownModel(1), { startStates: starts }, { lambdaFamiliarity: 2 }),
+    ).toThrow(/lambdaFamiliarity > 0 needs a familiarity scorer/);
     expect(() => new ModelVectorEnv(new KnownModel(1), { startStates: starts }, { horizon: 0 })).toThrow(
       /horizon = 0 is invalid/,
     );

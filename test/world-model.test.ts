@@ -115,6 +115,13 @@ describe('world models on a system with known dynamics', () => {
     for (let c = 0; c < 3; c++) expect(Math.abs(expected[c]! - actual[c]!)).toBeLessThan(1);
     expect(offsets[0]).toBe(0);
     expect(offsets[1]).toBeLessThan(-2);
+    // A class absent from the rows keeps a finite offset (about half a row's worth of probability), the same
+    // however long the fit runs.
+    const noRest = labels.map((l) => (l === 2 ? 0 : l));
+    const short = fitOutcomeOffsets(outputs, rows, noRest, [0, 0, 0], 100);
+    const long = fitOutcomeOffsets(outputs, rows, noRest, [0, 0, 0], 2000);
+    expect(Number.isFinite(short[2]!)).toBe(true);
+    expect(Math.abs(short[2]! - long[2]!)).toBeLessThan(0.01);
   });
 
   it('save and load give bit-identical predictions', () => {

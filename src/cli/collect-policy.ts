@@ -53,8 +53,9 @@ export interface CollectPolicyOptions {
 export function parsePolicySource(spec: string): PolicySource {
   if (spec === 'random' || spec === 'heuristic') return { kind: spec };
   if (spec.startsWith('constant:')) {
-    const action = spec.slice('constant:'.length).split(',').map(Number);
-    if (action.length === 0 || !action.every(Number.isFinite)) {
+    const pieces = spec.slice('constant:'.length).split(',');
+    const action = pieces.map(Number);
+    if (pieces.some((piece) => piece.trim() === '') || !action.every(Number.isFinite)) {
       throw new Error(
         `--policy = '${spec}' is invalid; expected constant:<action> with numbers, e.g. constant:1`,
       );

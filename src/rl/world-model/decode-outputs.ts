@@ -43,7 +43,12 @@ export function decodeOutputs(
   outcomeOffsets: Float32Array,
   pred: DynamicsPrediction,
 ): void {
-  const perMember = outcomeOffsets.length === pred.members * OUTCOMES.length && pred.members > 1;
+  if (outcomeOffsets.length !== OUTCOMES.length && outcomeOffsets.length !== pred.members * OUTCOMES.length) {
+    throw new Error(
+      `decodeOutputs: ${outcomeOffsets.length} outcome offsets; expected ${OUTCOMES.length} or ${pred.members * OUTCOMES.length}`,
+    );
+  }
+  const perMember = outcomeOffsets.length !== OUTCOMES.length;
   const n = pred.members * pred.rows;
   const { mean: dMean, std: dStd } = scalers.delta;
   const rMean = scalers.reward.mean[0]!;

@@ -26,7 +26,12 @@ import {
   prepareModelData,
 } from './model-data.ts';
 import { landerModelLoss } from './model-loss.ts';
-import { fitOutcomeOffsets, weightOffsets } from './outcome-calibration.ts';
+import {
+  checkOutcomeWeights,
+  fitOutcomeOffsets,
+  readOutcomeOffsets,
+  weightOffsets,
+} from './outcome-calibration.ts';
 import {
   type FitOptions,
   type FitReport,
@@ -196,23 +201,14 @@ export abstract class FeedForwardModel implements DynamicsModel {
   /** Restores what `extraArrays` saved. */
   protected loadExtraArrays(extra: Record<string, Float32Array | undefined>, file: string): void {
     this.scalers.fromArrays(extra, file);
-    const weights = extra.outcomeWeights;
+    const weights = checkOutcomeWeights(extra.outcomeWeights, file);
     const elites = extra.elites;
-    if (weights?.length !== 3) throw new Error(`world model: ${file} lacks 'outcomeWeights' (3 numbers)`);
-    if (!elites?.every((e) => Number.isInteger(e) && e >= 0 && e < this.members)) {
+    if (!elites || !elites.every((e) => Number.isInteger(e) && e >= 0 && e < this.members)) {
       throw new Error(`world model: ${file} has no valid 'elites' for ${this.members} members`);
     }
     this.setOutcomeWeights(weights);
-    // Files saved before calibration existed keep the offsets that undo the class weights.
-    const offsets = extra.outcomeOffsets;
-    if (offsets) {
-      if (offsets.length !== this.members * 3) {
-        throw new Error(
-          `world model: ${file} holds ${offsets.length} outcome offsets, expected ${this.members * 3}`,
-        );
-      }
-      this.outcomeOffsets.set(offsets);
-    }
+    const offsets = readOutcomeOffsets(extra, this.members * 3, file);
+    if (offsets) this.outcomeOffsets.set(offsets);
     this.elites = Array.from(elites);
   }
 

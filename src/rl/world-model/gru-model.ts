@@ -66,7 +66,12 @@ import {
 } from './model-data.ts';
 import { readModelFile, saveModelFile } from './model-file.ts';
 import { landerModelLoss } from './model-loss.ts';
-import { fitOutcomeOffsets, weightOffsets } from './outcome-calibration.ts';
+import {
+  checkOutcomeWeights,
+  fitOutcomeOffsets,
+  readOutcomeOffsets,
+  weightOffsets,
+} from './outcome-calibration.ts';
 import {
   type FitOptions,
   type FitReport,
@@ -597,14 +602,9 @@ export class GruModel implements DynamicsModel {
     const validData = prepareModelData(validation, this.actionSpace, this.scalers);
     if (!this.fitted) this.setOutcomeWeights(outcomeWeights(trainData.outcome));
     const report = fitLearner(this.learner(trainData, trainIndex, validData, validIndex), options);
-    // Calibrate the outcome on the validation windows, run as training runs them.
-    const run = this.runTiled(
-      validData,
-      validIndex,
-      this.config.window,
-      this.config.openLoop,
-      this.config.window,
-    );
+    // Calibrate the outcome one step ahead from real history (warmed as in training), as the model is
+    // judged and as a rollout's first step uses it.
+    const run = this.runTiled(validData, validIndex, 1, false, 1);
     this.outcomeOffsets.set(
       fitOutcomeOffsets(
         run.outputs,
@@ -681,25 +681,9 @@ export class GruModel implements DynamicsModel {
     const model = new GruModel(actionSpace, config);
     model.network.loadStateDict(contents.state, { source: file });
     model.scalers.fromArrays(contents.extra, file);
-    const weights = contents.extra.outcomeWeights;
-    if (
-      !weights ||
-      weights.length !== OUTCOMES.length ||
-      !weights.every((w) => w > 0 && Number.isFinite(w))
-    ) {
-      throw new Error(`world model: ${file} lacks 'outcomeWeights' (3 positive numbers)`);
-    }
-    model.setOutcomeWeights(weights);
-    // Files saved before calibration existed keep the offsets that undo the class weights.
-    const offsets = contents.extra.outcomeOffsets;
-    if (offsets) {
-      if (offsets.length !== OUTCOMES.length) {
-        throw new Error(
-          `world model: ${file} holds ${offsets.length} outcome offsets, expected ${OUTCOMES.length}`,
-        );
-      }
-      model.outcomeOffsets.set(offsets);
-    }
+    model.setOutcomeWeights(checkOutcomeWeights(contents.extra.outcomeWeights, file));
+    const offsets = readOutcomeOffsets(contents.extra, OUTCOMES.length, file);
+    if (offsets) model.outcomeOffsets.set(offsets);
     return model;
   }
 

@@ -27,8 +27,9 @@ export interface ModelEnvConfig {
    * Weight of the disagreement penalty (MOPO-style): reward minus this times the members' disagreement on
    * the next state (the standard deviation of the elites' means, in units of the state change's spread,
    * averaged over dimensions). 0 turns it off. Default 1, from a measurement: on held-out real lander
-   * transitions the default ensemble's mean disagreement is 0.058 (a penalty of 0.06 per step, a tenth of a
-   * typical |reward|), while off the data it is 10-40 times that (`npm run bench -- world-model`).
+   * transitions the default ensemble's mean disagreement is 0.058 (`npm run bench -- world-model`), a
+   * penalty of 0.06 per step, a tenth of a typical |reward|; off the data a small ensemble's disagreement is
+   * about 40 times its on-data value (test/world-model.test.ts, on the synthetic system).
    */
   lambdaUncertainty: number;
   /**

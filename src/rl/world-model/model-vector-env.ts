@@ -181,6 +181,12 @@ export class ModelVectorEnv implements RlVectorEnv {
     this.startCount = options.startStates.length / OBSERVATION_SIZE;
     this.startOrder = options.startOrder ?? 'random';
     this.familiarity = options.familiarity ?? null;
+    // The default weight applies only with a scorer; one asked for explicitly without a scorer is a mistake.
+    if ((overrides.lambdaFamiliarity ?? 0) > 0 && !this.familiarity) {
+      throw new Error(
+        'ModelVectorEnv: lambdaFamiliarity > 0 needs a familiarity scorer (options.familiarity)',
+      );
+    }
     this.rng = new Rng(envSeed(this.config.seed));
     this.pendingWarm = new Int32Array(n);
     this.startRows = new Int32Array(n);
