@@ -203,7 +203,7 @@ export abstract class FeedForwardModel implements DynamicsModel {
     this.scalers.fromArrays(extra, file);
     const weights = checkOutcomeWeights(extra.outcomeWeights, file);
     const elites = extra.elites;
-    if (!elites || !elites.every((e) => Number.isInteger(e) && e >= 0 && e < this.members)) {
+    if (!elites?.every((e) => Number.isInteger(e) && e >= 0 && e < this.members)) {
       throw new Error(`world model: ${file} has no valid 'elites' for ${this.members} members`);
     }
     this.setOutcomeWeights(weights);
