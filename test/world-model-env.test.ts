@@ -254,6 +254,58 @@ describe('ModelVectorEnv', () => {
     ).toThrow(/startHistory does not fit 2 start rows/);
   });
 
+  it("rebuilds a recurrent model's memory every rewarmEvery steps on the copy's own last steps, and resumes", () => {
+    /** Memory = the sum of x over the steps it was warmed on; x moves by 0.01 a step (member 0). */
+    class SummingModel extends KnownModel {
+      override readonly memorySize = 1;
+      calls: number[][] = [];
+      warmMemory(
+        obs: Float32Array,
+        _a: ArrayLike<number>,
+        rows: number,
+        k: number,
+        counts: ArrayLike<number>,
+        memory: Float32Array,
+      ): void {
+        for (let r = 0; r < rows; r++) {
+          let total = 0;
+          for (let j = k - counts[r]!; j < k; j++) total += obs[(r * k + j) * OBSERVATION_SIZE]!;
+          memory[r] = total;
+        }
+        this.calls.push(Array.from(counts as ArrayLike<number>).slice(0, rows));
+      }
+    }
+    const config = {
+      numEnvs: 2,
+      horizon: 100,
+      lambdaUncertainty: 0,
+      rewarmEvery: 4,
+      rewarmWindow: 3,
+    } as const;
+    const model = new SummingModel(1);
+    const env = new ModelVectorEnv(model, { startStates: starts, startOrder: 'sequential' }, config);
+    env.reset(1);
+    for (let t = 0; t < 4; t++) env.step(new Float32Array(2));
+    // After step 4 both copies were rebuilt together on their last 3 steps, which started at x = 0.01,
+    // 0.02, 0.03 (the start is x = 0).
+    expect(model.calls).toEqual([[3, 3]]);
+    expect(env.state().memory.map((m) => Number(m.toFixed(4)))).toEqual([0.06, 0.06]);
+    const saved = JSON.parse(JSON.stringify(env.state()));
+    for (let t = 0; t < 4; t++) env.step(new Float32Array(2));
+    const expected = env.state().memory;
+    const resumed = new ModelVectorEnv(
+      new SummingModel(1),
+      { startStates: starts, startOrder: 'sequential' },
+      config,
+    );
+    resumed.restoreState(saved);
+    for (let t = 0; t < 4; t++) resumed.step(new Float32Array(2));
+    expect(resumed.state().memory).toEqual(expected);
+    expect(() => resumed.restoreState({ ...saved, recent: undefined })).toThrow(
+      /lacks the memory model's recent steps/,
+    );
+  });
+
   it('branchStarts starts at the states buffer rows led to, with the steps of their episode behind them', () => {
     const buffer = new ReplayBuffer({ observationSize: 8, actionSize: 1, capacity: 16 });
     const obs = (x: number) => Float32Array.from({ length: 8 }, (_, j) => (j === 0 ? x : 0));

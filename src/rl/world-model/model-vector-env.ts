@@ -91,6 +91,8 @@ export interface ModelEnvState {
   lengths: number[];
   returns: number[];
   counters: ModelEnvCounters;
+  /** For a model with memory: each copy's last imagined steps (observations, actions, how many). */
+  recent?: { observations: number[]; actions: number[]; counts: number[] };
 }
 
 export interface ModelVectorEnvOptions {
@@ -131,6 +133,11 @@ export class ModelVectorEnv implements RlVectorEnv {
   private readonly pendingWarm: Int32Array;
   private pendingCount = 0;
   private readonly startRows: Int32Array;
+  /** A memory model's last `rewarmWindow` imagined steps per copy, right-aligned: [N, K, 8], [N, K, A], [N]. */
+  private readonly recentObservations: Float32Array;
+  private readonly recentActions: Float32Array;
+  private readonly recentCounts: Int32Array;
+  private readonly rewarmCopies: Int32Array;
   private readonly observations: Float32Array;
   private readonly memory: Float32Array | null;
   private readonly members: Int32Array;
@@ -190,6 +197,16 @@ export class ModelVectorEnv implements RlVectorEnv {
     this.rng = new Rng(envSeed(this.config.seed));
     this.pendingWarm = new Int32Array(n);
     this.startRows = new Int32Array(n);
+    const K = model.memorySize > 0 && this.config.rewarmEvery > 0 ? this.config.rewarmWindow : 0;
+    if (K > 0 && !model.warmMemory) {
+      throw new Error(
+        `ModelVectorEnv: a '${model.kind}' model has memory but no warmMemory to rebuild it (rewarmEvery)`,
+      );
+    }
+    this.recentObservations = new Float32Array(n * K * OBSERVATION_SIZE);
+    this.recentActions = new Float32Array(n * K * rawActionSize(model.actionSpace));
+    this.recentCounts = new Int32Array(n);
+    this.rewarmCopies = new Int32Array(n);
     this.horizonSteps = this.config.horizon;
     this.observations = new Float32Array(n * OBSERVATION_SIZE);
     this.memory = model.memorySize > 0 ? new Float32Array(n * model.memorySize) : null;
@@ -244,6 +261,7 @@ export class ModelVectorEnv implements RlVectorEnv {
     const rows = pred.rows;
     const discrete = 'n' in this.model.actionSpace;
     const actionWidth = rawActionSize(this.model.actionSpace);
+    let rewarm = 0;
     for (let i = 0; i < n; i++) {
       const m = c.memberChoice === 'random' ? elites[this.rng.integer(0, elites.length)]! : this.members[i]!;
       const at = m * rows + i;
@@ -332,9 +350,14 @@ export class ModelVectorEnv implements RlVectorEnv {
         o.episodeLengths[i] = this.lengths[i]!;
         this.startCopy(i);
       } else {
+        this.remember(i, actions, actionWidth);
+        if (this.recentObservations.length > 0 && this.lengths[i]! % c.rewarmEvery === 0) {
+          this.rewarmCopies[rewarm++] = i;
+        }
         this.observations.set(o.finalObservations.subarray(base, base + OBSERVATION_SIZE), base);
       }
     }
+    this.rewarmMemory(rewarm, actionWidth);
     this.warmStartedCopies();
     this.counters.steps += n;
     o.observations.set(this.observations);
@@ -352,6 +375,14 @@ export class ModelVectorEnv implements RlVectorEnv {
       lengths: Array.from(this.lengths),
       returns: Array.from(this.returns),
       counters: { ...this.counters },
+      recent:
+        this.recentObservations.length > 0
+          ? {
+              observations: Array.from(this.recentObservations),
+              actions: Array.from(this.recentActions),
+              counts: Array.from(this.recentCounts),
+            }
+          : undefined,
     };
   }
 
@@ -377,6 +408,22 @@ export class ModelVectorEnv implements RlVectorEnv {
     this.lengths.set(state.lengths);
     this.returns.set(state.returns);
     this.counters = { ...state.counters };
+    if (this.recentObservations.length > 0) {
+      const recent = state.recent;
+      if (
+        !recent ||
+        recent.observations.length !== this.recentObservations.length ||
+        recent.actions.length !== this.recentActions.length ||
+        recent.counts.length !== n
+      ) {
+        throw new Error(
+          "ModelVectorEnv.restoreState: the state lacks the memory model's recent steps (recent)",
+        );
+      }
+      this.recentObservations.set(recent.observations);
+      this.recentActions.set(recent.actions);
+      this.recentCounts.set(recent.counts);
+    }
     this.out.observations.set(this.observations);
   }
 
@@ -393,12 +440,54 @@ export class ModelVectorEnv implements RlVectorEnv {
     this.members[i] = elites[this.rng.integer(0, elites.length)]!;
     this.lengths[i] = 0;
     this.returns[i] = 0;
+    this.recentCounts[i] = 0;
     if (this.memory) {
       this.memory.fill(0, i * this.model.memorySize, (i + 1) * this.model.memorySize);
       if (this.startHistory) {
         this.startRows[i] = row;
         this.pendingWarm[this.pendingCount++] = i;
       }
+    }
+  }
+
+  /** Appends copy i's step (the observation it stepped from, its action) to its recent steps. */
+  private remember(i: number, actions: ArrayLike<number>, actionWidth: number): void {
+    const K = this.config.rewarmWindow;
+    if (this.recentObservations.length === 0) return;
+    const O = OBSERVATION_SIZE;
+    const obs = this.recentObservations.subarray(i * K * O, (i + 1) * K * O);
+    const act = this.recentActions.subarray(i * K * actionWidth, (i + 1) * K * actionWidth);
+    obs.copyWithin(0, O);
+    act.copyWithin(0, actionWidth);
+    obs.set(this.observations.subarray(i * O, (i + 1) * O), (K - 1) * O);
+    for (let j = 0; j < actionWidth; j++) act[(K - 1) * actionWidth + j] = actions[i * actionWidth + j]!;
+    this.recentCounts[i] = Math.min(K, this.recentCounts[i]! + 1);
+  }
+
+  /** Rebuilds the memory of `count` copies (rewarmCopies) on their recent steps, in one call. */
+  private rewarmMemory(count: number, actionWidth: number): void {
+    const memory = this.memory;
+    if (count === 0 || !memory || !this.model.warmMemory) return;
+    const K = this.config.rewarmWindow;
+    const O = OBSERVATION_SIZE;
+    const H = this.model.memorySize;
+    const observations = new Float32Array(count * K * O);
+    const actions = new Float32Array(count * K * actionWidth);
+    const counts = new Int32Array(count);
+    for (let j = 0; j < count; j++) {
+      const i = this.rewarmCopies[j]!;
+      observations.set(this.recentObservations.subarray(i * K * O, (i + 1) * K * O), j * K * O);
+      actions.set(
+        this.recentActions.subarray(i * K * actionWidth, (i + 1) * K * actionWidth),
+        j * K * actionWidth,
+      );
+      counts[j] = this.recentCounts[i]!;
+    }
+    const warmed = new Float32Array(count * H);
+    this.model.warmMemory(observations, actions, count, K, counts, warmed);
+    for (let j = 0; j < count; j++) {
+      const i = this.rewarmCopies[j]!;
+      memory.set(warmed.subarray(j * H, (j + 1) * H), i * H);
     }
   }
 
