@@ -60,7 +60,11 @@ const fitSeconds = (flags['fit-seconds'] as number | undefined) ?? 240;
 
 /** Runs `npm run <args>` unless `done` exists; stops the bench if it fails. */
 function stage(done: string, args: string[]): void {
-  if (existsSync(done)) return;
+  if (!existsSync(done)) npmRun(args);
+}
+
+/** Runs `npm run <args>`; stops the bench if it fails. */
+function npmRun(args: string[]): void {
   console.log(`> npm run ${args.join(' ')}`);
   const result = spawnSync('npm', ['run', '--silent', ...args], { stdio: 'inherit' });
   if (result.status !== 0)
@@ -90,7 +94,7 @@ for (const steps of ppoSteps) {
     '--out',
     run,
   ];
-  stage(join(run, 'never'), [
+  npmRun([
     'train',
     '--',
     'ppo',

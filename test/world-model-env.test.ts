@@ -59,6 +59,29 @@ class KnownModel implements DynamicsModel {
   save(): void {}
 }
 
+/** A model with one number of memory: warming it stores the sum of x over the real steps it ran through. */
+class SummingMemoryModel extends KnownModel {
+  override readonly memorySize = 1;
+  /** The counts of every warmMemory call. */
+  calls: number[][] = [];
+
+  warmMemory(
+    obs: Float32Array,
+    _actions: ArrayLike<number>,
+    rows: number,
+    k: number,
+    counts: ArrayLike<number>,
+    memory: Float32Array,
+  ): void {
+    for (let r = 0; r < rows; r++) {
+      let total = 0;
+      for (let j = k - counts[r]!; j < k; j++) total += obs[(r * k + j) * OBSERVATION_SIZE]!;
+      memory[r] = total;
+    }
+    this.calls.push(Array.from(counts).slice(0, rows));
+  }
+}
+
 const starts = Float32Array.from({ length: 3 * OBSERVATION_SIZE }, (_, k) =>
   k % OBSERVATION_SIZE === 1 ? 1.2 : 0,
 );
@@ -200,27 +223,7 @@ describe('ModelVectorEnv', () => {
   });
 
   it('warms a recurrent model on the real steps that led to each branched start', () => {
-    /** A model whose memory is the sum of the x of the history it was warmed on, plus one per step. */
-    class MemoryModel extends KnownModel {
-      override readonly memorySize = 1;
-      warmed: number[][] = [];
-      warmMemory(
-        obs: Float32Array,
-        _a: ArrayLike<number>,
-        rows: number,
-        k: number,
-        counts: ArrayLike<number>,
-        memory: Float32Array,
-      ): void {
-        for (let r = 0; r < rows; r++) {
-          let total = 0;
-          for (let j = k - counts[r]!; j < k; j++) total += obs[(r * k + j) * OBSERVATION_SIZE]!;
-          memory[r] = total;
-        }
-        this.warmed.push(Array.from(counts as ArrayLike<number>).slice(0, rows));
-      }
-    }
-    const model = new MemoryModel(1);
+    const model = new SummingMemoryModel(1);
     const k = 3;
     // Two start rows: one with three real steps at x = 1, 2, 3 behind it, one at an episode's start.
     const history = {
@@ -240,11 +243,11 @@ describe('ModelVectorEnv', () => {
     );
     env.reset(1);
     expect(env.state().memory).toEqual([6, 0]);
-    expect(model.warmed).toEqual([[3, 0]]);
+    expect(model.calls).toEqual([[3, 0]]);
     env.step(new Float32Array(2));
     env.step(new Float32Array(2));
     // Both copies truncated at H = 2 together and were warmed again in one call.
-    expect(model.warmed).toEqual([
+    expect(model.calls).toEqual([
       [3, 0],
       [3, 0],
     ]);
@@ -255,26 +258,6 @@ describe('ModelVectorEnv', () => {
   });
 
   it("rebuilds a recurrent model's memory every rewarmEvery steps on the copy's own last steps, and resumes", () => {
-    /** Memory = the sum of x over the steps it was warmed on; x moves by 0.01 a step (member 0). */
-    class SummingModel extends KnownModel {
-      override readonly memorySize = 1;
-      calls: number[][] = [];
-      warmMemory(
-        obs: Float32Array,
-        _a: ArrayLike<number>,
-        rows: number,
-        k: number,
-        counts: ArrayLike<number>,
-        memory: Float32Array,
-      ): void {
-        for (let r = 0; r < rows; r++) {
-          let total = 0;
-          for (let j = k - counts[r]!; j < k; j++) total += obs[(r * k + j) * OBSERVATION_SIZE]!;
-          memory[r] = total;
-        }
-        this.calls.push(Array.from(counts as ArrayLike<number>).slice(0, rows));
-      }
-    }
     const config = {
       numEnvs: 2,
       horizon: 100,
@@ -282,7 +265,7 @@ describe('ModelVectorEnv', () => {
       rewarmEvery: 4,
       rewarmWindow: 3,
     } as const;
-    const model = new SummingModel(1);
+    const model = new SummingMemoryModel(1);
     const env = new ModelVectorEnv(model, { startStates: starts, startOrder: 'sequential' }, config);
     env.reset(1);
     for (let t = 0; t < 4; t++) env.step(new Float32Array(2));
@@ -294,7 +277,7 @@ describe('ModelVectorEnv', () => {
     for (let t = 0; t < 4; t++) env.step(new Float32Array(2));
     const expected = env.state().memory;
     const resumed = new ModelVectorEnv(
-      new SummingModel(1),
+      new SummingMemoryModel(1),
       { startStates: starts, startOrder: 'sequential' },
       config,
     );

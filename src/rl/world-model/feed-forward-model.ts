@@ -218,13 +218,16 @@ export abstract class FeedForwardModel implements DynamicsModel {
     const E = this.members;
     const width = this.inputSize;
     let batch = allocateModelData(0, width);
+    let indices = new Int32Array(0);
     return {
       parameters: () => this.network.parameters(),
       trainingRows: train.rows,
       trainingLoss: (batchSize: number, rng: Rng): Tensor => {
-        if (batch.rows !== E * batchSize) batch = allocateModelData(E * batchSize, width);
+        if (batch.rows !== E * batchSize) {
+          batch = allocateModelData(E * batchSize, width);
+          indices = new Int32Array(E * batchSize);
+        }
         // Each member's rows drawn with replacement: bootstrapped minibatches.
-        const indices = new Int32Array(E * batchSize);
         for (let i = 0; i < indices.length; i++) indices[i] = rng.integer(0, train.rows);
         gatherRows(train, indices, batch);
         const x = trackedTensor(batch.inputs, [E, batchSize, width]);

@@ -134,9 +134,7 @@ export class ModelVectorEnv implements RlVectorEnv {
   private pendingCount = 0;
   private readonly startRows: Int32Array;
   /** A memory model's last `rewarmWindow` imagined steps per copy, right-aligned: [N, K, 8], [N, K, A], [N]. */
-  private readonly recentObservations: Float32Array;
-  private readonly recentActions: Float32Array;
-  private readonly recentCounts: Int32Array;
+  private readonly recent: StartHistory;
   private readonly rewarmCopies: Int32Array;
   private readonly observations: Float32Array;
   private readonly memory: Float32Array | null;
@@ -203,9 +201,12 @@ export class ModelVectorEnv implements RlVectorEnv {
         `ModelVectorEnv: a '${model.kind}' model has memory but no warmMemory to rebuild it (rewarmEvery)`,
       );
     }
-    this.recentObservations = new Float32Array(n * K * OBSERVATION_SIZE);
-    this.recentActions = new Float32Array(n * K * rawActionSize(model.actionSpace));
-    this.recentCounts = new Int32Array(n);
+    this.recent = {
+      k: K,
+      observations: new Float32Array(n * K * OBSERVATION_SIZE),
+      actions: new Float32Array(n * K * rawActionSize(model.actionSpace)),
+      counts: new Int32Array(n),
+    };
     this.rewarmCopies = new Int32Array(n);
     this.horizonSteps = this.config.horizon;
     this.observations = new Float32Array(n * OBSERVATION_SIZE);
@@ -351,13 +352,13 @@ export class ModelVectorEnv implements RlVectorEnv {
         this.startCopy(i);
       } else {
         this.remember(i, actions, actionWidth);
-        if (this.recentObservations.length > 0 && this.lengths[i]! % c.rewarmEvery === 0) {
+        if (this.recent.observations.length > 0 && this.lengths[i]! % c.rewarmEvery === 0) {
           this.rewarmCopies[rewarm++] = i;
         }
         this.observations.set(o.finalObservations.subarray(base, base + OBSERVATION_SIZE), base);
       }
     }
-    this.rewarmMemory(rewarm, actionWidth);
+    this.warmCopies(this.rewarmCopies, rewarm, this.recent, null);
     this.warmStartedCopies();
     this.counters.steps += n;
     o.observations.set(this.observations);
@@ -376,11 +377,11 @@ export class ModelVectorEnv implements RlVectorEnv {
       returns: Array.from(this.returns),
       counters: { ...this.counters },
       recent:
-        this.recentObservations.length > 0
+        this.recent.observations.length > 0
           ? {
-              observations: Array.from(this.recentObservations),
-              actions: Array.from(this.recentActions),
-              counts: Array.from(this.recentCounts),
+              observations: Array.from(this.recent.observations),
+              actions: Array.from(this.recent.actions),
+              counts: Array.from(this.recent.counts),
             }
           : undefined,
     };
@@ -408,21 +409,21 @@ export class ModelVectorEnv implements RlVectorEnv {
     this.lengths.set(state.lengths);
     this.returns.set(state.returns);
     this.counters = { ...state.counters };
-    if (this.recentObservations.length > 0) {
+    if (this.recent.observations.length > 0) {
       const recent = state.recent;
       if (
         !recent ||
-        recent.observations.length !== this.recentObservations.length ||
-        recent.actions.length !== this.recentActions.length ||
+        recent.observations.length !== this.recent.observations.length ||
+        recent.actions.length !== this.recent.actions.length ||
         recent.counts.length !== n
       ) {
         throw new Error(
           "ModelVectorEnv.restoreState: the state lacks the memory model's recent steps (recent)",
         );
       }
-      this.recentObservations.set(recent.observations);
-      this.recentActions.set(recent.actions);
-      this.recentCounts.set(recent.counts);
+      this.recent.observations.set(recent.observations);
+      this.recent.actions.set(recent.actions);
+      this.recent.counts.set(recent.counts);
     }
     this.out.observations.set(this.observations);
   }
@@ -440,7 +441,7 @@ export class ModelVectorEnv implements RlVectorEnv {
     this.members[i] = elites[this.rng.integer(0, elites.length)]!;
     this.lengths[i] = 0;
     this.returns[i] = 0;
-    this.recentCounts[i] = 0;
+    this.recent.counts[i] = 0;
     if (this.memory) {
       this.memory.fill(0, i * this.model.memorySize, (i + 1) * this.model.memorySize);
       if (this.startHistory) {
@@ -453,70 +454,48 @@ export class ModelVectorEnv implements RlVectorEnv {
   /** Appends copy i's step (the observation it stepped from, its action) to its recent steps. */
   private remember(i: number, actions: ArrayLike<number>, actionWidth: number): void {
     const K = this.config.rewarmWindow;
-    if (this.recentObservations.length === 0) return;
+    if (this.recent.observations.length === 0) return;
     const O = OBSERVATION_SIZE;
-    const obs = this.recentObservations.subarray(i * K * O, (i + 1) * K * O);
-    const act = this.recentActions.subarray(i * K * actionWidth, (i + 1) * K * actionWidth);
+    const obs = this.recent.observations.subarray(i * K * O, (i + 1) * K * O);
+    const act = this.recent.actions.subarray(i * K * actionWidth, (i + 1) * K * actionWidth);
     obs.copyWithin(0, O);
     act.copyWithin(0, actionWidth);
     obs.set(this.observations.subarray(i * O, (i + 1) * O), (K - 1) * O);
     for (let j = 0; j < actionWidth; j++) act[(K - 1) * actionWidth + j] = actions[i * actionWidth + j]!;
-    this.recentCounts[i] = Math.min(K, this.recentCounts[i]! + 1);
+    this.recent.counts[i] = Math.min(K, this.recent.counts[i]! + 1);
   }
 
-  /** Rebuilds the memory of `count` copies (rewarmCopies) on their recent steps, in one call. */
-  private rewarmMemory(count: number, actionWidth: number): void {
-    const memory = this.memory;
-    if (count === 0 || !memory || !this.model.warmMemory) return;
-    const K = this.config.rewarmWindow;
-    const O = OBSERVATION_SIZE;
-    const H = this.model.memorySize;
-    const observations = new Float32Array(count * K * O);
-    const actions = new Float32Array(count * K * actionWidth);
-    const counts = new Int32Array(count);
-    for (let j = 0; j < count; j++) {
-      const i = this.rewarmCopies[j]!;
-      observations.set(this.recentObservations.subarray(i * K * O, (i + 1) * K * O), j * K * O);
-      actions.set(
-        this.recentActions.subarray(i * K * actionWidth, (i + 1) * K * actionWidth),
-        j * K * actionWidth,
-      );
-      counts[j] = this.recentCounts[i]!;
-    }
-    const warmed = new Float32Array(count * H);
-    this.model.warmMemory(observations, actions, count, K, counts, warmed);
-    for (let j = 0; j < count; j++) {
-      const i = this.rewarmCopies[j]!;
-      memory.set(warmed.subarray(j * H, (j + 1) * H), i * H);
-    }
-  }
-
-  /** Warms the memory of the copies started this step on their start rows' histories, in one call. */
+  /** Warms the memory of the copies started this step on their start rows' histories. */
   private warmStartedCopies(): void {
-    const history = this.startHistory;
-    const memory = this.memory;
     const count = this.pendingCount;
     this.pendingCount = 0;
-    if (!history || !memory || count === 0 || !this.model.warmMemory) return;
-    const { k } = history;
-    const A = rawActionSize(this.model.actionSpace);
+    if (this.startHistory) this.warmCopies(this.pendingWarm, count, this.startHistory, this.startRows);
+  }
+
+  /**
+   * Rebuilds the memory of `count` copies (`copies[0..count)`) in one call from their rows of `source`: row
+   * `rows[copy]`, or the copy's own row when `rows` is null.
+   */
+  private warmCopies(copies: Int32Array, count: number, source: StartHistory, rows: Int32Array | null): void {
+    const memory = this.memory;
+    if (count === 0 || !memory || !this.model.warmMemory) return;
+    const { k } = source;
+    const O = k * OBSERVATION_SIZE;
+    const A = k * rawActionSize(this.model.actionSpace);
     const H = this.model.memorySize;
-    const observations = new Float32Array(count * k * OBSERVATION_SIZE);
-    const actions = new Float32Array(count * k * A);
+    const observations = new Float32Array(count * O);
+    const actions = new Float32Array(count * A);
     const counts = new Int32Array(count);
     for (let j = 0; j < count; j++) {
-      const row = this.startRows[this.pendingWarm[j]!]!;
-      const stepSize = k * OBSERVATION_SIZE;
-      observations.set(history.observations.subarray(row * stepSize, (row + 1) * stepSize), j * stepSize);
-      actions.set(history.actions.subarray(row * k * A, (row + 1) * k * A), j * k * A);
-      counts[j] = history.counts[row]!;
+      const copy = copies[j]!;
+      const row = rows ? rows[copy]! : copy;
+      observations.set(source.observations.subarray(row * O, (row + 1) * O), j * O);
+      actions.set(source.actions.subarray(row * A, (row + 1) * A), j * A);
+      counts[j] = source.counts[row]!;
     }
     const warmed = new Float32Array(count * H);
     this.model.warmMemory(observations, actions, count, k, counts, warmed);
-    for (let j = 0; j < count; j++) {
-      const i = this.pendingWarm[j]!;
-      memory.set(warmed.subarray(j * H, (j + 1) * H), i * H);
-    }
+    for (let j = 0; j < count; j++) memory.set(warmed.subarray(j * H, (j + 1) * H), copies[j]! * H);
   }
 }
 
