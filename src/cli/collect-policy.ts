@@ -8,9 +8,9 @@
  * a policy no trainer produces, whose states (a lander spinning on one side engine) are out of distribution.
  */
 import { type Box, type Discrete, type EnvId, heuristicAction } from '../env/index.ts';
-import { type ActorCritic, clipToBox } from '../rl/actor-critic.ts';
-import { Categorical } from '../rl/distributions.ts';
-import { noGrad, type Rng, Tensor, tidy } from '../tensor/index.ts';
+import type { ActorCritic } from '../rl/actor-critic.ts';
+import { exploringActions } from '../rl/explore.ts';
+import type { Rng } from '../tensor/index.ts';
 import { readJson, runPaths } from './run-folder.ts';
 import { loadRunPolicy } from './run-policy.ts';
 import type { PpoRunConfig } from './train.ts';
@@ -157,26 +157,7 @@ function heuristicActor(space: Box | Discrete, observationSize: number): ActFn {
 
 /** A PPO policy: sampled from its logits / temperature, or its mean plus temperature x its noise. */
 function runPolicyActor(policy: ActorCritic, temperature: number, rng: Rng): ActFn {
-  if (temperature === 0) return (observations, actions) => policy.act(observations, actions);
   return (observations, actions) => {
-    const rows = observations.length / policy.observationSize;
-    const normalized = policy.normalizeObservations(observations, new Float32Array(observations.length));
-    noGrad(() =>
-      tidy(() => {
-        const dist = policy.distribution(new Tensor(normalized, [rows, policy.observationSize]), temperature);
-        if (dist instanceof Categorical) {
-          actions.set(dist.sample(rng));
-          return;
-        }
-        const dims = dist.dims;
-        const mean = dist.mean.data;
-        const logStd = dist.logStd.data;
-        for (let i = 0; i < rows * dims; i++) {
-          actions[i] = mean[i]! + temperature * Math.exp(logStd[i % dims]!) * rng.normal();
-        }
-        // The env takes actions in the box; the buffer records the clipped action the env carried out.
-        clipToBox(policy.actionSpace, actions, actions);
-      }),
-    );
+    exploringActions(policy, observations, temperature, rng, actions);
   };
 }

@@ -1,8 +1,11 @@
-/** `npm run eval -- <run-dir> --episodes 100`: greedy evaluation of a run's policy; prints and writes eval.json. */
+/**
+ * `npm run eval -- <run-dir> --episodes 100`: greedy evaluation of a run's policy (PPO or model-based);
+ * prints and writes eval.json.
+ */
 import { type CommandSpec, parseArgs } from './args.ts';
 import { EVAL_SEED_BASE, type EvalSummary, evaluatePolicy } from './evaluate.ts';
 import { runPaths, writeJson } from './run-folder.ts';
-import { loadRunPolicy } from './run-policy.ts';
+import { checkpointUnit, loadRunPolicy } from './run-policy.ts';
 
 export const evalSpec: CommandSpec = {
   command: 'eval',
@@ -32,9 +35,16 @@ export function evalRun(argv: readonly string[], log: (line: string) => void = c
     episodes,
     (flags.seed as number | undefined) ?? EVAL_SEED_BASE,
   );
-  writeJson(runPaths(dir).eval, { envId: config.envId, update, ...summary });
+  const unit = checkpointUnit(config);
+  writeJson(runPaths(dir).eval, {
+    envId: config.envId,
+    algorithm: config.algorithm,
+    update,
+    ...(unit === 'update' ? {} : { [unit]: update }),
+    ...summary,
+  });
   log(
-    `${dir} (${config.envId}, update ${update}): ${summary.episodes} episodes, mean return ` +
+    `${dir} (${config.algorithm} on ${config.envId}, ${unit} ${update}): ${summary.episodes} episodes, mean return ` +
       `${summary.meanReturn.toFixed(1)} ± ${summary.stdReturn.toFixed(1)}, min ${summary.minReturn.toFixed(1)}, ` +
       `median ${summary.medianReturn.toFixed(1)}, ${(summary.solvedFraction * 100).toFixed(0)}% at 200 or more, ` +
       `mean length ${summary.meanLength.toFixed(0)} -> ${runPaths(dir).eval}`,

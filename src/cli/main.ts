@@ -1,6 +1,7 @@
 /**
- * The command line: `npm start` (the main job on its defaults: train PPO on LunarLander-v3 for 1M steps,
- * then evaluate, plot and replay it), and `npm run train | eval | plot | replay | collect -- ...`.
+ * The command line: `npm start` (the main job: the model-based agent on LunarLander-v3 on its default config,
+ * then model-free PPO on the same real-step budget, then evaluation, a plot of both against real steps and a
+ * replay), and `npm run train | eval | plot | replay | collect | model-report -- ...`.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,29 +15,97 @@ import { replayRun } from './replay.ts';
 import { latestCheckpoint, readJson, runPaths } from './run-folder.ts';
 import { type PpoRunConfig, trainOptionsFromArgs, trainPpo } from './train.ts';
 import { trainModelOptionsFromArgs, trainModels } from './train-model.ts';
+import {
+  readSimpleRunConfig,
+  simpleRunFinished,
+  trainSimple,
+  trainSimpleOptionsFromArgs,
+} from './train-simple.ts';
 
-const COMMANDS = 'train ppo | train model | eval | plot | replay | collect | model-report';
+/** Real environment steps of `npm start`'s runs: the model-based agent's budget, and PPO's beside it. */
+export const START_REAL_STEPS = 100_000;
+const START_ENV = 'LunarLander-v3';
+const START_SEED = 1;
+
+const COMMANDS = 'train ppo | train simple | train model | eval | plot | replay | collect | model-report';
 
 async function mainJob(): Promise<void> {
-  const dir = join('runs', 'ppo-LunarLander-v3-s1');
-  const started = existsSync(runPaths(dir).config);
-  const finished = started && isFinished(dir);
-  if (finished) {
-    console.log(`${dir} is already trained; evaluating it (delete the folder to train again)`);
+  const simpleDir = join('runs', `simple-${START_ENV}-s${START_SEED}`);
+  const simpleStarted = existsSync(runPaths(simpleDir).config);
+  console.log(
+    `npm start: 1. the model-based agent (PPO in a learned model) on ${START_ENV} for ${START_REAL_STEPS} real ` +
+      'steps; 2. model-free PPO on as many real steps; 3. evaluate, plot and replay the model-based agent',
+  );
+  if (simpleStarted && simpleRunFinished(simpleDir)) {
+    console.log(`[1/5] ${simpleDir} is already trained; skipping (delete the folder to train again)`);
+  } else if (simpleStarted) {
+    console.log(`[1/5] continuing ${simpleDir} from its last checkpoint`);
+    await trainSimple({ dir: simpleDir, resume: true });
   } else {
     console.log(
-      started
-        ? `continuing ${dir} from its last checkpoint`
-        : `training PPO on LunarLander-v3 for 1M steps into ${dir} (npm run train -- ppo --help for options)`,
+      `[1/5] training the model-based agent on ${START_ENV} for ${START_REAL_STEPS} real steps into ` +
+        `${simpleDir} (npm run train -- simple --help for options)`,
     );
-    await trainPpo(started ? { dir, resume: true } : trainOptionsFromArgs(['--out', dir]));
+    await trainSimple(
+      trainSimpleOptionsFromArgs([
+        '--env',
+        START_ENV,
+        '--steps',
+        String(START_REAL_STEPS),
+        '--seed',
+        String(START_SEED),
+        '--out',
+        simpleDir,
+      ]),
+    );
   }
-  evalRun([dir]);
-  await plotRuns([dir]);
-  replayRun([dir]);
+  // PPO gets the model-based run's own budget (the folder may predate a change of START_REAL_STEPS).
+  const steps = readSimpleRunConfig(simpleDir, 'npm start').simple.totalRealSteps;
+  if (steps !== START_REAL_STEPS) {
+    console.log(
+      `note: ${simpleDir} was started with ${steps} real steps, not START_REAL_STEPS = ${START_REAL_STEPS}; ` +
+        `PPO gets ${steps} to match (delete the folder to train on ${START_REAL_STEPS})`,
+    );
+  }
+  const ppoDir = join('runs', `ppo-${START_ENV}-s${START_SEED}-${steps}`);
+  const ppoStarted = existsSync(runPaths(ppoDir).config);
+  if (ppoStarted && ppoFinished(ppoDir)) {
+    console.log(`[2/5] ${ppoDir} is already trained; skipping`);
+  } else if (ppoStarted) {
+    console.log(`[2/5] continuing the model-free PPO run ${ppoDir} from its last checkpoint`);
+    await trainPpo({ dir: ppoDir, resume: true });
+  } else {
+    console.log(
+      `[2/5] training model-free PPO on ${START_ENV} for the same ${steps} real steps into ${ppoDir}, ` +
+        'for comparison',
+    );
+    await trainPpo(
+      trainOptionsFromArgs([
+        '--env',
+        START_ENV,
+        '--steps',
+        String(steps),
+        '--seed',
+        String(START_SEED),
+        '--out',
+        ppoDir,
+      ]),
+    );
+  }
+  console.log(`[3/5] evaluating the model-based agent's greedy policy on 100 episodes (seeds from 1e9)`);
+  evalRun([simpleDir]);
+  console.log('[4/5] plotting both runs against real environment steps, and the model error and horizon');
+  await plotRuns([
+    simpleDir,
+    ppoDir,
+    '--title',
+    `${START_ENV}: model-based PPO vs PPO, return against real steps`,
+  ]);
+  console.log(`[5/5] recording an episode of the model-based agent`);
+  replayRun([simpleDir]);
 }
 
-function isFinished(dir: string): boolean {
+function ppoFinished(dir: string): boolean {
   const config = readJson<PpoRunConfig>(runPaths(dir).config, 'npm start');
   return latestCheckpoint(dir)?.update === plannedUpdates(config.ppo, config.numEnvs);
 }
@@ -52,9 +121,20 @@ async function main(argv: string[]): Promise<void> {
         trainModels(trainModelOptionsFromArgs(flags));
         return;
       }
+      if (algorithm === 'simple') {
+        const result = await trainSimple(trainSimpleOptionsFromArgs(flags));
+        if (result.finalEval) {
+          console.log(
+            `finished ${result.dir}: greedy eval mean return ${result.finalEval.meanReturn.toFixed(1)} over ` +
+              `${result.finalEval.episodes} episodes`,
+          );
+        }
+        return;
+      }
       if (algorithm !== 'ppo') {
         throw new UsageError(
-          `train: unknown algorithm '${algorithm ?? ''}'; expected 'ppo' or 'model' (npm run train -- ppo ...)`,
+          `train: unknown algorithm '${algorithm ?? ''}'; expected 'ppo', 'model' or 'simple' ` +
+            '(npm run train -- ppo ..., npm run train -- simple ...)',
         );
       }
       const result = await trainPpo(trainOptionsFromArgs(flags));

@@ -18,6 +18,8 @@ export class ProgressBar {
     startSteps = 0,
     private readonly stream: NodeJS.WriteStream = process.stderr,
     private readonly enabled = true,
+    /** What is counted, e.g. 'real steps' (the rate shows as '<unit>/s'). */
+    private readonly unit = 'steps',
   ) {
     this.startSteps = startSteps;
   }
@@ -32,8 +34,8 @@ export class ProgressBar {
     const filled = Math.round(fraction * width);
     const bar = `${'='.repeat(filled)}${filled < width ? '>' : ''}${' '.repeat(Math.max(0, width - filled - 1))}`;
     const line =
-      `[${bar}] ${(fraction * 100).toFixed(0).padStart(3)}% ${formatCount(steps)}/${formatCount(this.total)} steps` +
-      ` | ${formatCount(rate)} steps/s | return ${meanReturn === null ? '-' : meanReturn.toFixed(1)}` +
+      `[${bar}] ${(fraction * 100).toFixed(0).padStart(3)}% ${formatCount(steps)}/${formatCount(this.total)} ${this.unit}` +
+      ` | ${formatCount(rate)} ${this.unit}/s | return ${meanReturn === null ? '-' : meanReturn.toFixed(1)}` +
       ` | ${formatDuration(seconds)} elapsed, ${formatDuration(left)} left${extra ? ` | ${extra}` : ''}`;
     if (this.stream.isTTY) {
       this.stream.write(`\r${line}\x1b[K`);

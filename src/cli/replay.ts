@@ -4,7 +4,7 @@ import { writeFileAtomic } from '../nn/index.ts';
 import { type CommandSpec, parseArgs } from './args.ts';
 import { EVAL_SEED_BASE } from './evaluate.ts';
 import { runPaths } from './run-folder.ts';
-import { loadRunPolicy } from './run-policy.ts';
+import { algorithmLabel, checkpointUnit, loadRunPolicy } from './run-policy.ts';
 
 export const replaySpec: CommandSpec = {
   command: 'replay',
@@ -27,7 +27,7 @@ export function replayRun(argv: readonly string[], log: (line: string) => void =
     envId: config.envId,
     envOptions: config.envOptions,
     seed,
-    title: `${config.envId}: PPO ${dir}, update ${update}, seed ${seed}`,
+    title: `${config.envId}: ${algorithmLabel(config)} ${dir}, ${checkpointUnit(config)} ${update}, seed ${seed}`,
     policy: (observation) => {
       policy.act(observation, action);
       return policy.discrete ? action[0]! : [action[0]!, action[1]!];

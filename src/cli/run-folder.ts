@@ -2,7 +2,7 @@
  * One run, one folder (`../shared/design.md`, "Runs"):
  *
  *   config.json          what was asked for, resolved (every hyperparameter)
- *   metrics.jsonl        one JSON object per update
+ *   metrics.jsonl        one JSON object per update (per iteration for the model-based loop)
  *   checkpoints/         update-<n>/ folders and latest.json, which names the newest complete one
  *   eval.json            written by `npm run eval`
  *   plots/               SVG learning curves
@@ -65,9 +65,12 @@ export function readMetrics<T = Record<string, unknown>>(dir: string): T[] {
   return rows;
 }
 
-/** Keeps the metrics of updates up to `update` (those the checkpoint being resumed from had seen). */
-export function truncateMetrics(dir: string, update: number): void {
-  const kept = readMetrics<{ update: number }>(dir).filter((m) => m.update <= update);
+/**
+ * Keeps the metrics of updates up to `update` (those the checkpoint being resumed from had seen); `key`
+ * names the field that counts them ('update' for PPO, 'iteration' for the model-based loop).
+ */
+export function truncateMetrics(dir: string, update: number, key = 'update'): void {
+  const kept = readMetrics<Record<string, unknown>>(dir).filter((m) => (m[key] as number) <= update);
   writeFileAtomic(runPaths(dir).metrics, kept.map((m) => `${JSON.stringify(m)}\n`).join(''));
 }
 

@@ -1,12 +1,13 @@
 /**
- * `npm run train -- model --data data/<a>[,data/<b>...] --model ensemble|mlp|gru|dae|inverse|all --seed 1
- * --out runs/<name>`: fits world models of the lander on collected data into a run folder:
+ * `npm run train -- model --data data/<a>[,data/<b>...] --model ensemble|mlp|gru|dae|inverse|article|all
+ * --seed 1 --out runs/<name>`: fits world models of the lander on collected data into a run folder:
  *   config.json     what was asked for (data, kinds, seed, fit options) and the split's sizes
  *   metrics.jsonl   one line per model and epoch: training loss, the validation error of every predicted
  *                   dimension, seconds
  *   <kind>.safetensors  the fitted model (weights, scalers, calibration), loadable by `loadModel`
  *   summary.json    per model: best epoch, why it stopped, seconds, its best validation errors
- * `--model all` fits every kind on the same split. Rows are split into training and validation by episode.
+ * `--model all` fits every kind but the article's baseline on the same split. Rows are split into training
+ * and validation by episode.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +20,7 @@ import {
   type ModelKind,
   makeModel,
   resolveFitOptions,
+  STANDARD_MODEL_KINDS,
 } from '../rl/world-model/index.ts';
 import { type CommandSpec, parseArgs, parseOverrides, UsageError } from './args.ts';
 import { loadDataFolders, splitTransitions } from './data-folders.ts';
@@ -37,7 +39,7 @@ export const trainModelSpec: CommandSpec = {
     {
       name: 'model',
       type: 'string',
-      help: 'which kind to fit, or all (default ensemble)',
+      help: 'which kind to fit, or all (every kind but article; default ensemble)',
       choices: [...MODEL_KINDS, 'all'],
     },
     {
@@ -90,7 +92,7 @@ export function trainModelOptionsFromArgs(argv: readonly string[]): TrainModelOp
   if (data.length === 0)
     throw new UsageError('--data is required: one or more folders made by npm run collect', trainModelSpec);
   const model = (flags.model as string | undefined) ?? 'ensemble';
-  const kinds = model === 'all' ? [...MODEL_KINDS] : isModelKind(model) ? [model] : [];
+  const kinds = model === 'all' ? [...STANDARD_MODEL_KINDS] : isModelKind(model) ? [model] : [];
   const seed = (flags.seed as number | undefined) ?? 1;
   const validationFraction = (flags.validation as number | undefined) ?? 0.1;
   if (!(validationFraction > 0 && validationFraction < 1)) {

@@ -8,7 +8,7 @@ import type { ModelActionSpace, Transitions } from './lander-layout.ts';
 import type { LanderScalers } from './model-data.ts';
 import type { FitOptions, FitReport } from './trainer.ts';
 
-export type DynamicsKind = 'mlp' | 'ensemble' | 'gru';
+export type DynamicsKind = 'mlp' | 'ensemble' | 'gru' | 'article';
 
 /** One batch of predictions of every member, [E, N, ...] member-major. */
 export interface DynamicsPrediction {

@@ -1,5 +1,15 @@
 /** World models apart from the algorithms that use them (see ../shared/design.md, "rl"). */
 
+export {
+  ARTICLE_OUTPUT_SIZE,
+  ARTICLE_REWARD_SCALE,
+  ArticleModel,
+  type ArticleModelConfig,
+  articleFitDefaults,
+  articleInputSize,
+  defaultArticleModelConfig,
+  encodeArticleInputs,
+} from './article-model.ts';
 export { bufferTransitions, joinTransitions } from './buffer-transitions.ts';
 export { allocatePrediction, decodeOutputs } from './decode-outputs.ts';
 export type {
@@ -45,6 +55,7 @@ export {
   MODEL_KINDS,
   type ModelKind,
   makeModel,
+  STANDARD_MODEL_KINDS,
 } from './model-kinds.ts';
 export { type LossParts, landerModelLoss } from './model-loss.ts';
 export {
@@ -74,6 +85,7 @@ export { sampleRecentIndices, sampleUniformIndices } from './replay-sampling.ts'
 export { Standardizer } from './standardizer.ts';
 export { branchStarts, type StartHistory, type StartSet } from './start-states.ts';
 export {
+  clipGradValue,
   defaultFitOptions,
   type EpochMetrics,
   type FitOptions,

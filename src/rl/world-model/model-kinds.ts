@@ -1,9 +1,11 @@
 /**
- * Every model kind by name, made and loaded alike: the three dynamics models (mlp, ensemble, gru) and the
- * two helpers that judge imagined transitions (dae: how familiar a state and action are; inverse: which
- * action could have made a transition). All fit on real transitions with the shared trainer and save to one
+ * Every model kind by name, made and loaded alike: the three dynamics models (mlp, ensemble, gru), the
+ * article's own model (article: the baseline of the first ablation row, article-model.ts) and the two
+ * helpers that judge imagined transitions (dae: how familiar a state and action are; inverse: which action
+ * could have made a transition). All fit on real transitions with the shared trainer and save to one
  * safetensors file whose metadata names the kind.
  */
+import { ArticleModel } from './article-model.ts';
 import type { DynamicsModel, EpisodeTransitions } from './dynamics-model.ts';
 import { EnsembleModel } from './ensemble-model.ts';
 import { FamiliarityModel } from './familiarity-model.ts';
@@ -14,9 +16,17 @@ import { MlpModel } from './mlp-model.ts';
 import { readModelFile } from './model-file.ts';
 import type { FitOptions, FitReport } from './trainer.ts';
 
-export const MODEL_KINDS = ['mlp', 'ensemble', 'gru', 'dae', 'inverse'] as const;
+export const MODEL_KINDS = ['mlp', 'ensemble', 'gru', 'dae', 'inverse', 'article'] as const;
 export type ModelKind = (typeof MODEL_KINDS)[number];
-export const DYNAMICS_KINDS = ['mlp', 'ensemble', 'gru'] as const;
+/** The kinds `train-model --model all` fits: the issue's five, not the article's baseline. */
+export const STANDARD_MODEL_KINDS = [
+  'mlp',
+  'ensemble',
+  'gru',
+  'dae',
+  'inverse',
+] as const satisfies readonly ModelKind[];
+export const DYNAMICS_KINDS = ['mlp', 'ensemble', 'gru', 'article'] as const;
 
 /** What every kind offers. */
 export interface FittableModel {
@@ -24,7 +34,7 @@ export interface FittableModel {
   save(file: string, metadata?: Record<string, string>): void;
 }
 
-export type AnyModel = MlpModel | EnsembleModel | GruModel | FamiliarityModel | InverseModel;
+export type AnyModel = MlpModel | EnsembleModel | GruModel | FamiliarityModel | InverseModel | ArticleModel;
 
 export function isModelKind(value: string): value is ModelKind {
   return (MODEL_KINDS as readonly string[]).includes(value);
@@ -43,6 +53,8 @@ export function makeModel(kind: ModelKind, space: ModelActionSpace, seed: number
       return new FamiliarityModel(space, { seed });
     case 'inverse':
       return new InverseModel(space, { seed });
+    case 'article':
+      return new ArticleModel(space, { seed });
   }
 }
 
@@ -60,6 +72,8 @@ export function loadModel(file: string): AnyModel {
       return FamiliarityModel.load(file);
     case 'inverse':
       return InverseModel.load(file);
+    case 'article':
+      return ArticleModel.load(file);
     default:
       throw new Error(
         `loadModel: ${file} holds a model of unknown kind '${kind}'; expected one of ${MODEL_KINDS.join(', ')}`,
@@ -67,7 +81,7 @@ export function loadModel(file: string): AnyModel {
   }
 }
 
-/** The dynamics model saved in `file` (mlp, ensemble or gru), or a clear error. */
+/** The dynamics model saved in `file` (mlp, ensemble, gru or article), or a clear error. */
 export function loadDynamicsModel(file: string): DynamicsModel {
   const model = loadModel(file);
   if (!('memorySize' in model)) {

@@ -32,6 +32,11 @@ export interface FitOptions {
   weightDecay: number;
   /** Clip the global gradient norm to this (a rare huge error must not wreck the weights). */
   maxGradNorm: number;
+  /**
+   * Also clip every gradient element to [-clipValue, clipValue] after the norm clipping (PyTorch's
+   * `clip_grad_value_`; the article's model clipped at 0.5). Unset (the default): no value clipping.
+   */
+  clipValue?: number;
   /** Epochs without a relative improvement of `minImprovement` before stopping. */
   patience: number;
   /** Relative improvement of the validation loss that counts (MBPO: 1%). */
@@ -121,6 +126,9 @@ export function resolveFitOptions(overrides: Partial<FitOptions> = {}): FitOptio
   for (const key of ['learningRate', 'maxGradNorm', 'maxSeconds'] as const) {
     if (!(o[key] > 0)) throw new Error(`fit: ${key} = ${o[key]} is invalid; expected a positive number`);
   }
+  if (o.clipValue !== undefined && !(o.clipValue > 0)) {
+    throw new Error(`fit: clipValue = ${o.clipValue} is invalid; expected a positive number`);
+  }
   for (const key of ['weightDecay', 'minImprovement'] as const) {
     if (!(o[key] >= 0) || !Number.isFinite(o[key])) {
       throw new Error(`fit: ${key} = ${o[key]} is invalid; expected a finite number >= 0`);
@@ -155,6 +163,7 @@ export function fitLearner(learner: Learner, overrides: Partial<FitOptions> = {}
         l.backward();
         const norm = clipGradNorm(params, options.maxGradNorm);
         if (!Number.isFinite(norm)) return Number.NaN;
+        if (options.clipValue !== undefined) clipGradValue(params, options.clipValue);
         optimizer.step();
         return l.item();
       });
@@ -196,6 +205,18 @@ export function fitLearner(learner: Learner, overrides: Partial<FitOptions> = {}
   }
   learner.restore(bestSnapshot);
   return { epochs, bestEpoch, stoppedBecause, seconds: (performance.now() - started) / 1000, gradientSteps };
+}
+
+/** Clamps every gradient element to [-clipValue, clipValue] in place (PyTorch's `clip_grad_value_`). */
+export function clipGradValue(params: readonly Tensor[], clipValue: number): void {
+  for (const p of params) {
+    if (!p.grad) continue;
+    const g = p.grad.data;
+    for (let i = 0; i < g.length; i++) {
+      if (g[i]! > clipValue) g[i] = clipValue;
+      else if (g[i]! < -clipValue) g[i] = -clipValue;
+    }
+  }
 }
 
 /**

@@ -1,0 +1,144 @@
+// `npm run bench -- simple-ablations [--seeds 1,2] [--steps 100000] [--jobs 2] [--rows core|all|<name>,...]
+//   [--out runs/bench-ablations]`
+//
+// Issue 12's ablation table on LunarLander-v3: start from the article's own setting (../shared/article-setting.md)
+// and add the wish list one item at a time, so each row shows what its item is worth. Every row is a normal
+// `npm run train -- simple` run with the flags below; rows are kept in bench/results/simple-ablations/ as they
+// finish and skipped when the bench runs again, so the table fills over several sittings. `--rows all` adds
+// the "where time allows" rows: each penalty off in the default, and fixed horizons 1, 5 and 25.
+import { join } from 'node:path';
+import { type CommandSpec, HelpRequested, parseArgs } from '../src/cli/args.ts';
+import { writeFileAtomic } from '../src/nn/index.ts';
+import { machineInfo, resultsDir, saveResult } from './report.ts';
+import { CHECKPOINTS, formatReturn, type RowPlan, runRows } from './simple-runs.ts';
+
+const spec: CommandSpec = {
+  command: 'bench simple-ablations',
+  positionals: '',
+  minPositionals: 0,
+  maxPositionals: 0,
+  flags: [
+    { name: 'seeds', type: 'string', help: 'comma-separated seeds (default 1,2)' },
+    { name: 'steps', type: 'int', min: 1, help: 'real steps per run (default 100000)' },
+    { name: 'jobs', type: 'int', min: 1, help: 'runs side by side (default 2, one per core)' },
+    {
+      name: 'rows',
+      type: 'string',
+      help: "'core' (rows 1-7, default), 'all', or row names, comma-separated",
+    },
+    { name: 'out', type: 'string', help: 'folder of the run folders (default runs/bench-ablations)' },
+  ],
+};
+const { flags } = (() => {
+  try {
+    return parseArgs(process.argv.slice(2), spec);
+  } catch (error) {
+    console.error((error as Error).message);
+    process.exit(error instanceof HelpRequested ? 0 : 2);
+  }
+})();
+const seeds = ((flags.seeds as string | undefined) ?? '1,2').split(',').map(Number);
+const steps = (flags.steps as number | undefined) ?? 100_000;
+const jobs = (flags.jobs as number | undefined) ?? 2;
+const out = (flags.out as string | undefined) ?? join('runs', 'bench-ablations');
+
+// Whole imagined episodes from real initial states, fixed hyperparameters, no penalties: the article's loop.
+const wholeEpisodes = ['starts=initial', 'horizon=1000', 'dynamic=false', 'lambdaUncertainty=0'];
+const noFamiliarity = ['familiarity=false', 'lambdaFamiliarity=0'];
+const set = (...values: string[]) => values.flatMap((v) => ['--set', v]);
+
+/** [name, label, flags]: each core row adds one item to the row before it. */
+const core: [string, string, string[]][] = [
+  [
+    '1-article',
+    'the article: one MLP of the absolute next state and reward / 100, raw action, no normalisation, no outcome head; whole imagined episodes from real initial states; fixed hyperparameters',
+    [
+      '--model',
+      'article',
+      ...set(...wholeEpisodes, ...noFamiliarity, 'modelReward=predicted', 'outOfBoundsCrash=false'),
+    ],
+  ],
+  [
+    '2-delta-outcome',
+    '+ delta-state targets, normalisation, one-hot actions and the outcome head (crash / at rest as events)',
+    ['--model', 'mlp', ...set(...wholeEpisodes, ...noFamiliarity, 'modelReward=predicted')],
+  ],
+  [
+    '2b-known-reward',
+    "+ Gymnasium's reward rule on imagined states instead of the reward head",
+    ['--model', 'mlp', ...set(...wholeEpisodes, ...noFamiliarity)],
+  ],
+  ['3-recurrent', '+ recurrent model (gru)', ['--model', 'gru', ...set(...wholeEpisodes, ...noFamiliarity)]],
+  [
+    '4-ensemble',
+    '+ probabilistic ensemble (7 MLPs, 5 elites) with the disagreement penalty (in place of the gru)',
+    ['--model', 'ensemble', ...set('starts=initial', 'horizon=1000', 'dynamic=false', ...noFamiliarity)],
+  ],
+  [
+    '5-autoencoder',
+    '+ the autoencoder penalty',
+    ['--model', 'ensemble', ...set('starts=initial', 'horizon=1000', 'dynamic=false')],
+  ],
+  [
+    '6-branched',
+    '+ branched rollouts of 10 steps from buffer states (MBPO)',
+    ['--model', 'ensemble', ...set('starts=buffer', 'horizon=10', 'dynamic=false')],
+  ],
+  ['7-dynamic', '+ dynamic horizon, temperature and penalty weight (the default)', []],
+];
+const extra: [string, string, string[]][] = [
+  ['x-no-uncertainty', 'default without the disagreement penalty', set('lambdaUncertainty=0')],
+  ['x-no-familiarity', 'default without the autoencoder penalty', set(...noFamiliarity)],
+  ['x-horizon-1', 'default with a fixed horizon of 1', set('dynamic=false', 'horizon=1')],
+  ['x-horizon-5', 'default with a fixed horizon of 5', set('dynamic=false', 'horizon=5')],
+  ['x-horizon-25', 'default with a fixed horizon of 25', set('dynamic=false', 'horizon=25')],
+];
+const rowsArg = (flags.rows as string | undefined) ?? 'core';
+const chosen =
+  rowsArg === 'core'
+    ? core
+    : rowsArg === 'all'
+      ? [...core, ...extra]
+      : [...core, ...extra].filter(([name]) => rowsArg.split(',').includes(name));
+if (chosen.length === 0) {
+  console.error(
+    `bench simple-ablations: --rows ${rowsArg} names no row; rows: ${[...core, ...extra].map(([n]) => n).join(', ')}`,
+  );
+  process.exit(2);
+}
+// Seeds alternate inside the queue, so two jobs finish whole rows (both seeds) early.
+const plans: RowPlan[] = chosen.flatMap(([name, label, rowFlags]) =>
+  seeds.map((seed) => ({
+    name: `${name}-s${seed}-${steps / 1000}k`,
+    algorithm: 'simple' as const,
+    envId: 'LunarLander-v3',
+    seed,
+    steps,
+    flags: rowFlags,
+    label,
+  })),
+);
+const results = await runRows('simple-ablations', plans, out, jobs);
+
+const checkpoints = CHECKPOINTS.filter((c) => c <= steps);
+const lines = [
+  `| row | what it adds | ${checkpoints.map((c) => `eval at ${c / 1000}k`).join(' | ')} | best eval | real steps to 200 | min per 100k |`,
+  `| --- | --- | ${checkpoints.map(() => '---').join(' | ')} | --- | --- | --- |`,
+];
+for (const [name, label] of chosen) {
+  const rows = results.filter((r) => r.name.startsWith(`${name}-s`));
+  if (rows.length === 0) continue;
+  const per = (f: (r: (typeof rows)[number]) => number | null) =>
+    rows.map((r) => formatReturn(f(r))).join(' / ');
+  lines.push(
+    `| ${name} | ${label} | ${checkpoints.map((c) => per((r) => r.evalAt[String(c)] ?? null)).join(' | ')} | ${per(
+      (r) => (r.evals.length ? Math.max(...r.evals.map((e) => e.meanReturn)) : null),
+    )} | ${rows.map((r) => r.firstSolvedSteps ?? 'never').join(' / ')} | ${rows
+      .map((r) => (r.trainSecondsPer100k / 60).toFixed(1))
+      .join(' / ')} |`,
+  );
+}
+const report = `Seeds ${seeds.join(' / ')} per cell (LunarLander-v3, ${steps / 1000}k real steps, eval = mean of 100 greedy episodes)\n\n${lines.join('\n')}\n`;
+console.log(`\n${report}`);
+writeFileAtomic(join(resultsDir, 'simple-ablations.md'), report);
+saveResult('simple-ablations', { machine: machineInfo(), steps, seeds, results });

@@ -1,0 +1,154 @@
+// Shared by `bench simple` and `bench simple-ablations`: a row is one training run (`npm run train -- simple`
+// or `-- ppo`) in its own run folder; a finished row's summary is kept in bench/results/<suite>/<row>.json
+// and skipped when the bench runs again, a started one resumes from its last checkpoint, and `jobs` rows run
+// side by side (one per core).
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readMetrics, runPaths } from '../src/cli/run-folder.ts';
+import { writeFileAtomic } from '../src/nn/index.ts';
+import { resultsDir } from './report.ts';
+
+export interface RowPlan {
+  /** Unique within the suite: the result file's and run folder's name. */
+  name: string;
+  algorithm: 'simple' | 'ppo';
+  envId: string;
+  seed: number;
+  /** Real steps of the run. */
+  steps: number;
+  /** Further `train` flags of a fresh run (--set ..., --model ...). */
+  flags: string[];
+  /** What the row adds or changes, for the table. */
+  label: string;
+}
+
+/** One evaluation of a run: 100 greedy episodes on the real env after `steps` real steps. */
+export interface EvalPoint {
+  steps: number;
+  meanReturn: number;
+}
+
+export interface RowResult extends RowPlan {
+  dir: string;
+  evals: EvalPoint[];
+  /** Eval mean at the last evaluation at or before each checkpoint of real steps (null: none yet). */
+  evalAt: Record<string, number | null>;
+  /** Real steps at the first eval mean >= 200; null if never. */
+  firstSolvedSteps: number | null;
+  /** After the first solve, the lowest eval mean of the rest of the run (the worst drop); null if never solved. */
+  lowestAfterSolved: number | null;
+  finalEvalMean: number;
+  /** Imagined steps in all (simple runs). */
+  imaginedSteps: number | null;
+  /** Seconds: all, and without the evaluations; per 100k real steps without them. */
+  totalSeconds: number;
+  trainSeconds: number;
+  trainSecondsPer100k: number;
+}
+
+export const CHECKPOINTS = [50_000, 100_000, 200_000];
+
+interface MetricsLine {
+  steps?: number;
+  realSteps?: number;
+  imaginedSteps?: number;
+  evalMeanReturn?: number;
+  evalSeconds?: number;
+  wallSeconds: number;
+}
+
+/** Reads a finished run's metrics into the row's summary. */
+export function summariseRow(plan: RowPlan, dir: string): RowResult {
+  const lines = readMetrics<MetricsLine>(dir);
+  const steps = (l: MetricsLine) => l.realSteps ?? l.steps ?? 0;
+  const evals = lines
+    .filter((l) => typeof l.evalMeanReturn === 'number')
+    .map((l) => ({ steps: steps(l), meanReturn: l.evalMeanReturn! }));
+  const evalAt: Record<string, number | null> = {};
+  for (const c of CHECKPOINTS) {
+    if (c > plan.steps) continue;
+    const before = evals.filter((e) => e.steps <= c);
+    evalAt[String(c)] = before.at(-1)?.meanReturn ?? null;
+  }
+  const solvedAt = evals.findIndex((e) => e.meanReturn >= 200);
+  const last = lines.at(-1);
+  if (!last) throw new Error(`bench: ${dir} has no metrics`);
+  const evalSeconds = lines.reduce((s, l) => s + (l.evalSeconds ?? 0), 0);
+  const trainSeconds = last.wallSeconds - evalSeconds;
+  return {
+    ...plan,
+    dir,
+    evals,
+    evalAt,
+    firstSolvedSteps: solvedAt >= 0 ? evals[solvedAt]!.steps : null,
+    lowestAfterSolved: solvedAt >= 0 ? Math.min(...evals.slice(solvedAt).map((e) => e.meanReturn)) : null,
+    finalEvalMean: evals.at(-1)?.meanReturn ?? Number.NaN,
+    imaginedSteps: last.imaginedSteps ?? null,
+    totalSeconds: last.wallSeconds,
+    trainSeconds,
+    trainSecondsPer100k: (trainSeconds / Math.max(1, steps(last))) * 100_000,
+  };
+}
+
+function resultFile(suite: string, name: string): string {
+  return join(resultsDir, suite, `${name}.json`);
+}
+
+/** The kept result of a finished row, or null. */
+export function keptResult(suite: string, name: string): RowResult | null {
+  const file = resultFile(suite, name);
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as RowResult) : null;
+}
+
+function runRow(plan: RowPlan, dir: string): Promise<void> {
+  const argv = ['--import', 'tsx', 'src/cli/main.ts', 'train', plan.algorithm];
+  if (existsSync(runPaths(dir).config)) argv.push('--resume', dir);
+  else {
+    argv.push('--env', plan.envId, '--seed', String(plan.seed), '--steps', String(plan.steps));
+    argv.push('--out', dir, '--eval-every', '1', ...plan.flags);
+  }
+  argv.push('--quiet');
+  console.log(`> ${argv.slice(2).join(' ')}`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, argv, { stdio: ['ignore', 'inherit', 'inherit'] });
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${dir}: exit code ${code}`))));
+  });
+}
+
+/**
+ * Runs every row not yet kept, `jobs` at a time, keeping each finished row's result as it lands; returns
+ * every row's result (kept or new) in plan order.
+ */
+export async function runRows(
+  suite: string,
+  plans: RowPlan[],
+  runsRoot: string,
+  jobs: number,
+): Promise<RowResult[]> {
+  const queue = plans.filter((p) => !keptResult(suite, p.name));
+  const failures: string[] = [];
+  async function worker(): Promise<void> {
+    for (let plan = queue.shift(); plan; plan = queue.shift()) {
+      const dir = join(runsRoot, plan.name);
+      try {
+        await runRow(plan, dir);
+        const result = summariseRow(plan, dir);
+        writeFileAtomic(resultFile(suite, plan.name), `${JSON.stringify(result, null, 2)}\n`);
+        console.log(
+          `${plan.name}: eval ${CHECKPOINTS.map((c) => result.evalAt[String(c)]?.toFixed(0) ?? '-').join(' / ')}, ` +
+            `first 200 at ${result.firstSolvedSteps ?? 'never'}, ${(result.trainSecondsPer100k / 60).toFixed(1)} min per 100k`,
+        );
+      } catch (error) {
+        failures.push(`${plan.name}: ${(error as Error).message}`);
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: jobs }, worker));
+  if (failures.length > 0) console.error(`failed rows:\n${failures.join('\n')}`);
+  return plans.map((p) => keptResult(suite, p.name)).filter((r): r is RowResult => r !== null);
+}
+
+export function formatReturn(value: number | null | undefined): string {
+  return value === null || value === undefined || Number.isNaN(value) ? '-' : value.toFixed(0);
+}

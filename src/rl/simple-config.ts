@@ -1,0 +1,248 @@
+/**
+ * The model-based loop's settings (simple.ts), one typed config with a doc and a default for every field.
+ * PPO's own settings for the imagined rollouts sit in `ppo`, on top of `simplePpoDefaults`.
+ */
+import { type PpoConfig, resolvePpoConfig } from './ppo-config.ts';
+
+export type SimpleModelKind = 'ensemble' | 'mlp' | 'gru' | 'article';
+export type SimpleStarts = 'buffer' | 'initial';
+
+export interface SimpleConfig {
+  /** Real environment steps in all: the sample budget (collection only; evaluation is apart). */
+  totalRealSteps: number;
+  /** Real steps of the first collection, with the untrained policy, before the first model fit. */
+  initialRealSteps: number;
+  /** Real steps collected per later iteration (step 1), rounded down to whole steps of every real copy. */
+  realStepsPerIteration: number;
+  /** Which dynamics model PPO trains in. */
+  model: SimpleModelKind;
+  /** Hidden layer sizes of the dynamics model (every member of an ensemble). */
+  modelHiddenSizes: number[];
+  /** Ensemble members E, and the elites kept of them (MBPO). */
+  ensembleMembers: number;
+  ensembleElites: number;
+  /** Fit the denoising autoencoder too, for the familiarity penalty (Boney et al. 2019). */
+  familiarity: boolean;
+  /** Episodes held out of every fit, for early stopping and outcome calibration. */
+  validationFraction: number;
+  /** Most epochs of one refit, each `modelStepsPerEpoch` gradient steps (warm start makes a few enough). */
+  modelEpochs: number;
+  /** Gradient steps per refit epoch (0: a pass over the training rows). */
+  modelStepsPerEpoch: number;
+  /** Epochs without a 1% better validation loss before a refit stops. */
+  modelPatience: number;
+  /** The dynamics model's AdamW step size. */
+  modelLearningRate: number;
+  /** Where imagined rollouts start: real states from the buffer (MBPO's branches) or real initial states. */
+  starts: SimpleStarts;
+  /** Start states drawn from the buffer per iteration (each with its history, for a recurrent model). */
+  startStates: number;
+  /** Model env copies N stepped together. */
+  modelEnvs: number;
+  /** Imagined steps PPO trains on per iteration (step 4), rounded up to whole rollouts of N x H. */
+  imaginedStepsPerIteration: number;
+  /** Set H, the temperature and the uncertainty weight from measurements (step 3); false: fixed values. */
+  dynamic: boolean;
+  /** The horizon H when not dynamic, and the first iteration's. */
+  horizon: number;
+  /** Horizons the dynamic rule chooses among: the largest whose open-loop error passes. */
+  horizonCandidates: number[];
+  /** Open-loop error (mean over dims of RMSE / the value's std) a horizon must stay under. */
+  horizonErrorLimit: number;
+  /** Exploration temperature of real collection (logits / T; scale of the std when continuous) at the start. */
+  temperature: number;
+  /** The floor the dynamic temperature falls to as disagreement on visited states falls. */
+  minTemperature: number;
+  /** Weight of the disagreement penalty (the dynamic rule scales it by the measured calibration). */
+  lambdaUncertainty: number;
+  /** Weight of the autoencoder penalty (0 off; needs `familiarity`). */
+  lambdaFamiliarity: number;
+  /** Truncate an imagined rollout when its disagreement passes this (Infinity: never). */
+  disagreementLimit: number;
+  /**
+   * Where an imagined step's reward comes from: 'shaping' applies Gymnasium's reward rule to the imagined
+   * states (a known reward, as PETS assumes), 'predicted' takes the model's reward head (the article's way).
+   */
+  modelReward: 'shaping' | 'predicted';
+  /** Gymnasium's |x| >= 1 crash applied to imagined states (the article's model had no such rule). */
+  outOfBoundsCrash: boolean;
+  /** Real copies stepped together when collecting. */
+  realEnvs: number;
+  /** Evaluate the greedy policy on the real env every this many iterations (and at the end); 0: only then. */
+  evalEvery: number;
+  /** Episodes per evaluation (seeds from 1e9), reported apart from training. */
+  evalEpisodes: number;
+  /** Capacity of the replay buffer (real transitions kept). */
+  bufferCapacity: number;
+  /** PPO's settings for the imagined rollouts (on top of `simplePpoDefaults`). */
+  ppo: Partial<PpoConfig>;
+  /** Seed of every draw: real envs, model weights, rollouts, PPO. */
+  seed: number;
+}
+
+/**
+ * PPO in the model: a shorter discount than model-free PPO's 0.999 (rollouts are H steps, and the critic
+ * carries the rest), minibatches sized for rollouts of N = 256 copies.
+ */
+export const simplePpoDefaults: Readonly<Partial<PpoConfig>> = Object.freeze({
+  gamma: 0.99,
+  lambda: 0.95,
+  minibatchSize: 512,
+  epochs: 4,
+  entropyCoef: 0.01,
+  learningRate: 3e-4,
+  hiddenSizes: [64, 64],
+});
+
+export const defaultSimpleConfig: Readonly<SimpleConfig> = Object.freeze({
+  totalRealSteps: 200_000,
+  initialRealSteps: 8_000,
+  realStepsPerIteration: 4_000,
+  model: 'ensemble' as SimpleModelKind,
+  modelHiddenSizes: [200, 200, 200],
+  ensembleMembers: 7,
+  ensembleElites: 5,
+  familiarity: true,
+  validationFraction: 0.1,
+  modelEpochs: 5,
+  modelStepsPerEpoch: 100,
+  modelPatience: 2,
+  modelLearningRate: 1e-3,
+  starts: 'buffer' as SimpleStarts,
+  startStates: 4096,
+  modelEnvs: 256,
+  imaginedStepsPerIteration: 100_000,
+  dynamic: true,
+  horizon: 10,
+  horizonCandidates: [5, 10, 20, 30, 50],
+  horizonErrorLimit: 0.5,
+  temperature: 1.5,
+  minTemperature: 1,
+  lambdaUncertainty: 1,
+  lambdaFamiliarity: 1,
+  disagreementLimit: Number.POSITIVE_INFINITY,
+  modelReward: 'shaping' as 'shaping' | 'predicted',
+  outOfBoundsCrash: true,
+  realEnvs: 8,
+  evalEvery: 5,
+  evalEpisodes: 100,
+  bufferCapacity: 1_000_000,
+  ppo: {},
+  seed: 1,
+} satisfies SimpleConfig);
+
+const positiveInteger = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) > 0;
+const nonNegativeInteger = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0;
+const positive = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v > 0;
+const nonNegative = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+const boolean = (v: unknown): boolean => typeof v === 'boolean';
+const positiveIntegers = (v: unknown): boolean =>
+  Array.isArray(v) && v.length > 0 && v.every((d) => positiveInteger(d));
+
+const checks: [keyof SimpleConfig, (v: unknown) => boolean, string][] = [
+  ['totalRealSteps', positiveInteger, 'a positive integer'],
+  ['initialRealSteps', positiveInteger, 'a positive integer'],
+  ['realStepsPerIteration', positiveInteger, 'a positive integer'],
+  [
+    'model',
+    (v) => v === 'ensemble' || v === 'mlp' || v === 'gru' || v === 'article',
+    "'ensemble', 'mlp', 'gru' or 'article'",
+  ],
+  ['modelHiddenSizes', positiveIntegers, 'a non-empty list of positive integers'],
+  ['ensembleMembers', positiveInteger, 'a positive integer'],
+  ['ensembleElites', positiveInteger, 'a positive integer'],
+  ['familiarity', boolean, 'true or false'],
+  ['validationFraction', (v) => typeof v === 'number' && v > 0 && v < 1, 'a number in (0, 1)'],
+  ['modelEpochs', positiveInteger, 'a positive integer'],
+  ['modelStepsPerEpoch', nonNegativeInteger, 'an integer >= 0'],
+  ['modelPatience', positiveInteger, 'a positive integer'],
+  ['modelLearningRate', positive, 'a positive number'],
+  ['starts', (v) => v === 'buffer' || v === 'initial', "'buffer' or 'initial'"],
+  ['startStates', positiveInteger, 'a positive integer'],
+  ['modelEnvs', positiveInteger, 'a positive integer'],
+  ['imaginedStepsPerIteration', positiveInteger, 'a positive integer'],
+  ['dynamic', boolean, 'true or false'],
+  ['horizon', positiveInteger, 'a positive integer'],
+  ['horizonCandidates', positiveIntegers, 'a non-empty list of positive integers'],
+  ['horizonErrorLimit', positive, 'a positive number'],
+  ['temperature', positive, 'a positive number'],
+  ['minTemperature', positive, 'a positive number'],
+  ['lambdaUncertainty', nonNegative, 'a finite number >= 0'],
+  ['lambdaFamiliarity', nonNegative, 'a finite number >= 0'],
+  ['disagreementLimit', (v) => typeof v === 'number' && v > 0, 'a positive number (Infinity: never)'],
+  ['modelReward', (v) => v === 'shaping' || v === 'predicted', "'shaping' or 'predicted'"],
+  ['outOfBoundsCrash', boolean, 'true or false'],
+  ['realEnvs', positiveInteger, 'a positive integer'],
+  ['evalEvery', nonNegativeInteger, 'an integer >= 0'],
+  ['evalEpisodes', positiveInteger, 'a positive integer'],
+  ['bufferCapacity', positiveInteger, 'a positive integer'],
+  ['seed', nonNegativeInteger, 'a non-negative integer'],
+];
+
+/** The defaults overridden by `overrides`, checked: a bad value is an error naming it and what was expected. */
+export function resolveSimpleConfig(overrides: Partial<SimpleConfig> = {}): SimpleConfig {
+  for (const key of Object.keys(overrides)) {
+    if (!(key in defaultSimpleConfig)) throw new Error(`simple config: unknown option '${key}'`);
+  }
+  const config: SimpleConfig = {
+    ...defaultSimpleConfig,
+    modelHiddenSizes: [...defaultSimpleConfig.modelHiddenSizes],
+    horizonCandidates: [...defaultSimpleConfig.horizonCandidates],
+    ...overrides,
+    ppo: { ...overrides.ppo },
+  };
+  for (const [key, ok, expected] of checks) {
+    if (!ok(config[key])) {
+      throw new Error(`simple config: ${key} = ${showValue(config[key])} is invalid; expected ${expected}`);
+    }
+  }
+  if (config.ensembleElites > config.ensembleMembers) {
+    throw new Error(
+      `simple config: ensembleElites = ${config.ensembleElites} exceeds ensembleMembers = ${config.ensembleMembers}`,
+    );
+  }
+  if (config.minTemperature > config.temperature) {
+    throw new Error(
+      `simple config: minTemperature = ${config.minTemperature} exceeds temperature = ${config.temperature}`,
+    );
+  }
+  if (config.lambdaFamiliarity > 0 && !config.familiarity) {
+    throw new Error(
+      `simple config: lambdaFamiliarity = ${config.lambdaFamiliarity} needs familiarity = true (the autoencoder it scores with)`,
+    );
+  }
+  // PPO's part is checked now, so a bad key fails before any real step is taken.
+  simplePpoConfig(config, 1);
+  return config;
+}
+
+/** PPO's config for one iteration's imagined rollouts: N copies, rollouts of `rolloutLength`, `updates` of them. */
+export function simplePpoConfig(
+  config: SimpleConfig,
+  rolloutLength: number,
+  updates = 1,
+  seed = config.seed,
+): PpoConfig {
+  const fixed: Partial<PpoConfig> = {
+    stepsPerEnv: rolloutLength,
+    totalSteps: updates * rolloutLength * config.modelEnvs,
+    seed,
+  };
+  for (const key of Object.keys(fixed)) {
+    if (key in config.ppo) {
+      throw new Error(
+        `simple config: ppo.${key} is set by the loop (from modelEnvs, the horizon and the seed)`,
+      );
+    }
+  }
+  const merged = { ...simplePpoDefaults, ...config.ppo, ...fixed };
+  return resolvePpoConfig(
+    { ...merged, minibatchSize: Math.min(merged.minibatchSize ?? 64, config.modelEnvs * rolloutLength) },
+    config.modelEnvs,
+  );
+}
+
+/** A value as an error message shows it: numbers as written (NaN and Infinity included), the rest as JSON. */
+function showValue(value: unknown): string {
+  return typeof value === 'number' ? String(value) : JSON.stringify(value);
+}

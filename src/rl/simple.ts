@@ -1,0 +1,505 @@
+/**
+ * The model-based agent: PPO trained inside a learned model of the env, SimPLe-style (Kaiser et al. 2020,
+ * "Model-Based Reinforcement Learning for Atari", Algorithm 1), with MBPO's branched short rollouts (Janner
+ * et al. 2019), MOPO's uncertainty-penalised reward (Yu et al. 2020), an autoencoder's familiarity penalty
+ * (Boney et al. 2019) and hyperparameters set from the model's measured error (Zhang, Lambert et al. 2021).
+ *
+ *   collect initialRealSteps with the untrained policy                     (collect)
+ *   for each iteration:
+ *     1. collect K real steps with the policy at temperature T, into the buffer    (collect)
+ *     2. measure the model PPO last trained in on those new episodes, which
+ *        it has never seen; refit it (warm start, early stop on validation)  (measure, refit)
+ *     3. from that measurement: H = the longest horizon whose open-loop error
+ *        stays under a limit; T falls as disagreement on visited states falls;
+ *        the disagreement penalty's weight follows its measured calibration   (adapt)
+ *     4. PPO on imagined rollouts of H steps branched from buffer states, the
+ *        reward minus lambda_u x disagreement minus lambda_f x unfamiliarity,
+ *        the value bootstrapping at the horizon                              (imagine)
+ *     5. every few iterations, evaluate the greedy policy on the real env    (evaluate)
+ *
+ * Every real step is counted in `realSteps`, including the first collection; imagined steps are counted
+ * apart; evaluation episodes train nothing and are counted by whoever runs them. The real env is reset once
+ * and stepped on across iterations (its episodes run over iteration boundaries), so a run resumes from the
+ * env's own restoration (an action-log replay) plus `state()`; everything random is drawn from generators
+ * seeded from the config's seed and the iteration, so a resumed run equals an unbroken one.
+ */
+import { Adam, type Optimizer } from '../nn/index.ts';
+import { Rng } from '../tensor/index.ts';
+import { ActorCritic } from './actor-critic.ts';
+import { chooseHorizon, explorationTemperature, uncertaintyWeight } from './dynamic-hyperparameters.ts';
+import { exploringActions } from './explore.ts';
+import { Ppo } from './ppo.ts';
+import { resolveSimpleConfig, type SimpleConfig, simplePpoConfig } from './simple-config.ts';
+import { actionSize, type RlVectorEnv } from './vector-env.ts';
+import { type FreshErrors, freshErrors } from './world-model/diagnostics/fresh-errors.ts';
+import { defaultWarmSteps } from './world-model/diagnostics/predictions.ts';
+import { stateValueStd } from './world-model/diagnostics/transition-errors.ts';
+import {
+  ArticleModel,
+  branchStarts,
+  bufferTransitions,
+  type DynamicsModel,
+  EnsembleModel,
+  type EpisodeTransitions,
+  FamiliarityModel,
+  familiarityScorer,
+  GruModel,
+  MlpModel,
+  type ModelActionSpace,
+  ModelVectorEnv,
+  ReplayBuffer,
+  type StartSet,
+} from './world-model/index.ts';
+
+/** A dynamics model the loop can refit and save. */
+export type SimpleModel = MlpModel | EnsembleModel | GruModel | ArticleModel;
+
+/** One line of metrics.jsonl: everything one iteration did and measured. */
+export interface SimpleIterationMetrics {
+  iteration: number;
+  /** Real env steps so far (all collection, the first included). */
+  realSteps: number;
+  /** Imagined steps so far. */
+  imaginedSteps: number;
+  /** Real episodes finished so far, and the mean return of the last (up to) 20 (exploring, not greedy). */
+  realEpisodes: number;
+  realMeanReturn: number | null;
+  /** The model PPO trained in last iteration, on this iteration's new real episodes (null the first time). */
+  fresh: FreshErrors | null;
+  /** The refit: the validation loss of its best epoch (null when no epoch beat the warm start, kept then). */
+  modelValidationLoss: number | null;
+  modelBestEpoch: number;
+  modelEpochs: number;
+  modelStoppedBecause: string;
+  /** This iteration's hyperparameters. */
+  horizon: number;
+  temperature: number;
+  lambdaUncertainty: number;
+  lambdaFamiliarity: number;
+  /** Mean penalties per imagined step, and how imagined rollouts ended. */
+  uncertaintyPenalty: number;
+  familiarityPenalty: number;
+  imaginedCrashes: number;
+  imaginedLandings: number;
+  truncatedByDisagreement: number;
+  /** Mean over the iteration's PPO updates. */
+  ppoUpdates: number;
+  policyLoss: number;
+  valueLoss: number;
+  entropy: number;
+  approxKl: number;
+  explainedVariance: number;
+  /** Mean return of imagined rollouts (H steps, penalised): not comparable with real returns. */
+  imaginedMeanReturn: number | null;
+  /** Greedy evaluation on the real env, when this iteration had one (apart from training). */
+  evalMeanReturn?: number;
+  evalSolvedFraction?: number;
+  /** Seconds in each phase. */
+  collectSeconds: number;
+  fitSeconds: number;
+  imagineSeconds: number;
+  evalSeconds: number;
+}
+
+/** Everything besides buffer, models, policy and optimiser that a resumed run needs, as plain JSON. */
+export interface SimpleState {
+  iteration: number;
+  realSteps: number;
+  imaginedSteps: number;
+  realEpisodes: number;
+  horizon: number;
+  temperature: number;
+  lambdaUncertainty: number;
+  firstDisagreement: number | null;
+  /** The real copies' current raw observations, and their running episode returns. */
+  observations: number[];
+  recentReturns: number[];
+  rng: number[];
+}
+
+/** A greedy evaluation on the real env (the caller's: `rl` does not import `env`). */
+export type EvaluatePolicy = (policy: ActorCritic) => { meanReturn: number; solvedFraction: number };
+
+/** Parts to use instead of new ones (a resumed run's, loaded from its checkpoint). */
+export interface SimpleParts {
+  policy?: ActorCritic;
+  optimizer?: Optimizer;
+  model?: SimpleModel;
+  familiarity?: FamiliarityModel;
+  buffer?: ReplayBuffer;
+  evaluate?: EvaluatePolicy;
+}
+
+const RECENT_EPISODES = 20;
+const FRESH_TRAJECTORIES = 256;
+
+export class Simple {
+  readonly config: SimpleConfig;
+  readonly policy: ActorCritic;
+  readonly optimizer: Optimizer;
+  readonly model: SimpleModel;
+  readonly familiarity: FamiliarityModel | null;
+  readonly buffer: ReplayBuffer;
+  iteration = 0;
+  realSteps = 0;
+  imaginedSteps = 0;
+  realEpisodes = 0;
+  /** The hyperparameters the next iteration starts from (step 3 changes them). */
+  horizon: number;
+  temperature: number;
+  lambdaUncertainty: number;
+  private firstDisagreement: number | null = null;
+  private readonly evaluate: EvaluatePolicy | null;
+  private readonly rng: Rng;
+  private readonly space: ModelActionSpace;
+  private readonly observations: Float32Array;
+  private readonly actions: Float32Array;
+  private readonly recentReturns: number[] = [];
+  private started = false;
+
+  constructor(
+    readonly env: RlVectorEnv,
+    overrides: Partial<SimpleConfig> = {},
+    parts: SimpleParts = {},
+  ) {
+    if (env.imagined)
+      throw new Error('Simple: the env to collect from must be a real one, not an imagined one');
+    this.config = resolveSimpleConfig(overrides);
+    const c = this.config;
+    if (env.numEnvs !== c.realEnvs) {
+      throw new Error(
+        `Simple: the real env has ${env.numEnvs} copies; the config's realEnvs is ${c.realEnvs}`,
+      );
+    }
+    if (env.observationSize !== 8) {
+      throw new Error(`Simple: observations of ${env.observationSize} numbers; the lander's models expect 8`);
+    }
+    const space = env.actionSpace;
+    this.space = 'n' in space ? { n: space.n } : { size: actionSize(space) };
+    this.rng = new Rng(c.seed);
+    const ppo = simplePpoConfig(c, 1);
+    this.policy =
+      parts.policy ??
+      new ActorCritic({
+        observationSize: env.observationSize,
+        actionSpace: space,
+        hiddenSizes: ppo.hiddenSizes,
+        initialLogStd: ppo.initialLogStd,
+        normalizeObservations: ppo.normalizeObservations,
+        rng: new Rng(c.seed + 0x9e37),
+      });
+    this.optimizer =
+      parts.optimizer ?? new Adam(this.policy.parameters(), { lr: ppo.learningRate, eps: 1e-5 });
+    this.model = parts.model ?? makeDynamicsModel(c, this.space);
+    if (parts.model && parts.model.kind !== c.model) {
+      throw new Error(`Simple: the given model is a '${parts.model.kind}'; the config asks for '${c.model}'`);
+    }
+    this.familiarity = c.familiarity
+      ? (parts.familiarity ?? new FamiliarityModel(this.space, { seed: c.seed }))
+      : null;
+    this.buffer =
+      parts.buffer ??
+      new ReplayBuffer({
+        observationSize: env.observationSize,
+        actionSize: actionSize(space),
+        capacity: c.bufferCapacity,
+      });
+    this.evaluate = parts.evaluate ?? null;
+    this.horizon = c.horizon;
+    this.temperature = c.temperature;
+    this.lambdaUncertainty = c.lambdaUncertainty;
+    this.observations = new Float32Array(c.realEnvs * env.observationSize);
+    this.actions = new Float32Array(c.realEnvs * actionSize(space));
+  }
+
+  /** The run ends when fewer real steps are left than one step of every real copy takes. */
+  get done(): boolean {
+    return this.config.totalRealSteps - this.realSteps < this.config.realEnvs;
+  }
+
+  /** Resets the real env with the run's seed; call once before the first iteration of a fresh run. */
+  start(): void {
+    this.observations.set(this.env.reset(this.config.seed).observations);
+    this.started = true;
+  }
+
+  /** Continues from `state()`; the real env must already be back where it was (an action-log replay). */
+  resume(state: SimpleState): void {
+    if (state.observations.length !== this.observations.length) {
+      throw new Error(
+        `Simple.resume: ${state.observations.length} observation numbers; expected ${this.observations.length}`,
+      );
+    }
+    this.iteration = state.iteration;
+    this.realSteps = state.realSteps;
+    this.imaginedSteps = state.imaginedSteps;
+    this.realEpisodes = state.realEpisodes;
+    this.horizon = state.horizon;
+    this.temperature = state.temperature;
+    this.lambdaUncertainty = state.lambdaUncertainty;
+    this.firstDisagreement = state.firstDisagreement;
+    this.observations.set(state.observations);
+    this.recentReturns.splice(0, Infinity, ...state.recentReturns);
+    this.rng.setState(state.rng);
+    this.started = true;
+  }
+
+  state(): SimpleState {
+    return {
+      iteration: this.iteration,
+      realSteps: this.realSteps,
+      imaginedSteps: this.imaginedSteps,
+      realEpisodes: this.realEpisodes,
+      horizon: this.horizon,
+      temperature: this.temperature,
+      lambdaUncertainty: this.lambdaUncertainty,
+      firstDisagreement: this.firstDisagreement,
+      observations: Array.from(this.observations),
+      recentReturns: [...this.recentReturns],
+      rng: this.rng.getState(),
+    };
+  }
+
+  /** One iteration of the loop (steps 1 to 5 of the header). */
+  iterate(): SimpleIterationMetrics {
+    if (!this.started) throw new Error('Simple.iterate: call start() (or resume()) first');
+    if (this.done)
+      throw new Error(`Simple.iterate: the budget of ${this.config.totalRealSteps} real steps is spent`);
+    const c = this.config;
+    const first = this.iteration === 0;
+    const seed = iterationSeed(c.seed, this.iteration);
+    let t0 = performance.now();
+
+    // 1. Real steps with the exploring policy.
+    const newRows = this.collect(first ? c.initialRealSteps : c.realStepsPerIteration);
+    const collectSeconds = seconds(t0);
+
+    // 2. The model PPO trained in, on episodes it never saw; then the refit on everything.
+    t0 = performance.now();
+    const split = this.buffer.splitByEpisode(c.validationFraction, c.seed);
+    const train = bufferTransitions(this.buffer, split.train);
+    const fresh = first ? null : this.measure(bufferTransitions(this.buffer, newRows), train, seed);
+    const fitOptions = {
+      maxEpochs: first ? Math.max(c.modelEpochs, 20) : c.modelEpochs,
+      stepsPerEpoch: c.modelStepsPerEpoch,
+      patience: c.modelPatience,
+      learningRate: c.modelLearningRate,
+      // Any better validation loss keeps the refit: a warm start begins near the best, so a relative
+      // threshold would throw away what the new data taught.
+      minImprovement: 0,
+      seed,
+    };
+    const validation = bufferTransitions(this.buffer, split.validation);
+    const report = this.model.fit(train, validation, fitOptions);
+    this.familiarity?.fit(train, validation, { ...fitOptions, seed: seed + 1 });
+    const fitSeconds = seconds(t0);
+
+    // 3. Hyperparameters from the measurement (Lambert et al. 2021); fixed ones when not dynamic.
+    if (c.dynamic && fresh) {
+      this.horizon = chooseHorizon(fresh.openLoop, c.horizonCandidates, c.horizonErrorLimit, c.horizon);
+      if (this.model.members > 1) {
+        this.firstDisagreement ??= fresh.meanDisagreement;
+        this.temperature = explorationTemperature(
+          fresh.meanDisagreement,
+          this.firstDisagreement,
+          c.temperature,
+          c.minTemperature,
+        );
+        this.lambdaUncertainty = uncertaintyWeight(c.lambdaUncertainty, fresh.calibration);
+      }
+    }
+
+    // 4. PPO on imagined rollouts branched from real states.
+    t0 = performance.now();
+    const imagined = this.imagine(seed);
+    const imagineSeconds = seconds(t0);
+
+    this.iteration++;
+    // 5. Evaluation on the real env, apart from training.
+    t0 = performance.now();
+    let evaluation: { evalMeanReturn?: number; evalSolvedFraction?: number } = {};
+    if (this.evaluate && ((c.evalEvery > 0 && this.iteration % c.evalEvery === 0) || this.done)) {
+      const result = this.evaluate(this.policy);
+      evaluation = { evalMeanReturn: result.meanReturn, evalSolvedFraction: result.solvedFraction };
+    }
+    const evalSeconds = seconds(t0);
+    return {
+      iteration: this.iteration,
+      realSteps: this.realSteps,
+      imaginedSteps: this.imaginedSteps,
+      realEpisodes: this.realEpisodes,
+      realMeanReturn: this.recentReturns.length ? mean(this.recentReturns) : null,
+      fresh,
+      modelValidationLoss: report.epochs.find((e) => e.epoch === report.bestEpoch)?.validation.loss ?? null,
+      modelBestEpoch: report.bestEpoch,
+      modelEpochs: report.epochs.length,
+      modelStoppedBecause: report.stoppedBecause,
+      horizon: this.horizon,
+      temperature: this.temperature,
+      lambdaUncertainty: this.lambdaUncertainty,
+      lambdaFamiliarity: this.familiarity ? c.lambdaFamiliarity : 0,
+      ...imagined,
+      ...evaluation,
+      collectSeconds,
+      fitSeconds,
+      imagineSeconds,
+      evalSeconds,
+    };
+  }
+
+  /** Step 1: `steps` real steps (rounded down to whole steps of every copy, at least one), into the buffer. */
+  private collect(steps: number): Int32Array {
+    const c = this.config;
+    const n = c.realEnvs;
+    const left = c.totalRealSteps - this.realSteps;
+    const vectorSteps = Math.max(1, Math.floor(Math.min(steps, left) / n));
+    const from = this.buffer.totalAdded;
+    for (let s = 0; s < vectorSteps; s++) {
+      exploringActions(this.policy, this.observations, this.temperature, this.rng, this.actions);
+      const result = this.env.step(this.actions);
+      this.buffer.addVectorStep(this.observations, this.actions, result);
+      for (let i = 0; i < n; i++) {
+        if (result.terminated[i] || result.truncated[i]) {
+          this.realEpisodes++;
+          this.recentReturns.push(result.episodeReturns[i]!);
+          if (this.recentReturns.length > RECENT_EPISODES) this.recentReturns.shift();
+        }
+      }
+      this.observations.set(result.observations);
+      this.realSteps += n;
+    }
+    // The new rows' logical indices (the oldest row is index 0; `totalAdded` counts every row ever added).
+    // A collection larger than the buffer keeps only its newest `size` rows.
+    const added = Math.min(this.buffer.totalAdded - from, this.buffer.size);
+    const start = this.buffer.size - added;
+    return Int32Array.from({ length: added }, (_, i) => start + i);
+  }
+
+  /** Step 2's measurement: the current model on rows it was not fitted on. */
+  private measure(rows: EpisodeTransitions, train: EpisodeTransitions, seed: number): FreshErrors {
+    const c = this.config;
+    return freshErrors(this.model, rows, {
+      horizons: [...new Set([1, ...c.horizonCandidates])].sort((a, b) => a - b),
+      valueStd: stateValueStd(train),
+      trajectories: FRESH_TRAJECTORIES,
+      seed,
+    });
+  }
+
+  /** Step 4: PPO updates on imagined rollouts of H steps from real start states. */
+  private imagine(seed: number) {
+    const c = this.config;
+    const H = this.horizon;
+    const starts = this.startStates(seed);
+    const env = new ModelVectorEnv(
+      this.model,
+      {
+        startStates: starts.observations,
+        startHistory: this.model.memorySize > 0 ? starts.history : undefined,
+        familiarity:
+          this.familiarity && c.lambdaFamiliarity > 0 ? familiarityScorer(this.familiarity) : undefined,
+      },
+      {
+        numEnvs: c.modelEnvs,
+        horizon: H,
+        lambdaUncertainty: this.model.members > 1 ? this.lambdaUncertainty : 0,
+        lambdaFamiliarity: this.familiarity ? c.lambdaFamiliarity : 0,
+        disagreementLimit: c.disagreementLimit,
+        reward: c.modelReward,
+        outOfBoundsCrash: c.outOfBoundsCrash,
+        seed,
+      },
+    );
+    const updates = Math.max(1, Math.ceil(c.imaginedStepsPerIteration / (c.modelEnvs * H)));
+    const ppo = new Ppo(env, simplePpoConfig(c, H, updates, seed), {
+      policy: this.policy,
+      optimizer: this.optimizer,
+    });
+    ppo.start();
+    const sums = { policyLoss: 0, valueLoss: 0, entropy: 0, approxKl: 0, explainedVariance: 0 };
+    let imaginedMeanReturn: number | null = null;
+    while (!ppo.done) {
+      const m = ppo.update();
+      sums.policyLoss += m.policyLoss;
+      sums.valueLoss += m.valueLoss;
+      sums.entropy += m.entropy;
+      sums.approxKl += m.approxKl;
+      sums.explainedVariance += m.explainedVariance;
+      imaginedMeanReturn = m.meanReturn;
+    }
+    this.imaginedSteps += ppo.modelSteps;
+    const steps = Math.max(1, env.counters.steps);
+    return {
+      uncertaintyPenalty: env.counters.uncertaintyPenalty / steps,
+      familiarityPenalty: env.counters.familiarityPenalty / steps,
+      imaginedCrashes: env.counters.crashes,
+      imaginedLandings: env.counters.landings,
+      truncatedByDisagreement: env.counters.truncatedByDisagreement,
+      ppoUpdates: ppo.updates,
+      policyLoss: sums.policyLoss / ppo.updates,
+      valueLoss: sums.valueLoss / ppo.updates,
+      entropy: sums.entropy / ppo.updates,
+      approxKl: sums.approxKl / ppo.updates,
+      explainedVariance: sums.explainedVariance / ppo.updates,
+      imaginedMeanReturn,
+    };
+  }
+
+  /**
+   * Where imagined rollouts start: `startStates` real states drawn uniformly from the buffer, each with the
+   * real steps that led to it (a recurrent model warms its memory on them), or the real episodes' first
+   * observations.
+   */
+  private startStates(seed: number): StartSet {
+    const c = this.config;
+    const rng = new Rng(seed + 17);
+    if (c.starts === 'initial') {
+      const steps = new Int32Array(this.buffer.size);
+      this.buffer.gather(
+        Int32Array.from({ length: this.buffer.size }, (_, i) => i),
+        { steps },
+      );
+      const firstRows = [...steps.keys()].filter((r) => steps[r] === 0);
+      const observations = new Float32Array(firstRows.length * 8);
+      this.buffer.gather(firstRows, { observations });
+      return { observations };
+    }
+    const rows = this.buffer.sample(c.startStates, rng);
+    return branchStarts(this.buffer, rows, Math.max(1, defaultWarmSteps(this.model)));
+  }
+}
+
+/** A new dynamics model of the config's kind and sizes. */
+export function makeDynamicsModel(c: SimpleConfig, space: ModelActionSpace): SimpleModel {
+  switch (c.model) {
+    case 'ensemble':
+      return new EnsembleModel(space, {
+        members: c.ensembleMembers,
+        elites: c.ensembleElites,
+        hiddenSizes: [...c.modelHiddenSizes],
+        seed: c.seed,
+      });
+    case 'mlp':
+      return new MlpModel(space, { hiddenSizes: [...c.modelHiddenSizes], seed: c.seed });
+    case 'gru':
+      return new GruModel(space, { seed: c.seed });
+    case 'article':
+      // The article's own network (3 x 256, ReLU), whatever modelHiddenSizes says.
+      return new ArticleModel(space, { seed: c.seed });
+  }
+}
+
+/** One seed per iteration, so each iteration's draws depend only on the run's seed and its number. */
+function iterationSeed(seed: number, iteration: number): number {
+  return (seed * 1_000_003 + iteration * 7919) % 2_147_483_647;
+}
+
+function seconds(since: number): number {
+  return (performance.now() - since) / 1000;
+}
+
+function mean(values: readonly number[]): number {
+  return values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+export type { DynamicsModel };
