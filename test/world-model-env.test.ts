@@ -9,8 +9,10 @@ import type { DynamicsModel, DynamicsPrediction } from '../src/rl/world-model/dy
 import { OBSERVATION_SIZE, STATE_DIMS } from '../src/rl/world-model/lander-layout.ts';
 import { shapingReward } from '../src/rl/world-model/lander-reward.ts';
 import { LanderScalers } from '../src/rl/world-model/model-data.ts';
+import { defaultModelEnvConfig } from '../src/rl/world-model/model-env-config.ts';
 import { ModelVectorEnv } from '../src/rl/world-model/model-vector-env.ts';
 import { ReplayBuffer } from '../src/rl/world-model/replay-buffer.ts';
+import { stillStepsBefore } from '../src/rl/world-model/sleep-rule.ts';
 import { branchStarts } from '../src/rl/world-model/start-states.ts';
 import { Rng } from '../src/rng/index.ts';
 import { checkVectorEnvContract } from './helpers/vector-env-contract.ts';
@@ -85,6 +87,21 @@ class SummingMemoryModel extends KnownModel {
 const starts = Float32Array.from({ length: 3 * OBSERVATION_SIZE }, (_, k) =>
   k % OBSERVATION_SIZE === 1 ? 1.2 : 0,
 );
+
+/** A lander standing still on both legs whatever it does; its head says "at rest" with probability `rest`. */
+class StandingModel extends KnownModel {
+  constructor(private readonly rest: number) {
+    super(1);
+  }
+
+  override predict(obs: Float32Array, actions: ArrayLike<number>, rows: number): DynamicsPrediction {
+    const p = super.predict(obs, actions, rows);
+    p.delta.fill(0);
+    p.contactProb.fill(1);
+    for (let i = 0; i < rows; i++) p.outcomeProb.set([1 - this.rest, 0, this.rest], i * 3);
+    return p;
+  }
+}
 
 describe('ModelVectorEnv', () => {
   it('keeps the vector-env contract, as the real env does, and truncates exactly at the horizon', () => {
@@ -339,6 +356,96 @@ describe('ModelVectorEnv', () => {
       }
       expect(checked).toBeGreaterThan(300);
     }
+  });
+
+  it("lands by Box2D's sleep rule: 25 still steps on both legs with no engine, counted again after a firing", () => {
+    const standing = Float32Array.from([0, 0, 0, 0, 0, 0, 1, 1]);
+    // The head calls half the steps "at rest"; under the sleep rule that class counts as continue.
+    const env = new ModelVectorEnv(
+      new StandingModel(0.5),
+      { startStates: standing },
+      { numEnvs: 2, horizon: 100, lambdaUncertainty: 0, restRule: 'sleep' },
+    );
+    env.reset(1);
+    const endedAt: number[][] = [[], []];
+    for (let t = 1; t <= 60; t++) {
+      // Copy 0 never fires; copy 1 fires the main engine at step 10, then rests.
+      const r = env.step([0, t === 10 ? 2 : 0]);
+      for (let i = 0; i < 2; i++) {
+        if (r.terminated[i]) {
+          expect(r.rewards[i]).toBe(100);
+          endedAt[i]!.push(t);
+        } else expect(r.truncated[i]).toBe(0);
+      }
+      if (t === 30) {
+        // The count is part of the env's state: a restored copy lands when the original does.
+        const twin = new ModelVectorEnv(
+          new StandingModel(0.5),
+          { startStates: standing },
+          { numEnvs: 2, horizon: 100, lambdaUncertainty: 0, restRule: 'sleep' },
+        );
+        twin.restoreState(env.state());
+        const a = twin.step([0, 0]);
+        const b = env.step([0, 0]);
+        expect(Array.from(a.terminated)).toEqual(Array.from(b.terminated));
+        t++;
+        for (let i = 0; i < 2; i++) if (b.terminated[i]) endedAt[i]!.push(t);
+      }
+    }
+    expect(endedAt[0]).toEqual([25, 50]);
+    expect(endedAt[1]).toEqual([35, 60]);
+    expect(env.counters.landings).toBe(4);
+    // Under the head's rule the same model lands about every other step.
+    const byHead = new ModelVectorEnv(
+      new StandingModel(0.5),
+      { startStates: standing },
+      { numEnvs: 64, horizon: 100, lambdaUncertainty: 0 },
+    );
+    byHead.reset(1);
+    byHead.step(new Float32Array(64));
+    expect(byHead.counters.landings).toBeGreaterThan(16);
+    // A lander in the air (no leg contact) never sleeps.
+    const flying = new ModelVectorEnv(
+      new KnownModel(1),
+      { startStates: standing },
+      { numEnvs: 4, horizon: 100, lambdaUncertainty: 0, restRule: 'sleep' },
+    );
+    flying.reset(1);
+    for (let t = 0; t < 60; t++) flying.step(new Float32Array(4));
+    expect(flying.counters.landings).toBe(0);
+  });
+
+  it('counts the real steps a branched start had already stood still, stopping at a firing or a move', () => {
+    const still = [0, 0, 0, 0, 0, 0, 1, 1];
+    const moving = [0, 0, 0.1, 0, 0, 0, 1, 1];
+    const k = 4;
+    // Start 0: three still steps with no engine before it, the one before those moving.
+    // Start 1: still, but the engine fired on the last step. Start 2: only two real steps, both still.
+    const history = {
+      k,
+      observations: Float32Array.from([
+        ...moving,
+        ...moving,
+        ...still,
+        ...still,
+        ...still,
+        ...still,
+        ...still,
+        ...still,
+        ...Array(16).fill(0),
+        ...still,
+        ...still,
+      ]),
+      actions: Float32Array.from([0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0]),
+      counts: Int32Array.from([4, 4, 2]),
+    };
+    const starts = { observations: Float32Array.from([...still, ...still, ...still]), history };
+    const counts = stillStepsBefore(starts, true, { sleepSpeed: 0.02, sleepSpin: 0.05 });
+    expect(Array.from(counts)).toEqual([3, 0, 2]);
+    // Without history every start counts from zero.
+    expect(
+      Array.from(stillStepsBefore({ observations: starts.observations }, true, defaultModelEnvConfig)),
+    ).toEqual([0, 0, 0]);
   });
 
   it('refuses bad settings and actions with clear errors', () => {

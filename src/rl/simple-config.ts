@@ -66,6 +66,11 @@ export interface SimpleConfig {
   modelReward: 'shaping' | 'predicted';
   /** Gymnasium's |x| >= 1 crash applied to imagined states (the article's model had no such rule). */
   outOfBoundsCrash: boolean;
+  /**
+   * What decides an imagined landing: 'sleep', Box2D's sleep rule on the imagined states (model-env-config.ts
+   * says why a memoryless model cannot), or 'model', the outcome head's at-rest class.
+   */
+  restRule: 'model' | 'sleep';
   /** Real copies stepped together when collecting. */
   realEnvs: number;
   /** Evaluate the greedy policy on the real env every this many iterations (and at the end); 0: only then. */
@@ -123,6 +128,7 @@ export const defaultSimpleConfig: Readonly<SimpleConfig> = Object.freeze({
   disagreementLimit: Number.POSITIVE_INFINITY,
   modelReward: 'shaping' as 'shaping' | 'predicted',
   outOfBoundsCrash: true,
+  restRule: 'sleep' as 'model' | 'sleep',
   realEnvs: 8,
   evalEvery: 5,
   evalEpisodes: 100,
@@ -172,6 +178,7 @@ const checks: [keyof SimpleConfig, (v: unknown) => boolean, string][] = [
   ['disagreementLimit', (v) => typeof v === 'number' && v > 0, 'a positive number (Infinity: never)'],
   ['modelReward', (v) => v === 'shaping' || v === 'predicted', "'shaping' or 'predicted'"],
   ['outOfBoundsCrash', boolean, 'true or false'],
+  ['restRule', (v) => v === 'model' || v === 'sleep', "'model' or 'sleep'"],
   ['realEnvs', positiveInteger, 'a positive integer'],
   ['evalEvery', nonNegativeInteger, 'an integer >= 0'],
   ['evalEpisodes', positiveInteger, 'a positive integer'],

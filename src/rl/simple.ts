@@ -39,6 +39,7 @@ import {
   branchStarts,
   bufferTransitions,
   type DynamicsModel,
+  defaultModelEnvConfig,
   EnsembleModel,
   type EpisodeTransitions,
   FamiliarityModel,
@@ -49,6 +50,7 @@ import {
   ModelVectorEnv,
   ReplayBuffer,
   type StartSet,
+  stillStepsBefore,
 } from './world-model/index.ts';
 
 /** A dynamics model the loop can refit and save. */
@@ -396,6 +398,7 @@ export class Simple {
       {
         startStates: starts.observations,
         startHistory: this.model.memorySize > 0 ? starts.history : undefined,
+        startStillSteps: this.startStillSteps(seed) ?? undefined,
         familiarity:
           this.familiarity && c.lambdaFamiliarity > 0 ? familiarityScorer(this.familiarity) : undefined,
       },
@@ -407,6 +410,7 @@ export class Simple {
         disagreementLimit: c.disagreementLimit,
         reward: c.modelReward,
         outOfBoundsCrash: c.outOfBoundsCrash,
+        restRule: c.restRule,
         seed,
       },
     );
@@ -466,6 +470,25 @@ export class Simple {
     }
     const rows = this.buffer.sample(c.startStates, rng);
     return branchStarts(this.buffer, rows, Math.max(1, defaultWarmSteps(this.model)));
+  }
+
+  /**
+   * For the sleep rule: how long the lander had already stood still before each buffer start (rows of the
+   * same draw as `startStates`, with the rule's whole window of history); null otherwise.
+   */
+  private startStillSteps(seed: number): Int32Array | null {
+    const c = this.config;
+    if (c.restRule !== 'sleep' || c.starts !== 'buffer') return null;
+    const rows = this.buffer.sample(c.startStates, new Rng(seed + 17));
+    const tolerance = {
+      sleepSpeed: defaultModelEnvConfig.sleepSpeed,
+      sleepSpin: defaultModelEnvConfig.sleepSpin,
+    };
+    return stillStepsBefore(
+      branchStarts(this.buffer, rows, defaultModelEnvConfig.sleepSteps),
+      'n' in this.space,
+      tolerance,
+    );
   }
 }
 

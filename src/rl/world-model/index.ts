@@ -82,6 +82,7 @@ export {
   type ReplayBufferState,
 } from './replay-buffer-file.ts';
 export { sampleRecentIndices, sampleUniformIndices } from './replay-sampling.ts';
+export { engineFires, type SleepTolerance, standsStill, stillStepsBefore } from './sleep-rule.ts';
 export { Standardizer } from './standardizer.ts';
 export { branchStarts, type StartHistory, type StartSet } from './start-states.ts';
 export {

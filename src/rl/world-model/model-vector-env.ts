@@ -35,6 +35,7 @@ import {
 } from './lander-layout.ts';
 import { shapingReward } from './lander-reward.ts';
 import { type ModelEnvConfig, resolveModelEnvConfig } from './model-env-config.ts';
+import { engineFires, standsStill } from './sleep-rule.ts';
 import type { StartHistory } from './start-states.ts';
 
 /**
@@ -90,6 +91,8 @@ export interface ModelEnvState {
   members: number[];
   lengths: number[];
   returns: number[];
+  /** Per copy, imagined steps in a row it has stood still (the sleep rule); absent in older states. */
+  stillSteps?: number[];
   counters: ModelEnvCounters;
   /** For a model with memory: each copy's last imagined steps (observations, actions, how many). */
   recent?: { observations: number[]; actions: number[]; counts: number[] };
@@ -104,6 +107,11 @@ export interface ModelVectorEnvOptions {
    * for starts at an episode's first observation.
    */
   startHistory?: StartHistory;
+  /**
+   * Per start row, the real steps in a row the lander had already stood still before it (sleep-rule.ts
+   * `stillStepsBefore`), where the sleep rule's count starts; zeros when absent.
+   */
+  startStillSteps?: Int32Array;
   /** The autoencoder that scores unfamiliar (state, action) rows, for the familiarity penalty. */
   familiarity?: FamiliarityScorer;
   /**
@@ -129,6 +137,7 @@ export class ModelVectorEnv implements RlVectorEnv {
   private readonly startOrder: 'random' | 'sequential';
   private readonly familiarity: FamiliarityScorer | null;
   private readonly startHistory: StartHistory | null;
+  private readonly startStillSteps: Int32Array | null;
   /** Copies started since their memory was last warmed, and the start row each took. */
   private readonly pendingWarm: Int32Array;
   private pendingCount = 0;
@@ -140,6 +149,7 @@ export class ModelVectorEnv implements RlVectorEnv {
   private readonly memory: Float32Array | null;
   private readonly members: Int32Array;
   private readonly lengths: Int32Array;
+  private readonly stillSteps: Int32Array;
   private readonly returns: Float64Array;
   private readonly out: ModelVectorStep;
 
@@ -184,6 +194,12 @@ export class ModelVectorEnv implements RlVectorEnv {
       }
     }
     this.startCount = options.startStates.length / OBSERVATION_SIZE;
+    this.startStillSteps = options.startStillSteps ?? null;
+    if (this.startStillSteps && this.startStillSteps.length !== this.startCount) {
+      throw new Error(
+        `ModelVectorEnv: startStillSteps holds ${this.startStillSteps.length} counts for ${this.startCount} start rows`,
+      );
+    }
     this.startOrder = options.startOrder ?? 'random';
     this.familiarity = options.familiarity ?? null;
     // The default weight applies only with a scorer; one asked for explicitly without a scorer is a mistake.
@@ -213,6 +229,7 @@ export class ModelVectorEnv implements RlVectorEnv {
     this.memory = model.memorySize > 0 ? new Float32Array(n * model.memorySize) : null;
     this.members = new Int32Array(n);
     this.lengths = new Int32Array(n);
+    this.stillSteps = new Int32Array(n);
     this.returns = new Float64Array(n);
     this.out = {
       observations: new Float32Array(n * OBSERVATION_SIZE),
@@ -297,6 +314,13 @@ export class ModelVectorEnv implements RlVectorEnv {
           if (pred.outcomeProb[at * K + k]! > pred.outcomeProb[at * K + best]!) best = k;
         outcome = best as Outcome;
       }
+      if (c.restRule === 'sleep') {
+        if (outcome === REST) outcome = CONTINUE;
+        const still = standsStill(o.finalObservations, base, c);
+        const firing = engineFires(discrete, actions, i * actionWidth);
+        this.stillSteps[i] = still && !firing ? this.stillSteps[i]! + 1 : 0;
+        if (outcome === CONTINUE && this.stillSteps[i]! >= c.sleepSteps) outcome = REST;
+      }
       const outOfBounds = c.outOfBoundsCrash && Math.abs(o.finalObservations[base]!) >= 1;
       if (outOfBounds) outcome = CRASH;
       let reward: number;
@@ -374,6 +398,7 @@ export class ModelVectorEnv implements RlVectorEnv {
       memory: this.memory ? Array.from(this.memory) : [],
       members: Array.from(this.members),
       lengths: Array.from(this.lengths),
+      stillSteps: Array.from(this.stillSteps),
       returns: Array.from(this.returns),
       counters: { ...this.counters },
       recent:
@@ -407,6 +432,12 @@ export class ModelVectorEnv implements RlVectorEnv {
     this.memory?.set(state.memory);
     this.members.set(state.members);
     this.lengths.set(state.lengths);
+    if (state.stillSteps && state.stillSteps.length !== n) {
+      throw new Error(
+        `ModelVectorEnv.restoreState: stillSteps has ${state.stillSteps.length} numbers, expected ${n}`,
+      );
+    }
+    this.stillSteps.set(state.stillSteps ?? new Array<number>(n).fill(0));
     this.returns.set(state.returns);
     this.counters = { ...state.counters };
     if (this.recent.observations.length > 0) {
@@ -440,6 +471,7 @@ export class ModelVectorEnv implements RlVectorEnv {
     const elites = this.model.elites;
     this.members[i] = elites[this.rng.integer(0, elites.length)]!;
     this.lengths[i] = 0;
+    this.stillSteps[i] = this.startStillSteps ? this.startStillSteps[row]! : 0;
     this.returns[i] = 0;
     this.recent.counts[i] = 0;
     if (this.memory) {

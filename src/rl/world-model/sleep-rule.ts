@@ -1,0 +1,58 @@
+/**
+ * Box2D's sleep rule as a known termination function of the lander's observations (model-env-config.ts,
+ * `restRule: 'sleep'`): a body falls asleep, and Gymnasium's episode ends at rest (+100), once it has been
+ * still for 0.5 s, and any engine impulse wakes it. From observations alone: both legs down, the velocities
+ * under a tolerance, and no engine fired, for a number of steps in a row.
+ */
+import { OBSERVATION_SIZE } from './lander-layout.ts';
+import { fuelCost } from './lander-reward.ts';
+import type { StartSet } from './start-states.ts';
+
+/** The sleep rule's tolerances (model-env-config.ts documents the defaults). */
+export interface SleepTolerance {
+  sleepSpeed: number;
+  sleepSpin: number;
+}
+
+/** Both legs down and nearly still: the observation at `base` passes the sleep rule's test. */
+export function standsStill(obs: ArrayLike<number>, base: number, t: SleepTolerance): boolean {
+  return (
+    obs[base + 6] === 1 &&
+    obs[base + 7] === 1 &&
+    Math.abs(obs[base + 2]!) < t.sleepSpeed &&
+    Math.abs(obs[base + 3]!) < t.sleepSpeed &&
+    Math.abs(obs[base + 5]!) < t.sleepSpin
+  );
+}
+
+/** Whether an action fires an engine (any fuel spent), which wakes the body. */
+export function engineFires(discrete: boolean, actions: ArrayLike<number>, offset: number): boolean {
+  return fuelCost(discrete, actions, offset) > 0;
+}
+
+/**
+ * For each start of a branched start set, the real steps in a row, just before it, that the lander stood
+ * still with no engine firing (a step counts by the state it led to and its action), so an imagined
+ * rollout from a lander already resting on the pad does not start its count again from zero. 0 for starts
+ * without history.
+ */
+export function stillStepsBefore(starts: StartSet, discrete: boolean, t: SleepTolerance): Int32Array {
+  const S = starts.observations.length / OBSERVATION_SIZE;
+  const out = new Int32Array(S);
+  const history = starts.history;
+  if (!history) return out;
+  const { k } = history;
+  const width = history.actions.length / Math.max(1, S * k);
+  for (let s = 0; s < S; s++) {
+    let count = 0;
+    // Walk back from the last real step; the state after step j is step j + 1's observation, or the start.
+    for (let j = k - 1; j >= k - history.counts[s]!; j--) {
+      const after = j === k - 1 ? starts.observations : history.observations;
+      const base = j === k - 1 ? s * OBSERVATION_SIZE : (s * k + j + 1) * OBSERVATION_SIZE;
+      if (!standsStill(after, base, t) || engineFires(discrete, history.actions, (s * k + j) * width)) break;
+      count++;
+    }
+    out[s] = count;
+  }
+  return out;
+}
