@@ -415,6 +415,26 @@ describe('ModelVectorEnv', () => {
     expect(flying.counters.landings).toBe(0);
   });
 
+  it('lands by the memoryless sleep rule (hazard) at 1 / sleepSteps per quiet step, never while an engine fires', () => {
+    const standing = Float32Array.from([0, 0, 0, 0, 0, 0, 1, 1]);
+    const make = () =>
+      new ModelVectorEnv(
+        new StandingModel(0.5),
+        { startStates: standing },
+        { numEnvs: 64, horizon: 1000, lambdaUncertainty: 0, restRule: 'hazard', seed: 4 },
+      );
+    const quiet = make();
+    quiet.reset(4);
+    for (let t = 0; t < 50; t++) quiet.step(new Float32Array(64));
+    // 64 x 50 quiet steps at 1/25: 128 expected, sd about 11.
+    expect(quiet.counters.landings).toBeGreaterThan(100);
+    expect(quiet.counters.landings).toBeLessThan(156);
+    const firing = make();
+    firing.reset(4);
+    for (let t = 0; t < 50; t++) firing.step(new Float32Array(64).fill(1));
+    expect(firing.counters.landings).toBe(0);
+  });
+
   it('counts the real steps a branched start had already stood still, stopping at a firing or a move', () => {
     const still = [0, 0, 0, 0, 0, 0, 1, 1];
     const moving = [0, 0, 0.1, 0, 0, 0, 1, 1];

@@ -68,9 +68,10 @@ export interface SimpleConfig {
   outOfBoundsCrash: boolean;
   /**
    * What decides an imagined landing: 'sleep', Box2D's sleep rule on the imagined states (model-env-config.ts
-   * says why a memoryless model cannot), or 'model', the outcome head's at-rest class.
+   * says why a memoryless model cannot), 'hazard', the same rule made memoryless, or 'model', the outcome
+   * head's at-rest class.
    */
-  restRule: 'model' | 'sleep';
+  restRule: 'model' | 'sleep' | 'hazard';
   /** Real copies stepped together when collecting. */
   realEnvs: number;
   /** Evaluate the greedy policy on the real env every this many iterations (and at the end); 0: only then. */
@@ -128,7 +129,7 @@ export const defaultSimpleConfig: Readonly<SimpleConfig> = Object.freeze({
   disagreementLimit: Number.POSITIVE_INFINITY,
   modelReward: 'shaping' as 'shaping' | 'predicted',
   outOfBoundsCrash: true,
-  restRule: 'sleep' as 'model' | 'sleep',
+  restRule: 'sleep' as 'model' | 'sleep' | 'hazard',
   realEnvs: 8,
   evalEvery: 5,
   evalEpisodes: 100,
@@ -178,7 +179,7 @@ const checks: [keyof SimpleConfig, (v: unknown) => boolean, string][] = [
   ['disagreementLimit', (v) => typeof v === 'number' && v > 0, 'a positive number (Infinity: never)'],
   ['modelReward', (v) => v === 'shaping' || v === 'predicted', "'shaping' or 'predicted'"],
   ['outOfBoundsCrash', boolean, 'true or false'],
-  ['restRule', (v) => v === 'model' || v === 'sleep', "'model' or 'sleep'"],
+  ['restRule', (v) => v === 'model' || v === 'sleep' || v === 'hazard', "'model', 'sleep' or 'hazard'"],
   ['realEnvs', positiveInteger, 'a positive integer'],
   ['evalEvery', nonNegativeInteger, 'an integer >= 0'],
   ['evalEpisodes', positiveInteger, 'a positive integer'],

@@ -314,12 +314,14 @@ export class ModelVectorEnv implements RlVectorEnv {
           if (pred.outcomeProb[at * K + k]! > pred.outcomeProb[at * K + best]!) best = k;
         outcome = best as Outcome;
       }
-      if (c.restRule === 'sleep') {
+      if (c.restRule !== 'model') {
         if (outcome === REST) outcome = CONTINUE;
-        const still = standsStill(o.finalObservations, base, c);
-        const firing = engineFires(discrete, actions, i * actionWidth);
-        this.stillSteps[i] = still && !firing ? this.stillSteps[i]! + 1 : 0;
-        if (outcome === CONTINUE && this.stillSteps[i]! >= c.sleepSteps) outcome = REST;
+        const quiet =
+          standsStill(o.finalObservations, base, c) && !engineFires(discrete, actions, i * actionWidth);
+        this.stillSteps[i] = quiet ? this.stillSteps[i]! + 1 : 0;
+        const asleep =
+          c.restRule === 'sleep' ? this.stillSteps[i]! >= c.sleepSteps : quiet && this.rng.uniform() < 1 / c.sleepSteps;
+        if (outcome === CONTINUE && asleep) outcome = REST;
       }
       const outOfBounds = c.outOfBoundsCrash && Math.abs(o.finalObservations[base]!) >= 1;
       if (outOfBounds) outcome = CRASH;
