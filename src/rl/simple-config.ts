@@ -88,12 +88,13 @@ export interface SimpleConfig {
 
 /**
  * PPO in the model: a shorter discount than model-free PPO's 0.999 (rollouts are H steps, and the critic
- * carries the rest), minibatches sized for rollouts of N = 256 copies.
+ * carries the rest); minibatches of 64 as model-free PPO's, so that each imagined sample gets as many
+ * gradient steps (with 512, seed 1's exploring return was -225 at 24k real steps against -43 with 64).
  */
 export const simplePpoDefaults: Readonly<Partial<PpoConfig>> = Object.freeze({
   gamma: 0.99,
   lambda: 0.95,
-  minibatchSize: 512,
+  minibatchSize: 64,
   epochs: 4,
   entropyCoef: 0.01,
   learningRate: 3e-4,
@@ -120,7 +121,7 @@ export const defaultSimpleConfig: Readonly<SimpleConfig> = Object.freeze({
   imaginedStepsPerIteration: 100_000,
   dynamic: true,
   horizon: 10,
-  horizonCandidates: [5, 10, 20, 30, 50],
+  horizonCandidates: [5, 10, 20, 50, 100, 200],
   horizonErrorLimit: 0.5,
   temperature: 1.5,
   minTemperature: 1,
