@@ -33,6 +33,11 @@ export interface SimpleConfig {
   modelPatience: number;
   /** The dynamics model's AdamW step size. */
   modelLearningRate: number;
+  /**
+   * How many times a touchdown or lift-off row counts in the model's state and contact terms (trainer.ts
+   * `contactEventWeight`; feed-forward models). 1: every row once.
+   */
+  modelContactEventWeight: number;
   /** Where imagined rollouts start: real states from the buffer (MBPO's branches) or real initial states. */
   starts: SimpleStarts;
   /** Start states drawn from the buffer per iteration (each with its history, for a recurrent model). */
@@ -115,6 +120,7 @@ export const defaultSimpleConfig: Readonly<SimpleConfig> = Object.freeze({
   modelStepsPerEpoch: 100,
   modelPatience: 2,
   modelLearningRate: 1e-3,
+  modelContactEventWeight: 1,
   starts: 'buffer' as SimpleStarts,
   startStates: 4096,
   modelEnvs: 256,
@@ -165,6 +171,7 @@ const checks: [keyof SimpleConfig, (v: unknown) => boolean, string][] = [
   ['modelStepsPerEpoch', nonNegativeInteger, 'an integer >= 0'],
   ['modelPatience', positiveInteger, 'a positive integer'],
   ['modelLearningRate', positive, 'a positive number'],
+  ['modelContactEventWeight', positive, 'a positive number'],
   ['starts', (v) => v === 'buffer' || v === 'initial', "'buffer' or 'initial'"],
   ['startStates', positiveInteger, 'a positive integer'],
   ['modelEnvs', positiveInteger, 'a positive integer'],

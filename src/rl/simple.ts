@@ -289,6 +289,7 @@ export class Simple {
       // Any better validation loss keeps the refit: a warm start begins near the best, so a relative
       // threshold would throw away what the new data taught.
       minImprovement: 0,
+      contactEventWeight: c.modelContactEventWeight,
       seed,
     };
     const validation = bufferTransitions(this.buffer, split.validation);

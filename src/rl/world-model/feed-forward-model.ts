@@ -123,10 +123,11 @@ export abstract class FeedForwardModel implements DynamicsModel {
     const trainData = prepareModelData(train, this.actionSpace, this.scalers);
     const validData = prepareModelData(validation, this.actionSpace, this.scalers);
     if (!this.fitted) this.setOutcomeWeights(outcomeWeights(trainData.outcome));
-    const report = fitLearner(this.learner(trainData, validData), options);
+    const report = fitLearner(this.learner(trainData, validData, options.contactEventWeight ?? 1), options);
     this.calibrateOutcomes(validData);
     const last = report.epochs.find((e) => e.epoch === report.bestEpoch)?.validation;
-    const memberLosses = last?.members ?? noGrad(() => this.learner(trainData, validData).validate().members);
+    const memberLosses =
+      last?.members ?? noGrad(() => this.learner(trainData, validData, 1).validate().members);
     this.elites = memberLosses
       .map((loss, member) => ({ loss, member }))
       .sort((a, b) => a.loss - b.loss)
@@ -214,7 +215,7 @@ export abstract class FeedForwardModel implements DynamicsModel {
 
   abstract save(file: string, metadata?: Record<string, string>): void;
 
-  private learner(train: ModelData, valid: ModelData): Learner {
+  private learner(train: ModelData, valid: ModelData, contactEventWeight: number): Learner {
     const E = this.members;
     const width = this.inputSize;
     let batch = allocateModelData(0, width);
@@ -232,7 +233,7 @@ export abstract class FeedForwardModel implements DynamicsModel {
         gatherRows(train, indices, batch);
         const x = trackedTensor(batch.inputs, [E, batchSize, width]);
         const { out, logVar } = this.forward(x);
-        const { loss } = landerModelLoss(out, logVar, batch, this.outcomeWeights);
+        const { loss } = landerModelLoss(out, logVar, batch, this.outcomeWeights, contactEventWeight);
         const extra = this.regulariser();
         return extra ? loss.add(extra) : loss;
       },
@@ -243,7 +244,7 @@ export abstract class FeedForwardModel implements DynamicsModel {
         for (let e = 0; e < E; e++) {
           const o = outs.subarray(e * size, (e + 1) * size);
           const lv = logVars ? logVars.subarray(e * size, (e + 1) * size) : null;
-          perMember.push(memberErrors(o, lv, valid, this.outcomeWeights));
+          perMember.push(memberErrors(o, lv, valid, this.outcomeWeights, contactEventWeight));
         }
         return meanErrors(perMember);
       },

@@ -82,6 +82,8 @@ export interface ModelData {
   rewardMask: Float32Array;
   /** [rows]: outcome class. */
   outcome: Uint8Array;
+  /** [rows]: 1 where a leg contact turns on or off (a touchdown or a lift-off): `contactEventWeight`'s rows. */
+  events: Uint8Array;
 }
 
 /** The model input width for an action space: 8 observation numbers and the encoded action. */
@@ -120,6 +122,7 @@ export function prepareModelData(t: Transitions, space: ModelActionSpace, scaler
   const reward = new Float32Array(rows);
   const rewardMask = new Float32Array(rows);
   const outcome = new Uint8Array(rows);
+  const events = new Uint8Array(rows);
   const { mean: dMean, std: dStd } = scalers.delta;
   const rMean = scalers.reward.mean[0]!;
   const rStd = scalers.reward.std[0]!;
@@ -131,12 +134,14 @@ export function prepareModelData(t: Transitions, space: ModelActionSpace, scaler
     }
     for (let j = 0; j < CONTACT_DIMS; j++) {
       contacts[r * CONTACT_DIMS + j] = t.nextObservations[o + STATE_DIMS + j]! > 0.5 ? 1 : 0;
+      if (contacts[r * CONTACT_DIMS + j] !== (t.observations[o + STATE_DIMS + j]! > 0.5 ? 1 : 0))
+        events[r] = 1;
     }
     outcome[r] = outcomeOf(t.terminated[r]!, t.rewards[r]!);
     rewardMask[r] = outcome[r] === 0 ? 1 : 0;
     reward[r] = rewardMask[r] ? (t.rewards[r]! - rMean) / rStd : 0;
   }
-  return { rows, inputSize, inputs, delta, contacts, reward, rewardMask, outcome };
+  return { rows, inputSize, inputs, delta, contacts, reward, rewardMask, outcome, events };
 }
 
 /**
@@ -171,6 +176,7 @@ export function gatherRows(data: ModelData, indices: ArrayLike<number>, out: Mod
     out.reward[i] = data.reward[r]!;
     out.rewardMask[i] = data.rewardMask[r]!;
     out.outcome[i] = data.outcome[r]!;
+    out.events[i] = data.events[r]!;
   }
 }
 
@@ -185,5 +191,6 @@ export function allocateModelData(rows: number, inputSize: number): ModelData {
     reward: new Float32Array(rows),
     rewardMask: new Float32Array(rows),
     outcome: new Uint8Array(rows),
+    events: new Uint8Array(rows),
   };
 }

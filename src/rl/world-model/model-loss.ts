@@ -53,6 +53,7 @@ export function landerModelLoss(
   logVar: Tensor | null,
   targets: ModelData,
   outcomeWeights: Float32Array,
+  contactEventWeight = 1,
 ): { loss: Tensor; parts: LossParts } {
   out.assertAlive('landerModelLoss');
   const rows = out.size / OUTPUT_SIZE;
@@ -78,6 +79,9 @@ export function landerModelLoss(
   const K = OUTCOMES.length;
   for (let r = 0; r < rows; r++) {
     const base = r * OUTPUT_SIZE;
+    // A touchdown or lift-off row counts `contactEventWeight` times in its state and contact terms.
+    const rowWeight = targets.events?.[r] ? contactEventWeight : 1;
+    const winv = rowWeight * inv;
     // State change and reward: Gaussian NLL with a log-variance, else squared error.
     for (let j = 0; j <= STATE_DIMS; j++) {
       const isReward = j === STATE_DIMS;
@@ -85,30 +89,31 @@ export function landerModelLoss(
       if (mask === 0) continue;
       const k = base + (isReward ? OUT_REWARD : OUT_DELTA + j);
       const y = isReward ? targets.reward[r]! : targets.delta[r * STATE_DIMS + j]!;
+      const w = isReward ? 1 : rowWeight;
       const diff = o[k]! - y;
       let value: number;
       if (lv && dl) {
         const s = lv[k]!;
         const invVar = Math.exp(-s);
         value = 0.5 * (diff * diff * invVar + s);
-        d[k] = diff * invVar * inv;
-        dl[k] = 0.5 * (1 - diff * diff * invVar) * inv;
+        d[k] = w * diff * invVar * inv;
+        dl[k] = w * 0.5 * (1 - diff * diff * invVar) * inv;
       } else {
         // Huber (δ = 1 in robust-normalised units): a rare collision impulse pulls with a bounded force.
         const a = Math.abs(diff);
         value = a <= 1 ? diff * diff : 2 * a - 1;
-        d[k] = (a <= 1 ? 2 * diff : diff > 0 ? 2 : -2) * inv;
+        d[k] = w * (a <= 1 ? 2 * diff : diff > 0 ? 2 : -2) * inv;
       }
       if (isReward) parts.reward += value;
-      else parts.state += value;
+      else parts.state += w * value;
     }
     // Leg contacts: BCE with logits.
     for (let j = 0; j < CONTACT_DIMS; j++) {
       const k = base + OUT_CONTACTS + j;
       const z = o[k]!;
       const y = targets.contacts[r * CONTACT_DIMS + j]!;
-      parts.contacts += softplus(z) - y * z;
-      d[k] = (1 / (1 + Math.exp(-z)) - y) * inv;
+      parts.contacts += rowWeight * (softplus(z) - y * z);
+      d[k] = (1 / (1 + Math.exp(-z)) - y) * winv;
     }
     // Outcome: class-weighted cross-entropy.
     const c = targets.outcome[r]!;

@@ -320,7 +320,9 @@ export class ModelVectorEnv implements RlVectorEnv {
           standsStill(o.finalObservations, base, c) && !engineFires(discrete, actions, i * actionWidth);
         this.stillSteps[i] = quiet ? this.stillSteps[i]! + 1 : 0;
         const asleep =
-          c.restRule === 'sleep' ? this.stillSteps[i]! >= c.sleepSteps : quiet && this.rng.uniform() < 1 / c.sleepSteps;
+          c.restRule === 'sleep'
+            ? this.stillSteps[i]! >= c.sleepSteps
+            : quiet && this.rng.uniform() < 1 / c.sleepSteps;
         if (outcome === CONTINUE && asleep) outcome = REST;
       }
       const outOfBounds = c.outOfBoundsCrash && Math.abs(o.finalObservations[base]!) >= 1;

@@ -45,6 +45,15 @@ export interface FitOptions {
   maxSeconds: number;
   /** Seed of the minibatch draws. */
   seed: number;
+  /**
+   * Feed-forward models: how many times a row where a leg contact turns on or off (a touchdown, a lift-off)
+   * counts in the state and contact terms, in training and in the validation loss early stopping watches.
+   * 1 counts every row once. Measured on a loop's own data (seed 2, 188k rows): 413 touchdowns (0.2%)
+   * against 46.7k rows hovering within 6 cm of the pad, and the uniformly fitted ensemble gave those
+   * touchdowns a mean contact probability of 0.07 (3 of 413 above 0.5): its imagined landers fell through
+   * the pad, and its policy learned to hover above it.
+   */
+  contactEventWeight: number;
   /** Called after every epoch (a progress bar, metrics.jsonl). */
   onEpoch?: (epoch: EpochMetrics) => void;
 }
@@ -60,6 +69,7 @@ export const defaultFitOptions: Readonly<FitOptions> = Object.freeze({
   minImprovement: 0.01,
   maxSeconds: Number.POSITIVE_INFINITY,
   seed: 1,
+  contactEventWeight: 1,
 });
 
 /** Validation errors, in normalised units, of every prediction (means over members for an ensemble). */
@@ -123,7 +133,7 @@ export function resolveFitOptions(overrides: Partial<FitOptions> = {}): FitOptio
   if (!Number.isSafeInteger(o.stepsPerEpoch) || o.stepsPerEpoch < 0) {
     throw new Error(`fit: stepsPerEpoch = ${o.stepsPerEpoch} is invalid; expected an integer >= 0`);
   }
-  for (const key of ['learningRate', 'maxGradNorm', 'maxSeconds'] as const) {
+  for (const key of ['learningRate', 'maxGradNorm', 'maxSeconds', 'contactEventWeight'] as const) {
     if (!(o[key] > 0)) throw new Error(`fit: ${key} = ${o[key]} is invalid; expected a positive number`);
   }
   if (o.clipValue !== undefined && !(o.clipValue > 0)) {
@@ -228,6 +238,7 @@ export function memberErrors(
   logVar: Float32Array | null,
   data: ModelData,
   outcomeWeights: Float32Array,
+  contactEventWeight = 1,
 ): Omit<ValidationErrors, 'members'> {
   const rows = data.rows;
   const state = new Array<number>(STATE_DIMS).fill(0);
@@ -238,11 +249,14 @@ export function memberErrors(
   let loss = 0;
   for (let r = 0; r < rows; r++) {
     const base = r * OUTPUT_SIZE;
+    // As in training (model-loss.ts): a touchdown or lift-off counts contactEventWeight times.
+    const rowWeight = data.events?.[r] ? contactEventWeight : 1;
     for (let j = 0; j < STATE_DIMS; j++) {
       const k = base + OUT_DELTA + j;
       const diff = out[k]! - data.delta[r * STATE_DIMS + j]!;
       state[j]! += diff * diff;
-      loss += logVar ? 0.5 * (diff * diff * Math.exp(-logVar[k]!) + logVar[k]!) : huberTerm(diff);
+      loss +=
+        rowWeight * (logVar ? 0.5 * (diff * diff * Math.exp(-logVar[k]!) + logVar[k]!) : huberTerm(diff));
     }
     if (data.rewardMask[r]) {
       const k = base + OUT_REWARD;
@@ -256,7 +270,7 @@ export function memberErrors(
       const y = data.contacts[r * CONTACT_DIMS + j]!;
       const bce = (z > 20 ? z : Math.log1p(Math.exp(z))) - y * z;
       contacts[j]! += bce;
-      loss += bce;
+      loss += rowWeight * bce;
     }
     const c = data.outcome[r]!;
     let maxCalibrated = Number.NEGATIVE_INFINITY;
