@@ -80,7 +80,7 @@ describe('contact events in the model loss', () => {
       const p = model.predict(obs, act, rows.length, null);
       return rows.reduce((sum, _, i) => sum + p.contactProb[i * 2]!, 0) / rows.length;
     };
-    const fit = (weight: number) => {
+    const fitWith = (weight: number) => {
       const model = new MlpModel({ n: 4 }, { hiddenSizes: [32, 32], seed: 4 });
       model.fit(t, valid, {
         maxEpochs: 6,
@@ -91,8 +91,8 @@ describe('contact events in the model loss', () => {
       });
       return contactOn(model);
     };
-    const uniform = fit(1);
-    const weighted = fit(20);
+    const uniform = fitWith(1);
+    const weighted = fitWith(20);
     // Measured: 0.09 uniform, 0.63 weighted.
     expect(weighted).toBeGreaterThan(uniform + 0.3);
   });
