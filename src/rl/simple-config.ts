@@ -35,7 +35,10 @@ export interface SimpleConfig {
   modelLearningRate: number;
   /**
    * How many times a touchdown or lift-off row counts in the model's state and contact terms (trainer.ts
-   * `contactEventWeight`; feed-forward models). 1: every row once.
+   * `contactEventWeight`; feed-forward models). 1: every row once. Default 20, measured on seed 2 (200k
+   * real steps, greedy evaluations of 100 episodes): with 1 the policy hovered a few cm above the pad
+   * (eval -5 at 100k, 2 at 200k) because the model let imagined landers fall through it; with 20, eval 172-180
+   * from 76k to 88k real steps.
    */
   modelContactEventWeight: number;
   /** Where imagined rollouts start: real states from the buffer (MBPO's branches) or real initial states. */
@@ -120,7 +123,7 @@ export const defaultSimpleConfig: Readonly<SimpleConfig> = Object.freeze({
   modelStepsPerEpoch: 100,
   modelPatience: 2,
   modelLearningRate: 1e-3,
-  modelContactEventWeight: 1,
+  modelContactEventWeight: 20,
   starts: 'buffer' as SimpleStarts,
   startStates: 4096,
   modelEnvs: 256,
