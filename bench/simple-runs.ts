@@ -5,7 +5,9 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readMetrics, runPaths } from '../src/cli/run-folder.ts';
+import { readJson, readMetrics, runPaths } from '../src/cli/run-folder.ts';
+import { trainOptionsFromArgs } from '../src/cli/train.ts';
+import { trainSimpleOptionsFromArgs } from '../src/cli/train-simple.ts';
 import { writeFileAtomic } from '../src/nn/index.ts';
 import { resultsDir } from './report.ts';
 
@@ -101,13 +103,62 @@ export function keptResult(suite: string, name: string): RowResult | null {
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as RowResult) : null;
 }
 
+/** The flags of a fresh run of the row (resume adds nothing: config.json decides). */
+function freshFlags(plan: RowPlan, dir: string): string[] {
+  return [
+    '--env',
+    plan.envId,
+    '--seed',
+    String(plan.seed),
+    '--steps',
+    String(plan.steps),
+    '--out',
+    dir,
+    '--eval-every',
+    '1',
+    ...plan.flags,
+  ];
+}
+
+/** The algorithm's config a fresh run of the row would get today, as config.json holds it. */
+function configToday(plan: RowPlan, dir: string): unknown {
+  const args = freshFlags(plan, dir);
+  const config =
+    plan.algorithm === 'simple' ? trainSimpleOptionsFromArgs(args).config : trainOptionsFromArgs(args).config;
+  // Through JSON, as config.json stores it (Infinity included, as train-simple writes it).
+  return JSON.parse(
+    JSON.stringify(config, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v)),
+  );
+}
+
+/**
+ * Throws unless a kept row (or a started run folder) was made with the config a fresh run would get today:
+ * a changed default must not pass old rows off as new ones.
+ */
+function checkSameConfig(plan: RowPlan, dir: string, what: string): void {
+  if (!existsSync(runPaths(dir).config)) return;
+  const kept = readJson<Record<string, unknown>>(runPaths(dir).config, what) as Record<string, unknown>;
+  const today = configToday(plan, dir) as Record<string, unknown>;
+  const part = plan.algorithm === 'simple' ? 'simple' : 'ppo';
+  const a = (kept[part] ?? {}) as Record<string, unknown>;
+  const b = (today[part] ?? {}) as Record<string, unknown>;
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
+  const differ = keys.filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
+  if (differ.length > 0) {
+    throw new Error(
+      `bench: ${what} ${plan.name} (${dir}) was made with another config: ${differ
+        .map((k) => `${k} ${JSON.stringify(a[k])} (today ${JSON.stringify(b[k])})`)
+        .join(', ')}; move its result and run folder away to run it again`,
+    );
+  }
+}
+
 function runRow(plan: RowPlan, dir: string): Promise<void> {
   const argv = ['--import', 'tsx', 'src/cli/main.ts', 'train', plan.algorithm];
-  if (existsSync(runPaths(dir).config)) argv.push('--resume', dir);
-  else {
-    argv.push('--env', plan.envId, '--seed', String(plan.seed), '--steps', String(plan.steps));
-    argv.push('--out', dir, '--eval-every', '1', ...plan.flags);
-  }
+  if (existsSync(runPaths(dir).config)) {
+    checkSameConfig(plan, dir, 'the started run of');
+    argv.push('--resume', dir);
+  } else argv.push(...freshFlags(plan, dir));
   argv.push('--quiet');
   console.log(`> ${argv.slice(2).join(' ')}`);
   return new Promise((resolve, reject) => {
@@ -126,6 +177,10 @@ export async function runRows(
   runsRoot: string,
   jobs: number,
 ): Promise<RowResult[]> {
+  for (const plan of plans) {
+    const kept = keptResult(suite, plan.name);
+    if (kept) checkSameConfig(plan, kept.dir, 'the kept row');
+  }
   const queue = plans.filter((p) => !keptResult(suite, p.name));
   const failures: string[] = [];
   async function worker(): Promise<void> {

@@ -117,7 +117,9 @@ for (const envId of envIds) {
   const drops = simple.filter((r) => r.lowestAfterSolved !== null);
   const worst = drops.length ? Math.min(...drops.map((r) => r.lowestAfterSolved!)) : null;
   targets.push(
-    `${worst === null || worst >= 150 ? 'MET ' : 'MISS'} ${envId}: no seed falls below 150 after solving (worst ${formatReturn(worst)}; ${drops.length} seeds solved)`,
+    worst === null
+      ? `N/A  ${envId}: no seed falls below 150 after solving (no seed solved)`
+      : `${worst >= 150 ? 'MET ' : 'MISS'} ${envId}: no seed falls below 150 after solving (worst ${formatReturn(worst)}; ${drops.length} seeds solved)`,
   );
   const slowest = simple.length ? Math.max(...simple.map((r) => r.trainSecondsPer100k)) : Number.NaN;
   targets.push(

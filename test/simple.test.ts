@@ -386,9 +386,8 @@ describe('Simple', () => {
   it('refuses a buffer smaller than one collection by name, or measures the rows it keeps', () => {
     // 130 real steps per iteration are 128 rows, more than a buffer of 100 holds. Either answer is fine:
     // an error before any real step naming bufferCapacity, or a run whose measurement uses the newest rows
-    // kept. (Fails at the time of writing: `collect` returns the new rows as indices from size - added,
-    // negative here, and the second iteration's measurement stops in ReplayBuffer.gather with "index -28 is
-    // out of range".)
+    // kept. (Before the fix `collect` returned the new rows as indices from size - added, negative here, and
+    // the second iteration's measurement stopped in ReplayBuffer.gather with "index -28 is out of range".)
     const env = new CountingEnv(new SyntheticLanderVectorEnv(8));
     let simple: Simple;
     try {

@@ -1,6 +1,8 @@
 // Touchdowns and lift-offs weighted in the model's loss (trainer.ts `contactEventWeight`): the rows where a
 // leg contact changes are 0.2% of a loop's data, and a uniformly fitted model missed them.
 import { describe, expect, it } from 'vitest';
+import { ArticleModel } from '../src/rl/world-model/article-model.ts';
+import { GruModel } from '../src/rl/world-model/gru-model.ts';
 import {
   CONTACT_DIMS,
   OUT_CONTACTS,
@@ -95,5 +97,14 @@ describe('contact events in the model loss', () => {
     const weighted = fitWith(20);
     // Measured: 0.09 uniform, 0.63 weighted.
     expect(weighted).toBeGreaterThan(uniform + 0.3);
+  });
+
+  it('the gru and article models refuse a weight they would ignore', () => {
+    const valid = syntheticTransitions(4, 9);
+    for (const model of [new GruModel({ n: 4 }, { seed: 1 }), new ArticleModel({ n: 4 }, { seed: 1 })]) {
+      expect(() => model.fit(t, valid, { maxEpochs: 1, contactEventWeight: 20 })).toThrow(
+        /contactEventWeight = 20 is not supported by this model/,
+      );
+    }
   });
 });

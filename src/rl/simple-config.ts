@@ -16,7 +16,7 @@ export interface SimpleConfig {
   realStepsPerIteration: number;
   /** Which dynamics model PPO trains in. */
   model: SimpleModelKind;
-  /** Hidden layer sizes of the dynamics model (every member of an ensemble). */
+  /** Hidden layer sizes of an ensemble's members or the mlp (the gru and article models keep their own). */
   modelHiddenSizes: number[];
   /** Ensemble members E, and the elites kept of them (MBPO). */
   ensembleMembers: number;
@@ -25,7 +25,10 @@ export interface SimpleConfig {
   familiarity: boolean;
   /** Episodes held out of every fit, for early stopping and outcome calibration. */
   validationFraction: number;
-  /** Most epochs of one refit, each `modelStepsPerEpoch` gradient steps (warm start makes a few enough). */
+  /**
+   * Most epochs of one refit, each `modelStepsPerEpoch` gradient steps (warm start makes a few enough); the
+   * first fit, from random weights, gets at least 20.
+   */
   modelEpochs: number;
   /** Gradient steps per refit epoch (0: a pass over the training rows). */
   modelStepsPerEpoch: number;
@@ -35,10 +38,10 @@ export interface SimpleConfig {
   modelLearningRate: number;
   /**
    * How many times a touchdown or lift-off row counts in the model's state and contact terms (trainer.ts
-   * `contactEventWeight`; feed-forward models). 1: every row once. Default 20, measured on seed 2 (200k
-   * real steps, greedy evaluations of 100 episodes): with 1 the policy hovered a few cm above the pad
-   * (eval -5 at 100k, 2 at 200k) because the model let imagined landers fall through it; with 20, eval 172-180
-   * from 76k to 88k real steps.
+   * `contactEventWeight`; ensemble and mlp only, the gru and article models fit unweighted). 1: every row
+   * once. Default 20, from seed 2 (greedy evaluations of 100 episodes): with 1 the policy hovered a few cm
+   * above the pad (eval -5 at 100k real steps, 2 at 200k) because the model let imagined landers fall
+   * through it; with 20, eval 172-180 from 76k to 88k real steps (bench/results/simple has the whole run).
    */
   modelContactEventWeight: number;
   /** Where imagined rollouts start: real states from the buffer (MBPO's branches) or real initial states. */
@@ -53,7 +56,10 @@ export interface SimpleConfig {
   dynamic: boolean;
   /** The horizon H when not dynamic, and the first iteration's. */
   horizon: number;
-  /** Horizons the dynamic rule chooses among: the largest whose open-loop error passes. */
+  /**
+   * Horizons the dynamic rule chooses among: the largest before the first whose open-loop error reaches the
+   * limit (the smallest when none stays under it).
+   */
   horizonCandidates: number[];
   /** Open-loop error (mean over dims of RMSE / the value's std) a horizon must stay under. */
   horizonErrorLimit: number;

@@ -21,7 +21,8 @@
  * apart; evaluation episodes train nothing and are counted by whoever runs them. The real env is reset once
  * and stepped on across iterations (its episodes run over iteration boundaries), so a run resumes from the
  * env's own restoration (an action-log replay) plus `state()`; everything random is drawn from generators
- * seeded from the config's seed and the iteration, so a resumed run equals an unbroken one.
+ * seeded from the config's seed and the iteration, or from the loop's own generator (real collection), which
+ * `state()` saves, so a resumed run equals an unbroken one.
  */
 import { Adam, type Optimizer } from '../nn/index.ts';
 import { Rng } from '../tensor/index.ts';
@@ -133,6 +134,8 @@ export interface SimpleParts {
 }
 
 const RECENT_EPISODES = 20;
+/** The first fit starts from random weights, so it gets at least this many epochs (later ones warm-start). */
+const FIRST_FIT_EPOCHS = 20;
 const FRESH_TRAJECTORIES = 256;
 
 export class Simple {
@@ -282,19 +285,20 @@ export class Simple {
     const train = bufferTransitions(this.buffer, split.train);
     const fresh = first ? null : this.measure(bufferTransitions(this.buffer, newRows), train, seed);
     const fitOptions = {
-      maxEpochs: first ? Math.max(c.modelEpochs, 20) : c.modelEpochs,
+      maxEpochs: first ? Math.max(c.modelEpochs, FIRST_FIT_EPOCHS) : c.modelEpochs,
       stepsPerEpoch: c.modelStepsPerEpoch,
       patience: c.modelPatience,
       learningRate: c.modelLearningRate,
       // Any better validation loss keeps the refit: a warm start begins near the best, so a relative
       // threshold would throw away what the new data taught.
       minImprovement: 0,
-      contactEventWeight: c.modelContactEventWeight,
+      // Only the feed-forward ensemble and mlp weigh touchdowns; the gru and article models refuse it.
+      contactEventWeight: c.model === 'ensemble' || c.model === 'mlp' ? c.modelContactEventWeight : 1,
       seed,
     };
     const validation = bufferTransitions(this.buffer, split.validation);
     const report = this.model.fit(train, validation, fitOptions);
-    this.familiarity?.fit(train, validation, { ...fitOptions, seed: seed + 1 });
+    this.familiarity?.fit(train, validation, { ...fitOptions, contactEventWeight: 1, seed: seed + 1 });
     const fitSeconds = seconds(t0);
 
     // 3. Hyperparameters from the measurement (Lambert et al. 2021); fixed ones when not dynamic.

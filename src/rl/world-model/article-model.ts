@@ -44,6 +44,7 @@ import {
   type FitReport,
   fitLearner,
   type Learner,
+  requireUnweightedContacts,
   type ValidationErrors,
 } from './trainer.ts';
 
@@ -168,6 +169,7 @@ export class ArticleModel implements DynamicsModel {
     validation: EpisodeTransitions,
     options: Partial<FitOptions> = {},
   ): FitReport {
+    requireUnweightedContacts('ArticleModel.fit', options);
     const trainData = prepareArticleData('ArticleModel.fit: train', train, this.actionSpace);
     const validData = prepareArticleData('ArticleModel.fit: validation', validation, this.actionSpace);
     if (!this.fitted) {

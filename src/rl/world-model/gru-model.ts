@@ -79,6 +79,7 @@ import {
   type Learner,
   meanErrors,
   memberErrors,
+  requireUnweightedContacts,
   type ValidationErrors,
 } from './trainer.ts';
 
@@ -597,6 +598,7 @@ export class GruModel implements DynamicsModel {
   ): FitReport {
     const trainIndex = this.checkData('GruModel.fit: train', train);
     const validIndex = this.checkData('GruModel.fit: validation', validation);
+    requireUnweightedContacts('GruModel.fit', options);
     if (!this.fitted) this.scalers.fit(train);
     const trainData = prepareModelData(train, this.actionSpace, this.scalers);
     const validData = prepareModelData(validation, this.actionSpace, this.scalers);

@@ -46,7 +46,7 @@ export interface FitOptions {
   /** Seed of the minibatch draws. */
   seed: number;
   /**
-   * Feed-forward models: how many times a row where a leg contact turns on or off (a touchdown, a lift-off)
+   * Ensemble and mlp models (gru and article refuse another value): how many times a row where a leg contact turns on or off (a touchdown, a lift-off)
    * counts in the state and contact terms, in training and in the validation loss early stopping watches.
    * 1 counts every row once. Measured on a loop's own data (seed 2, 188k rows): 413 touchdowns (0.2%)
    * against 46.7k rows hovering within 6 cm of the pad, and the uniformly fitted ensemble gave those
@@ -145,6 +145,16 @@ export function resolveFitOptions(overrides: Partial<FitOptions> = {}): FitOptio
     }
   }
   return o;
+}
+
+/** For the models whose loss has no contact-event weighting (gru, article): a weight other than 1 is an error. */
+export function requireUnweightedContacts(where: string, options: Partial<FitOptions>): void {
+  const weight = options.contactEventWeight ?? 1;
+  if (weight !== 1) {
+    throw new Error(
+      `${where}: contactEventWeight = ${weight} is not supported by this model (only ensemble and mlp weigh touchdowns); expected 1`,
+    );
+  }
 }
 
 /** Trains `learner` to early stop and leaves it at its best validation epoch. */
