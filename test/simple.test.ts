@@ -364,6 +364,8 @@ describe('Simple', () => {
       [{ ppo: { seed: 2 } }, /ppo\.seed is set by the loop/],
       [{ ppo: { gama: 0.9 } as never }, /unknown option 'gama'/],
       [{ ppo: { learningRate: -1 } }, /learningRate = -1 is invalid/],
+      [{ ppo: { normalizeObservations: true } }, /ppo\.normalizeObservations = true is not supported/],
+      [{ ppo: { annealLearningRate: true } }, /ppo\.annealLearningRate = true is not supported/],
       [{ realEnvs: 0 }, /realEnvs = 0 is invalid; expected a positive integer/],
       [{ validationFraction: 1 }, /validationFraction = 1 is invalid/],
       [{ modelReward: 'learned' as never }, /modelReward = "learned" is invalid/],

@@ -241,6 +241,14 @@ export function resolveSimpleConfig(overrides: Partial<SimpleConfig> = {}): Simp
   return config;
 }
 
+/** PPO options whose state lives in one `Ppo`, refused by the loop (see simplePpoConfig). */
+const PER_RUN_PPO_OPTIONS = [
+  'normalizeObservations',
+  'freezeObservationStats',
+  'normalizeRewards',
+  'annealLearningRate',
+] as const satisfies readonly (keyof PpoConfig)[];
+
 /** PPO's config for one iteration's imagined rollouts: N copies, rollouts of `rolloutLength`, `updates` of them. */
 export function simplePpoConfig(
   config: SimpleConfig,
@@ -257,6 +265,16 @@ export function simplePpoConfig(
     if (key in config.ppo) {
       throw new Error(
         `simple config: ppo.${key} is set by the loop (from modelEnvs, the horizon and the seed)`,
+      );
+    }
+  }
+  // A new Ppo runs each iteration: options whose state lives in one Ppo (running normalisers, a learning rate
+  // annealed over its updates) would restart every iteration, and an observation normaliser fitted on imagined
+  // starts would then act on the real env.
+  for (const key of PER_RUN_PPO_OPTIONS) {
+    if (config.ppo[key]) {
+      throw new Error(
+        `simple config: ppo.${key} = ${String(config.ppo[key])} is not supported: the loop runs a new Ppo each iteration, so its state would restart; expected false`,
       );
     }
   }
