@@ -74,9 +74,12 @@ export interface SimpleIterationMetrics {
   modelBestEpoch: number;
   modelEpochs: number;
   modelStoppedBecause: string;
-  /** This iteration's hyperparameters. */
+  /** The horizon of this iteration's imagined rollouts. */
   horizon: number;
+  /** The temperature this iteration collected with, and the one step 3 set for the next collection. */
   temperature: number;
+  nextTemperature: number;
+  /** The disagreement penalty's weight in this iteration's rollouts (0 for a single model). */
   lambdaUncertainty: number;
   lambdaFamiliarity: number;
   /** Mean penalties per imagined step, and how imagined rollouts ended. */
@@ -276,6 +279,7 @@ export class Simple {
     let t0 = performance.now();
 
     // 1. Real steps with the exploring policy.
+    const collectTemperature = this.temperature;
     const newRows = this.collect(first ? c.initialRealSteps : c.realStepsPerIteration);
     const collectSeconds = seconds(t0);
 
@@ -342,8 +346,9 @@ export class Simple {
       modelEpochs: report.epochs.length,
       modelStoppedBecause: report.stoppedBecause,
       horizon: this.horizon,
-      temperature: this.temperature,
-      lambdaUncertainty: this.lambdaUncertainty,
+      temperature: collectTemperature,
+      nextTemperature: this.temperature,
+      lambdaUncertainty: this.model.members > 1 ? this.lambdaUncertainty : 0,
       lambdaFamiliarity: this.familiarity ? c.lambdaFamiliarity : 0,
       ...imagined,
       ...evaluation,

@@ -127,7 +127,8 @@ export abstract class FeedForwardModel implements DynamicsModel {
     this.calibrateOutcomes(validData);
     const last = report.epochs.find((e) => e.epoch === report.bestEpoch)?.validation;
     const memberLosses =
-      last?.members ?? noGrad(() => this.learner(trainData, validData, 1).validate().members);
+      last?.members ??
+      noGrad(() => this.learner(trainData, validData, options.contactEventWeight ?? 1).validate().members);
     this.elites = memberLosses
       .map((loss, member) => ({ loss, member }))
       .sort((a, b) => a.loss - b.loss)
