@@ -13,7 +13,7 @@ import { defaultModelEnvConfig } from '../src/rl/world-model/model-env-config.ts
 import { ModelVectorEnv } from '../src/rl/world-model/model-vector-env.ts';
 import { ReplayBuffer } from '../src/rl/world-model/replay-buffer.ts';
 import { stillStepsBefore } from '../src/rl/world-model/sleep-rule.ts';
-import { branchStarts } from '../src/rl/world-model/start-states.ts';
+import { branchStarts, lastSteps } from '../src/rl/world-model/start-states.ts';
 import { Rng } from '../src/rng/index.ts';
 import { checkVectorEnvContract } from './helpers/vector-env-contract.ts';
 
@@ -329,6 +329,14 @@ describe('ModelVectorEnv', () => {
     expect([0, 1, 2].map((j) => h.observations[(0 * 3 + j) * 8])).toEqual([0, 0, 0]);
     expect([0, 1, 2].map((j) => h.observations[(1 * 3 + j) * 8])).toEqual([0, 1, 2]);
     expect(Array.from(h.actions.subarray(3, 6))).toEqual([0, 1, 2]);
+    // The last two steps of that window are the window of two.
+    const short = lastSteps(h, 2);
+    const two = branchStarts(buffer, [0, 2, 4], 2).history!;
+    expect(short.k).toBe(2);
+    expect(Array.from(short.counts)).toEqual(Array.from(two.counts));
+    expect(Array.from(short.observations)).toEqual(Array.from(two.observations));
+    expect(Array.from(short.actions)).toEqual(Array.from(two.actions));
+    expect(lastSteps(h, 5)).toBe(h);
   });
 
   it("the shaping reward is the real env's reward of every ordinary step, discrete and continuous", () => {

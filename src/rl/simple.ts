@@ -46,6 +46,7 @@ import {
   FamiliarityModel,
   familiarityScorer,
   GruModel,
+  lastSteps,
   MlpModel,
   type ModelActionSpace,
   ModelVectorEnv,
@@ -402,13 +403,13 @@ export class Simple {
   private imagine(seed: number) {
     const c = this.config;
     const H = this.horizon;
-    const starts = this.startStates(seed);
+    const { starts, stillSteps } = this.startStates(seed);
     const env = new ModelVectorEnv(
       this.model,
       {
         startStates: starts.observations,
         startHistory: this.model.memorySize > 0 ? starts.history : undefined,
-        startStillSteps: this.startStillSteps(seed) ?? undefined,
+        startStillSteps: stillSteps ?? undefined,
         familiarity:
           this.familiarity && c.lambdaFamiliarity > 0 ? familiarityScorer(this.familiarity) : undefined,
       },
@@ -461,12 +462,11 @@ export class Simple {
 
   /**
    * Where imagined rollouts start: `startStates` real states drawn uniformly from the buffer, each with the
-   * real steps that led to it (a recurrent model warms its memory on them), or the real episodes' first
-   * observations.
+   * real steps that led to it (a recurrent model warms its memory on its last `warmup` of them; the sleep
+   * rule counts how long the lander had already stood still), or the real episodes' first observations.
    */
-  private startStates(seed: number): StartSet {
+  private startStates(seed: number): { starts: StartSet; stillSteps: Int32Array | null } {
     const c = this.config;
-    const rng = new Rng(seed + 17);
     if (c.starts === 'initial') {
       const steps = new Int32Array(this.buffer.size);
       this.buffer.gather(
@@ -476,29 +476,17 @@ export class Simple {
       const firstRows = [...steps.keys()].filter((r) => steps[r] === 0);
       const observations = new Float32Array(firstRows.length * 8);
       this.buffer.gather(firstRows, { observations });
-      return { observations };
+      return { starts: { observations }, stillSteps: null };
     }
-    const rows = this.buffer.sample(c.startStates, rng);
-    return branchStarts(this.buffer, rows, Math.max(1, defaultWarmSteps(this.model)));
-  }
-
-  /**
-   * For the sleep rule: how long the lander had already stood still before each buffer start (rows of the
-   * same draw as `startStates`, with the rule's whole window of history); null otherwise.
-   */
-  private startStillSteps(seed: number): Int32Array | null {
-    const c = this.config;
-    if (c.restRule !== 'sleep' || c.starts !== 'buffer') return null;
     const rows = this.buffer.sample(c.startStates, new Rng(seed + 17));
-    const tolerance = {
-      sleepSpeed: defaultModelEnvConfig.sleepSpeed,
-      sleepSpin: defaultModelEnvConfig.sleepSpin,
-    };
-    return stillStepsBefore(
-      branchStarts(this.buffer, rows, defaultModelEnvConfig.sleepSteps),
-      'n' in this.space,
-      tolerance,
-    );
+    const warmSteps = Math.max(1, defaultWarmSteps(this.model));
+    const sleepSteps = c.restRule === 'sleep' ? defaultModelEnvConfig.sleepSteps : 0;
+    // One window long enough for both uses, so memory and still counts describe the same start rows.
+    const starts = branchStarts(this.buffer, rows, Math.max(warmSteps, sleepSteps));
+    const stillSteps =
+      sleepSteps > 0 ? stillStepsBefore(starts, 'n' in this.space, defaultModelEnvConfig) : null;
+    const history = starts.history ? lastSteps(starts.history, warmSteps) : undefined;
+    return { starts: { observations: starts.observations, history }, stillSteps };
   }
 }
 

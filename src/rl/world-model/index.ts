@@ -84,7 +84,7 @@ export {
 export { sampleRecentIndices, sampleUniformIndices } from './replay-sampling.ts';
 export { engineFires, type SleepTolerance, standsStill, stillStepsBefore } from './sleep-rule.ts';
 export { Standardizer } from './standardizer.ts';
-export { branchStarts, type StartHistory, type StartSet } from './start-states.ts';
+export { branchStarts, lastSteps, type StartHistory, type StartSet } from './start-states.ts';
 export {
   clipGradValue,
   defaultFitOptions,

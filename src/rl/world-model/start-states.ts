@@ -54,3 +54,26 @@ export function branchStarts(buffer: ReplayBuffer, rows: ArrayLike<number>, k: n
   buffer.gather(windows.indices, { observations: history.observations, actions: history.actions });
   return { observations, history };
 }
+
+/** The last `k` of each start's right-aligned steps (all of them when `k` >= history.k): a shorter window. */
+export function lastSteps(history: StartHistory, k: number): StartHistory {
+  if (k >= history.k) return history;
+  const S = history.counts.length;
+  const O = history.observations.length / (S * history.k);
+  const A = history.actions.length / (S * history.k);
+  const out: StartHistory = {
+    k,
+    observations: new Float32Array(S * k * O),
+    actions: new Float32Array(S * k * A),
+    counts: Int32Array.from(history.counts, (count) => Math.min(count, k)),
+  };
+  const skip = history.k - k;
+  for (let s = 0; s < S; s++) {
+    out.observations.set(
+      history.observations.subarray((s * history.k + skip) * O, (s + 1) * history.k * O),
+      s * k * O,
+    );
+    out.actions.set(history.actions.subarray((s * history.k + skip) * A, (s + 1) * history.k * A), s * k * A);
+  }
+  return out;
+}
