@@ -9,10 +9,10 @@
 import { spawn } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { type CommandSpec, HelpRequested, parseArgs } from '../src/cli/args.ts';
+import type { CommandSpec } from '../src/cli/args.ts';
 import { readMetrics } from '../src/cli/run-folder.ts';
 import { ENV_IDS } from '../src/env/index.ts';
-import { machineInfo, saveResult } from './report.ts';
+import { machineInfo, parseBenchArgs, saveResult } from './report.ts';
 
 // The command line's own strict parser: an unknown flag or a bad value is an error with the usage.
 const solveSpec: CommandSpec = {
@@ -29,14 +29,7 @@ const solveSpec: CommandSpec = {
     { name: 'out', type: 'string', help: 'folder for the run folders (default runs/solve)' },
   ],
 };
-const { flags } = (() => {
-  try {
-    return parseArgs(process.argv.slice(2), solveSpec);
-  } catch (error) {
-    console.error((error as Error).message);
-    process.exit(error instanceof HelpRequested ? 0 : 2);
-  }
-})();
+const { flags } = parseBenchArgs(solveSpec);
 const envArg = (flags.env as string | undefined) ?? 'both';
 const envIds = envArg === 'both' ? [...ENV_IDS] : [envArg];
 const seeds = ((flags.seeds as string | undefined) ?? '1,2,3').split(',').map(Number);

@@ -1,6 +1,7 @@
 // Shared by the benchmark suites: where results go and how a summary is printed.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type CommandSpec, HelpRequested, type ParsedArgs, parseArgs } from '../src/cli/args.ts';
 import { writeFileAtomic } from '../src/nn/index.ts';
 
 export const resultsDir = join(dirname(fileURLToPath(import.meta.url)), 'results');
@@ -42,4 +43,14 @@ export function median(values: readonly number[]): number {
   const sorted = [...values].sort((x, y) => x - y);
   const mid = sorted.length >> 1;
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** A suite's command line parsed strictly by its spec; a bad flag prints the usage and exits 2, --help 0. */
+export function parseBenchArgs(spec: CommandSpec): ParsedArgs {
+  try {
+    return parseArgs(process.argv.slice(2), spec);
+  } catch (error) {
+    console.error((error as Error).message);
+    process.exit(error instanceof HelpRequested ? 0 : 2);
+  }
 }

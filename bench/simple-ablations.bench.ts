@@ -8,9 +8,9 @@
 // finish and skipped when the bench runs again, so the table fills over several sittings. `--rows all` adds
 // the "where time allows" rows: each penalty off in the default, and fixed horizons 1, 5 and 25.
 import { join } from 'node:path';
-import { type CommandSpec, HelpRequested, parseArgs } from '../src/cli/args.ts';
+import type { CommandSpec } from '../src/cli/args.ts';
 import { writeFileAtomic } from '../src/nn/index.ts';
-import { machineInfo, resultsDir, saveResult } from './report.ts';
+import { machineInfo, parseBenchArgs, resultsDir, saveResult } from './report.ts';
 import { CHECKPOINTS, formatReturn, type RowPlan, runRows } from './simple-runs.ts';
 
 const spec: CommandSpec = {
@@ -30,14 +30,7 @@ const spec: CommandSpec = {
     { name: 'out', type: 'string', help: 'folder of the run folders (default runs/bench-ablations)' },
   ],
 };
-const { flags } = (() => {
-  try {
-    return parseArgs(process.argv.slice(2), spec);
-  } catch (error) {
-    console.error((error as Error).message);
-    process.exit(error instanceof HelpRequested ? 0 : 2);
-  }
-})();
+const { flags } = parseBenchArgs(spec);
 const seeds = ((flags.seeds as string | undefined) ?? '1,2').split(',').map(Number);
 const steps = (flags.steps as number | undefined) ?? 100_000;
 const jobs = (flags.jobs as number | undefined) ?? 2;

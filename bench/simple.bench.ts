@@ -8,10 +8,10 @@
 // Rows are kept in bench/results/simple/ as they finish, so the table fills over several sittings; a run
 // that was cut short resumes from its checkpoint. The summary goes to bench/results/simple.json and .md.
 import { join } from 'node:path';
-import { type CommandSpec, HelpRequested, parseArgs } from '../src/cli/args.ts';
+import type { CommandSpec } from '../src/cli/args.ts';
 import { ENV_IDS } from '../src/env/index.ts';
 import { writeFileAtomic } from '../src/nn/index.ts';
-import { machineInfo, resultsDir, saveResult } from './report.ts';
+import { machineInfo, parseBenchArgs, resultsDir, saveResult } from './report.ts';
 import { CHECKPOINTS, formatReturn, type RowPlan, type RowResult, runRows } from './simple-runs.ts';
 
 const spec: CommandSpec = {
@@ -27,14 +27,7 @@ const spec: CommandSpec = {
     { name: 'out', type: 'string', help: 'folder of the run folders (default runs/bench-simple)' },
   ],
 };
-const { flags } = (() => {
-  try {
-    return parseArgs(process.argv.slice(2), spec);
-  } catch (error) {
-    console.error((error as Error).message);
-    process.exit(error instanceof HelpRequested ? 0 : 2);
-  }
-})();
+const { flags } = parseBenchArgs(spec);
 const envArg = (flags.env as string | undefined) ?? 'both';
 const envIds = envArg === 'both' ? [...ENV_IDS] : [envArg];
 const seeds = ((flags.seeds as string | undefined) ?? '1,2,3,4,5').split(',').map(Number);

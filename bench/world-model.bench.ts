@@ -14,7 +14,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type CommandSpec, HelpRequested, parseArgs } from '../src/cli/args.ts';
+import type { CommandSpec } from '../src/cli/args.ts';
 import { allTransitions, loadDataFolders } from '../src/cli/data-folders.ts';
 import { latestCheckpoint, readJson, runPaths } from '../src/cli/run-folder.ts';
 import type { PpoRunConfig } from '../src/cli/train.ts';
@@ -27,7 +27,7 @@ import {
   loadModel,
   ModelVectorEnv,
 } from '../src/rl/world-model/index.ts';
-import { machineInfo, resultsDir, saveResult } from './report.ts';
+import { machineInfo, parseBenchArgs, resultsDir, saveResult } from './report.ts';
 
 const spec: CommandSpec = {
   command: 'bench world-model',
@@ -45,14 +45,7 @@ const spec: CommandSpec = {
     { name: 'fit-seconds', type: 'int', min: 1, help: 'most seconds each model may fit (default 240)' },
   ],
 };
-const { flags } = (() => {
-  try {
-    return parseArgs(process.argv.slice(2), spec);
-  } catch (error) {
-    console.error((error as Error).message);
-    process.exit(error instanceof HelpRequested ? 0 : 2);
-  }
-})();
+const { flags } = parseBenchArgs(spec);
 const dir = (flags.dir as string | undefined) ?? join('runs', 'wm-bench');
 const dataDir = (flags['data-dir'] as string | undefined) ?? join('data', 'wm-bench');
 const seed = (flags.seed as number | undefined) ?? 1;

@@ -155,3 +155,39 @@ export function parseOverrides(entries: readonly string[], known: readonly strin
   }
   return overrides;
 }
+
+/** What `--resume <dir>` parses to: the run folder, and the flags a resumed session may still take. */
+export interface ResumeOptions {
+  dir: string;
+  resume: true;
+  quiet: boolean;
+  stopAfter: number | undefined;
+}
+
+/**
+ * For a command whose `--resume` continues a run with its saved config: null without `--resume`, else the
+ * resume options; any other flag given (or one of `alsoGiven`, such as `set`) is a usage error naming it.
+ */
+export function resumeOptions(
+  flags: ParsedArgs['flags'],
+  spec: CommandSpec,
+  alsoGiven: readonly string[] = [],
+): ResumeOptions | null {
+  if (flags.resume === undefined) return null;
+  const others = [
+    ...Object.keys(flags).filter((k) => !['resume', 'quiet', 'stop-after'].includes(k)),
+    ...alsoGiven,
+  ];
+  if (others.length > 0) {
+    throw new UsageError(
+      `--resume continues a run with its saved config; drop ${others.map((k) => `--${k}`).join(', ')}`,
+      spec,
+    );
+  }
+  return {
+    dir: flags.resume as string,
+    resume: true,
+    quiet: flags.quiet === true,
+    stopAfter: flags['stop-after'] as number | undefined,
+  };
+}

@@ -9,6 +9,7 @@ import { plannedUpdates } from '../rl/ppo.ts';
 import { HelpRequested, UsageError } from './args.ts';
 import { collectData, collectOptionsFromArgs } from './collect.ts';
 import { evalRun } from './eval.ts';
+import type { EvalSummary } from './evaluate.ts';
 import { modelReportFromArgs } from './model-report.ts';
 import { plotRuns } from './plot.ts';
 import { replayRun } from './replay.ts';
@@ -110,6 +111,15 @@ function ppoFinished(dir: string): boolean {
   return latestCheckpoint(dir)?.update === plannedUpdates(config.ppo, config.numEnvs);
 }
 
+/** A finished training run's last evaluation, one line. */
+function reportFinished(result: { dir: string; finalEval: EvalSummary | null }): void {
+  if (!result.finalEval) return;
+  console.log(
+    `finished ${result.dir}: greedy eval mean return ${result.finalEval.meanReturn.toFixed(1)} over ` +
+      `${result.finalEval.episodes} episodes`,
+  );
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -122,13 +132,7 @@ async function main(argv: string[]): Promise<void> {
         return;
       }
       if (algorithm === 'simple') {
-        const result = await trainSimple(trainSimpleOptionsFromArgs(flags));
-        if (result.finalEval) {
-          console.log(
-            `finished ${result.dir}: greedy eval mean return ${result.finalEval.meanReturn.toFixed(1)} over ` +
-              `${result.finalEval.episodes} episodes`,
-          );
-        }
+        reportFinished(await trainSimple(trainSimpleOptionsFromArgs(flags)));
         return;
       }
       if (algorithm !== 'ppo') {
@@ -137,13 +141,7 @@ async function main(argv: string[]): Promise<void> {
             '(npm run train -- ppo ..., npm run train -- simple ...)',
         );
       }
-      const result = await trainPpo(trainOptionsFromArgs(flags));
-      if (result.finalEval) {
-        console.log(
-          `finished ${result.dir}: greedy eval mean return ${result.finalEval.meanReturn.toFixed(1)} over ` +
-            `${result.finalEval.episodes} episodes`,
-        );
-      }
+      reportFinished(await trainPpo(trainOptionsFromArgs(flags)));
       return;
     }
     case 'eval':

@@ -10,7 +10,7 @@ import { basename, dirname, join } from 'node:path';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { writeFileAtomic } from '../nn/index.ts';
-import type { FreshErrors } from '../rl/world-model/diagnostics/fresh-errors.ts';
+import { errorAtHorizon, type FreshErrors } from '../rl/world-model/diagnostics/fresh-errors.ts';
 import { type CommandSpec, parseArgs } from './args.ts';
 import { readJson, readMetrics, runPaths } from './run-folder.ts';
 
@@ -160,8 +160,8 @@ export async function plotRunFiles(
       if (!simple) continue;
       if (typeof r.horizon === 'number') modelPoints.push({ run, steps, value: r.horizon, kind: HORIZON });
       if (r.fresh && typeof r.horizon === 'number') {
-        const atH = r.fresh.openLoop.find((e) => e.horizon === r.horizon)?.scalar;
-        if (typeof atH === 'number') modelPoints.push({ run, steps, value: atH, kind: OPEN_LOOP });
+        const atH = errorAtHorizon(r.fresh, r.horizon);
+        if (atH !== null) modelPoints.push({ run, steps, value: atH, kind: OPEN_LOOP });
         modelPoints.push({ run, steps, value: r.fresh.meanOneStepError, kind: ONE_STEP });
       }
     }

@@ -5,18 +5,26 @@
  * log and the loop's state), a progress bar over the real-step budget, and `--resume` that continues a
  * killed run to the same metrics an unbroken run gives (the real env is rebuilt by replaying its log).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ENV_IDS, type EnvId, type LunarLanderOptions, makeVectorEnv, optionsForId } from '../env/index.ts';
 import { loadModule, loadOptimizer, saveModule, saveOptimizer, writeFileAtomic } from '../nn/index.ts';
 import { defaultPpoConfig, type PpoConfig } from '../rl/ppo-config.ts';
 import { RecordedVectorEnv } from '../rl/recorded-env.ts';
-import { Simple, type SimpleIterationMetrics, type SimpleModel, type SimpleState } from '../rl/simple.ts';
+import {
+  realBudgetSpent,
+  Simple,
+  type SimpleIterationMetrics,
+  type SimpleModel,
+  type SimpleState,
+} from '../rl/simple.ts';
 import { defaultSimpleConfig, resolveSimpleConfig, type SimpleConfig } from '../rl/simple-config.ts';
 import { TORCH_POLICY_FILE, torchPolicySafetensors } from '../rl/torch-export.ts';
 import { actionSize } from '../rl/vector-env.ts';
+import { errorAtHorizon } from '../rl/world-model/diagnostics/fresh-errors.ts';
 import { FamiliarityModel, loadModel, ReplayBuffer } from '../rl/world-model/index.ts';
-import { type CommandSpec, parseArgs, UsageError } from './args.ts';
+import { replayActionLog, writeActionLog } from './action-log-file.ts';
+import { type CommandSpec, parseArgs, resumeOptions, UsageError } from './args.ts';
 import { type EvalSummary, evaluatePolicy } from './evaluate.ts';
 import { formatCount, ProgressBar } from './progress.ts';
 import {
@@ -226,22 +234,8 @@ export function parseSimpleOverrides(entries: readonly string[]): Partial<Simple
 export function trainSimpleOptionsFromArgs(argv: readonly string[]): TrainSimpleOptions {
   const { sets, rest } = extractSets(argv);
   const { flags } = parseArgs(rest, trainSimpleSpec);
-  if (flags.resume !== undefined) {
-    const others = Object.keys(flags).filter((k) => !['resume', 'quiet', 'stop-after'].includes(k));
-    if (sets.length > 0) others.push('set');
-    if (others.length > 0) {
-      throw new UsageError(
-        `--resume continues a run with its saved config; drop ${others.map((k) => `--${k}`).join(', ')}`,
-        trainSimpleSpec,
-      );
-    }
-    return {
-      dir: flags.resume as string,
-      resume: true,
-      quiet: flags.quiet === true,
-      stopAfter: flags['stop-after'] as number | undefined,
-    };
-  }
+  const resume = resumeOptions(flags, trainSimpleSpec, sets.length > 0 ? ['set'] : []);
+  if (resume) return resume;
   const envId = (flags.env as EnvId | undefined) ?? 'LunarLander-v3';
   const overrides: Partial<SimpleConfig> = parseSimpleOverrides(sets);
   // The flags win over --set of the same option.
@@ -320,7 +314,7 @@ export function latestSimpleState(dir: string): SimpleState | null {
 export function simpleRunFinished(dir: string): boolean {
   const config = readSimpleRunConfig(dir);
   const state = latestSimpleState(dir);
-  return state !== null && config.simple.totalRealSteps - state.realSteps < config.simple.realEnvs;
+  return state !== null && realBudgetSpent(config.simple, state.realSteps);
 }
 
 /** The fresh open-loop error at the iteration's horizon, else the one-step error; null before any. */
@@ -329,8 +323,8 @@ export function modelError(m: Pick<SimpleIterationMetrics, 'fresh' | 'horizon'>)
   label: string;
 } | null {
   if (!m.fresh) return null;
-  const atH = m.fresh.openLoop.find((e) => e.horizon === m.horizon)?.scalar;
-  if (typeof atH === 'number') return { value: atH, label: `err@H ${atH.toFixed(2)}` };
+  const atH = errorAtHorizon(m.fresh, m.horizon);
+  if (atH !== null) return { value: atH, label: `err@H ${atH.toFixed(2)}` };
   return { value: m.fresh.meanOneStepError, label: `1-step err ${m.fresh.meanOneStepError.toFixed(2)}` };
 }
 
@@ -347,10 +341,7 @@ function saveRunCheckpoint(dir: string, loop: Simple, env: RecordedVectorEnv, wa
   loop.model.save(file(CHECKPOINT_FILES.model), metadata);
   loop.familiarity?.save(file(CHECKPOINT_FILES.familiarity), metadata);
   loop.buffer.save(file(CHECKPOINT_FILES.buffer));
-  writeFileAtomic(
-    file(CHECKPOINT_FILES.actions),
-    new Uint8Array(log.actions.buffer, log.actions.byteOffset, log.actions.byteLength),
-  );
+  writeActionLog(file(CHECKPOINT_FILES.actions), log);
   writeFileAtomic(
     file(CHECKPOINT_FILES.state),
     `${JSON.stringify({ simple: loop.state(), wallSeconds, log: { seed: log.seed, steps: log.steps } } satisfies SavedState)}\n`,
@@ -415,21 +406,11 @@ export async function trainSimple(options: TrainSimpleOptions): Promise<TrainSim
       });
       loadModule(file(CHECKPOINT_FILES.policy), loop.policy);
       loadOptimizer(file(CHECKPOINT_FILES.optimizer), loop.optimizer);
-      const bytes = readFileSync(file(CHECKPOINT_FILES.actions));
-      const actions = new Float32Array(
-        bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
-      );
       log(
         `resuming ${dir} at iteration ${checkpoint.update} (${saved.simple.realSteps} real steps); ` +
           `replaying ${saved.log.steps} env steps`,
       );
-      const observations = env.restore({ ...saved.log, actions });
-      if (!saved.simple.observations.every((v, i) => v === observations[i])) {
-        throw new Error(
-          `resume: replaying ${saved.log.steps} env steps of ${dir} did not reach the observations the run ` +
-            'stopped at; the env is not deterministic under replay (was it changed since?)',
-        );
-      }
+      replayActionLog(env, file(CHECKPOINT_FILES.actions), saved.log, saved.simple.observations, dir);
       loop.resume(saved.simple);
       truncateMetrics(dir, checkpoint.update, 'iteration');
       wallBefore = saved.wallSeconds;

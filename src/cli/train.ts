@@ -3,7 +3,7 @@
  * metrics line per update, periodic evaluation, atomic checkpoints, and `--resume` that continues a killed
  * run to the same results an unbroken run gives (the env is rebuilt by replaying its action log).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ENV_IDS, type EnvId, type LunarLanderOptions, makeVectorEnv, optionsForId } from '../env/index.ts';
 import { loadModule, loadOptimizer, saveModule, saveOptimizer, writeFileAtomic } from '../nn/index.ts';
@@ -11,7 +11,8 @@ import { Ppo, type PpoState, type PpoUpdateMetrics } from '../rl/ppo.ts';
 import { defaultPpoConfig, type PpoConfig, resolvePpoConfig } from '../rl/ppo-config.ts';
 import { RecordedVectorEnv } from '../rl/recorded-env.ts';
 import { TORCH_POLICY_FILE, torchPolicySafetensors } from '../rl/torch-export.ts';
-import { type CommandSpec, parseArgs, parseOverrides, UsageError } from './args.ts';
+import { replayActionLog, writeActionLog } from './action-log-file.ts';
+import { type CommandSpec, parseArgs, parseOverrides, resumeOptions, UsageError } from './args.ts';
 import { type EvalSummary, evaluatePolicy } from './evaluate.ts';
 import { ProgressBar } from './progress.ts';
 import {
@@ -105,21 +106,8 @@ export interface TrainResult {
 /** Parses `train ppo` arguments into the run folder and config (or a resume). */
 export function trainOptionsFromArgs(argv: readonly string[]): TrainOptions {
   const { flags } = parseArgs(argv, trainSpec);
-  if (flags.resume !== undefined) {
-    const others = Object.keys(flags).filter((k) => !['resume', 'quiet', 'stop-after'].includes(k));
-    if (others.length > 0) {
-      throw new UsageError(
-        `--resume continues a run with its saved config; drop ${others.map((k) => `--${k}`).join(', ')}`,
-        trainSpec,
-      );
-    }
-    return {
-      dir: flags.resume as string,
-      resume: true,
-      quiet: flags.quiet === true,
-      stopAfter: flags['stop-after'] as number | undefined,
-    };
-  }
+  const resume = resumeOptions(flags, trainSpec);
+  if (resume) return resume;
   const envId = (flags.env as EnvId | undefined) ?? 'LunarLander-v3';
   const seed = (flags.seed as number | undefined) ?? 1;
   const overrides = parseOverrides(
@@ -181,10 +169,7 @@ function saveRunCheckpoint(dir: string, ppo: Ppo, env: RecordedVectorEnv, wallSe
     torchPolicySafetensors(ppo.policy, { update: String(ppo.updates) }),
   );
   saveOptimizer(join(folder, 'optimizer.safetensors'), ppo.optimizer);
-  writeFileAtomic(
-    join(folder, 'actions.f32'),
-    new Uint8Array(log.actions.buffer, log.actions.byteOffset, log.actions.byteLength),
-  );
+  writeActionLog(join(folder, 'actions.f32'), log);
   writeJson(join(folder, 'state.json'), {
     ppo: ppo.state(),
     wallSeconds,
@@ -226,23 +211,18 @@ export async function trainPpo(options: TrainOptions): Promise<TrainResult> {
       const saved = readJson<SavedState>(join(checkpoint.path, 'state.json'), 'resume');
       loadModule(join(checkpoint.path, 'policy.safetensors'), ppo.policy);
       loadOptimizer(join(checkpoint.path, 'optimizer.safetensors'), ppo.optimizer);
-      const bytes = readFileSync(join(checkpoint.path, 'actions.f32'));
-      const actions = new Float32Array(
-        bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
-      );
       log(
         `resuming ${dir} at update ${checkpoint.update} (${saved.ppo.steps} steps); replaying ${saved.log.steps} env steps`,
       );
       // PPO's state carries the observations it stopped at; the physics env gets there by replay, and
       // the two must agree, or the env is not the deterministic function of seed and actions replay needs.
-      const observations = env.restore({ ...saved.log, actions });
-      const stoppedAt = saved.ppo.observations;
-      if (stoppedAt && !stoppedAt.every((v, i) => v === observations[i])) {
-        throw new Error(
-          `resume: replaying ${saved.log.steps} env steps of ${dir} did not reach the observations the run ` +
-            'stopped at; the env is not deterministic under replay (was it changed since?)',
-        );
-      }
+      const observations = replayActionLog(
+        env,
+        join(checkpoint.path, 'actions.f32'),
+        saved.log,
+        saved.ppo.observations,
+        dir,
+      );
       ppo.resume(saved.ppo, observations);
       truncateMetrics(dir, checkpoint.update);
       wallBefore = saved.wallSeconds;

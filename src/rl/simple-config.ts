@@ -3,6 +3,7 @@
  * PPO's own settings for the imagined rollouts sit in `ppo`, on top of `simplePpoDefaults`.
  */
 import { type PpoConfig, resolvePpoConfig } from './ppo-config.ts';
+import { REST_RULES, type RestRule } from './world-model/model-env-config.ts';
 
 export type SimpleModelKind = 'ensemble' | 'mlp' | 'gru' | 'article';
 export type SimpleStarts = 'buffer' | 'initial';
@@ -85,7 +86,7 @@ export interface SimpleConfig {
    * says why a memoryless model cannot), 'hazard', the same rule made memoryless, or 'model', the outcome
    * head's at-rest class.
    */
-  restRule: 'model' | 'sleep' | 'hazard';
+  restRule: RestRule;
   /** Real copies stepped together when collecting. */
   realEnvs: number;
   /** Evaluate the greedy policy on the real env every this many iterations (and at the end); 0: only then. */
@@ -145,7 +146,7 @@ export const defaultSimpleConfig: Readonly<SimpleConfig> = Object.freeze({
   disagreementLimit: Number.POSITIVE_INFINITY,
   modelReward: 'shaping' as 'shaping' | 'predicted',
   outOfBoundsCrash: true,
-  restRule: 'sleep' as 'model' | 'sleep' | 'hazard',
+  restRule: 'sleep' as RestRule,
   realEnvs: 8,
   evalEvery: 5,
   evalEpisodes: 100,
@@ -196,7 +197,7 @@ const checks: [keyof SimpleConfig, (v: unknown) => boolean, string][] = [
   ['disagreementLimit', (v) => typeof v === 'number' && v > 0, 'a positive number (Infinity: never)'],
   ['modelReward', (v) => v === 'shaping' || v === 'predicted', "'shaping' or 'predicted'"],
   ['outOfBoundsCrash', boolean, 'true or false'],
-  ['restRule', (v) => v === 'model' || v === 'sleep' || v === 'hazard', "'model', 'sleep' or 'hazard'"],
+  ['restRule', (v) => (REST_RULES as readonly unknown[]).includes(v), "'model', 'sleep' or 'hazard'"],
   ['realEnvs', positiveInteger, 'a positive integer'],
   ['evalEvery', nonNegativeInteger, 'an integer >= 0'],
   ['evalEpisodes', positiveInteger, 'a positive integer'],

@@ -223,7 +223,7 @@ export class Simple {
 
   /** The run ends when fewer real steps are left than one step of every real copy takes. */
   get done(): boolean {
-    return this.config.totalRealSteps - this.realSteps < this.config.realEnvs;
+    return realBudgetSpent(this.config, this.realSteps);
   }
 
   /** Resets the real env with the run's seed; call once before the first iteration of a fresh run. */
@@ -488,6 +488,11 @@ export class Simple {
     const history = starts.history ? lastSteps(starts.history, warmSteps) : undefined;
     return { starts: { observations: starts.observations, history }, stillSteps };
   }
+}
+
+/** Whether a run of `config` that has taken `realSteps` is done: too few left for one step of every copy. */
+export function realBudgetSpent(config: SimpleConfig, realSteps: number): boolean {
+  return config.totalRealSteps - realSteps < config.realEnvs;
 }
 
 /** A new dynamics model of the config's kind and sizes. */

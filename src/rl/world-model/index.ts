@@ -43,7 +43,13 @@ export {
   outcomeWeights,
   prepareModelData,
 } from './model-data.ts';
-export { defaultModelEnvConfig, type ModelEnvConfig, resolveModelEnvConfig } from './model-env-config.ts';
+export {
+  defaultModelEnvConfig,
+  type ModelEnvConfig,
+  REST_RULES,
+  type RestRule,
+  resolveModelEnvConfig,
+} from './model-env-config.ts';
 export { readModelFile, saveModelFile } from './model-file.ts';
 export {
   type AnyModel,

@@ -1,5 +1,9 @@
 /** The model environment's settings, one typed config with a doc and a default for every field. */
 
+/** What decides an imagined landing (ModelEnvConfig.restRule). */
+export const REST_RULES = ['model', 'sleep', 'hazard'] as const;
+export type RestRule = (typeof REST_RULES)[number];
+
 export interface ModelEnvConfig {
   /** Copies N stepped together, as one forward pass of the model. */
   numEnvs: number;
@@ -67,7 +71,7 @@ export interface ModelEnvConfig {
    * policy that still fires now and then almost never strings together (measured: 0-2 imagined landings per
    * 100k imagined steps over a loop's first 50k real steps).
    */
-  restRule: 'model' | 'sleep' | 'hazard';
+  restRule: RestRule;
   /** Steps of stillness the sleep rule needs: Box2D's timeToSleep 0.5 s at 50 steps per second. */
   sleepSteps: number;
   /**
@@ -96,7 +100,7 @@ export const defaultModelEnvConfig: Readonly<ModelEnvConfig> = Object.freeze({
   rewarmEvery: 8,
   rewarmWindow: 8,
   outOfBoundsCrash: true,
-  restRule: 'model' as 'model' | 'sleep' | 'hazard',
+  restRule: 'model' as RestRule,
   sleepSteps: 25,
   sleepSpeed: 0.02,
   sleepSpin: 0.05,
@@ -121,7 +125,7 @@ const checks: [keyof ModelEnvConfig, (v: unknown) => boolean, string][] = [
   ['rewarmEvery', (v) => Number.isSafeInteger(v) && (v as number) >= 0, 'an integer >= 0'],
   ['rewarmWindow', positiveInteger, 'a positive integer'],
   ['outOfBoundsCrash', boolean, 'true or false'],
-  ['restRule', (v) => v === 'model' || v === 'sleep' || v === 'hazard', "'model', 'sleep' or 'hazard'"],
+  ['restRule', (v) => (REST_RULES as readonly unknown[]).includes(v), "'model', 'sleep' or 'hazard'"],
   ['sleepSteps', positiveInteger, 'a positive integer'],
   ['sleepSpeed', (v) => typeof v === 'number' && v > 0, 'a positive number'],
   ['sleepSpin', (v) => typeof v === 'number' && v > 0, 'a positive number'],

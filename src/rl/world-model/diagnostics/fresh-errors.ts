@@ -59,3 +59,8 @@ export function freshErrors(
     calibration: calibration.spearman,
   };
 }
+
+/** The open-loop error (scalar) at `horizon`, or null where it was not measured or had no trajectory. */
+export function errorAtHorizon(fresh: FreshErrors, horizon: number): number | null {
+  return fresh.openLoop.find((e) => e.horizon === horizon)?.scalar ?? null;
+}
