@@ -102,9 +102,9 @@ const core: [string, string, string[]][] = [
   [
     '8-sleep-rule',
     "+ Box2D's sleep rule for the landing (restRule=sleep)",
-    ['--model', 'ensemble', ...set('modelContactEventWeight=1')],
+    ['--model', 'ensemble', ...set('restRule=sleep', 'modelContactEventWeight=1')],
   ],
-  ['9-contact-weight', '+ touchdowns weighted 20 in the model fit (the default)', []],
+  ['9-contact-weight', '+ touchdowns weighted 20 in the model fit', set('restRule=sleep')],
 ];
 const extra: [string, string, string[]][] = [
   ['x-no-uncertainty', 'default without the disagreement penalty', set('lambdaUncertainty=0')],
@@ -112,6 +112,7 @@ const extra: [string, string, string[]][] = [
   ['x-horizon-1', 'default with a fixed horizon of 1', set('dynamic=false', 'horizon=1')],
   ['x-horizon-5', 'default with a fixed horizon of 5', set('dynamic=false', 'horizon=5')],
   ['x-horizon-25', 'default with a fixed horizon of 25', set('dynamic=false', 'horizon=25')],
+  ['x-hazard', 'default with the memoryless landing rule (restRule=hazard)', set('restRule=hazard')],
 ];
 const rowsArg = (flags.rows as string | undefined) ?? 'core';
 const chosen =

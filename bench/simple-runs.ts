@@ -177,10 +177,7 @@ export async function runRows(
   runsRoot: string,
   jobs: number,
 ): Promise<RowResult[]> {
-  for (const plan of plans) {
-    const kept = keptResult(suite, plan.name);
-    if (kept) checkSameConfig(plan, kept.dir, 'the kept row');
-  }
+  keptResults(suite, plans);
   const queue = plans.filter((p) => !keptResult(suite, p.name));
   const failures: string[] = [];
   async function worker(): Promise<void> {
@@ -201,7 +198,17 @@ export async function runRows(
   }
   await Promise.all(Array.from({ length: jobs }, worker));
   if (failures.length > 0) console.error(`failed rows:\n${failures.join('\n')}`);
-  return plans.map((p) => keptResult(suite, p.name)).filter((r): r is RowResult => r !== null);
+  return keptResults(suite, plans);
+}
+
+/** The kept results of those rows that have one, in plan order, each checked against today's config. */
+export function keptResults(suite: string, plans: RowPlan[]): RowResult[] {
+  return plans.flatMap((plan) => {
+    const kept = keptResult(suite, plan.name);
+    if (!kept) return [];
+    checkSameConfig(plan, kept.dir, 'the kept row');
+    return [kept];
+  });
 }
 
 export function formatReturn(value: number | null | undefined): string {

@@ -6,13 +6,21 @@
 // Both are evaluated greedily on 100 real episodes (seeds from 1e9) after every iteration / update; the
 // comparison at 50k, 100k and 200k real steps takes each run's last evaluation at or before that count.
 // Rows are kept in bench/results/simple/ as they finish, so the table fills over several sittings; a run
-// that was cut short resumes from its checkpoint. The summary goes to bench/results/simple.json and .md.
+// that was cut short resumes from its checkpoint. The summary goes to bench/results/simple.json and .md; it
+// tables every kept row of both landers, so a run of one lander keeps the other's table.
 import { join } from 'node:path';
 import type { CommandSpec } from '../src/cli/args.ts';
 import { ENV_IDS } from '../src/env/index.ts';
 import { writeFileAtomic } from '../src/nn/index.ts';
 import { machineInfo, parseBenchArgs, resultsDir, saveResult } from './report.ts';
-import { CHECKPOINTS, formatReturn, type RowPlan, type RowResult, runRows } from './simple-runs.ts';
+import {
+  CHECKPOINTS,
+  formatReturn,
+  keptResults,
+  type RowPlan,
+  type RowResult,
+  runRows,
+} from './simple-runs.ts';
 
 const spec: CommandSpec = {
   command: 'bench simple',
@@ -36,25 +44,28 @@ const jobs = (flags.jobs as number | undefined) ?? 2;
 const out = (flags.out as string | undefined) ?? join('runs', 'bench-simple');
 
 const short = (envId: string) => (envId === 'LunarLander-v3' ? 'discrete' : 'continuous');
-const plans: RowPlan[] = envIds.flatMap((envId) =>
-  seeds.flatMap((seed) =>
-    (['simple', 'ppo'] as const).map((algorithm) => ({
-      name: `${algorithm}-${short(envId)}-s${seed}-${steps / 1000}k`,
-      algorithm,
-      envId,
-      seed,
-      steps,
-      flags: [],
-      label: algorithm === 'simple' ? 'model-based (default)' : 'model-free PPO',
-    })),
-  ),
-);
-const results = await runRows('simple', plans, out, jobs);
+const plansFor = (ids: string[]): RowPlan[] =>
+  ids.flatMap((envId) =>
+    seeds.flatMap((seed) =>
+      (['simple', 'ppo'] as const).map((algorithm) => ({
+        name: `${algorithm}-${short(envId)}-s${seed}-${steps / 1000}k`,
+        algorithm,
+        envId,
+        seed,
+        steps,
+        flags: [],
+        label: algorithm === 'simple' ? 'model-based (default)' : 'model-free PPO',
+      })),
+    ),
+  );
+await runRows('simple', plansFor(envIds), out, jobs);
+const results = keptResults('simple', plansFor([...ENV_IDS]));
+const tabled = ENV_IDS.filter((envId) => results.some((r) => r.envId === envId));
 
 const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
 const lines: string[] = [];
 const targets: string[] = [];
-for (const envId of envIds) {
+for (const envId of tabled) {
   const of = (algorithm: string) => results.filter((r) => r.envId === envId && r.algorithm === algorithm);
   const simple = of('simple');
   const ppo = of('ppo');

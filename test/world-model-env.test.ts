@@ -4,62 +4,17 @@
 import { describe, expect, it } from 'vitest';
 import { LunarLander } from '../src/env/lunar-lander.ts';
 import { SyncVectorEnv } from '../src/env/vector.ts';
-import { allocatePrediction } from '../src/rl/world-model/decode-outputs.ts';
-import type { DynamicsModel, DynamicsPrediction } from '../src/rl/world-model/dynamics-model.ts';
+import type { DynamicsPrediction } from '../src/rl/world-model/dynamics-model.ts';
 import { OBSERVATION_SIZE, STATE_DIMS } from '../src/rl/world-model/lander-layout.ts';
 import { shapingReward } from '../src/rl/world-model/lander-reward.ts';
-import { LanderScalers } from '../src/rl/world-model/model-data.ts';
 import { defaultModelEnvConfig } from '../src/rl/world-model/model-env-config.ts';
 import { ModelVectorEnv } from '../src/rl/world-model/model-vector-env.ts';
 import { ReplayBuffer } from '../src/rl/world-model/replay-buffer.ts';
 import { stillStepsBefore } from '../src/rl/world-model/sleep-rule.ts';
 import { branchStarts, lastSteps } from '../src/rl/world-model/start-states.ts';
 import { Rng } from '../src/rng/index.ts';
+import { KnownModel } from './helpers/known-model.ts';
 import { checkVectorEnvContract } from './helpers/vector-env-contract.ts';
-
-/**
- * A model with known predictions: member m moves x by 0.01 * (m + 1) per step (so members disagree by a
- * known amount), y down by 0.02; action 2 (main engine) pays reward -0.3, others 0; a copy crashes with
- * probability `crash` per step.
- */
-class KnownModel implements DynamicsModel {
-  readonly kind = 'ensemble';
-  readonly actionSpace = { n: 4 };
-  readonly memorySize: number = 0;
-  readonly scalers = new LanderScalers();
-  elites: number[];
-  private pred: DynamicsPrediction | null = null;
-
-  constructor(
-    readonly members: number,
-    private readonly crash = 0,
-  ) {
-    this.elites = Array.from({ length: members }, (_, i) => i);
-  }
-
-  predict(_obs: Float32Array, actions: ArrayLike<number>, rows: number): DynamicsPrediction {
-    if (this.pred?.rows !== rows) this.pred = allocatePrediction(this.members, rows, false);
-    const p = this.pred;
-    for (let m = 0; m < this.members; m++) {
-      for (let i = 0; i < rows; i++) {
-        const at = m * rows + i;
-        p.delta.fill(0, at * STATE_DIMS, (at + 1) * STATE_DIMS);
-        p.delta[at * STATE_DIMS] = 0.01 * (m + 1);
-        p.delta[at * STATE_DIMS + 1] = -0.02;
-        p.contactProb.fill(0, at * 2, at * 2 + 2);
-        p.reward[at] = actions[i] === 2 ? -0.3 : 0;
-        p.outcomeProb.set([1 - this.crash, this.crash, 0], at * 3);
-      }
-    }
-    return p;
-  }
-
-  fit(): never {
-    throw new Error('KnownModel does not learn');
-  }
-
-  save(): void {}
-}
 
 /** A model with one number of memory: warming it stores the sum of x over the real steps it ran through. */
 class SummingMemoryModel extends KnownModel {
@@ -474,6 +429,37 @@ describe('ModelVectorEnv', () => {
     expect(
       Array.from(stillStepsBefore({ observations: starts.observations }, true, defaultModelEnvConfig)),
     ).toEqual([0, 0, 0]);
+  });
+
+  it("truncates a copy the model takes out of Gymnasium's observation box, clipped to it, and bounds predicted rewards", () => {
+    /** Member 0 moves x by +1.5 a step and predicts a reward of 1e6 (a diverging model). */
+    class Diverging extends KnownModel {
+      override predict(obs: Float32Array, actions: ArrayLike<number>, rows: number): DynamicsPrediction {
+        const p = super.predict(obs, actions, rows);
+        for (let i = 0; i < rows; i++) {
+          p.delta[i * STATE_DIMS] = 1.5;
+          p.reward[i] = 1e6;
+        }
+        return p;
+      }
+    }
+    const start = new Float32Array(OBSERVATION_SIZE);
+    const env = new ModelVectorEnv(
+      new Diverging(1),
+      { startStates: start },
+      { numEnvs: 2, horizon: 50, lambdaUncertainty: 0, reward: 'predicted', outOfBoundsCrash: false },
+    );
+    env.reset(1);
+    const first = env.step([0, 0]);
+    expect(Array.from(first.truncated)).toEqual([0, 0]);
+    expect(Array.from(first.rewards)).toEqual([100, 100]);
+    const second = env.step([0, 0]);
+    expect(Array.from(second.truncated)).toEqual([1, 1]);
+    expect(second.terminated[0]).toBe(0);
+    expect(second.finalObservations[0]).toBe(2.5);
+    expect(second.observations[0]).toBe(0);
+    expect(env.counters.leftObservationBox).toBe(2);
+    expect(env.counters.truncatedByHorizon).toBe(0);
   });
 
   it('refuses bad settings and actions with clear errors', () => {

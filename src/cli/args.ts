@@ -122,7 +122,7 @@ function parseValue(
       if (flag.choices && !flag.choices.includes(raw)) bad(`one of ${flag.choices.join(', ')}`);
       return raw;
     case 'list':
-      if (!/^[A-Za-z][A-Za-z0-9]*=.+$/.test(raw)) bad('key=value');
+      if (!/^[A-Za-z][A-Za-z0-9.]*=.+$/.test(raw)) bad('key=value');
       return [...((previous as string[] | undefined) ?? []), raw];
     default:
       return bad('a known flag type');
@@ -190,4 +190,58 @@ export function resumeOptions(
     quiet: flags.quiet === true,
     stopAfter: flags['stop-after'] as number | undefined,
   };
+}
+
+/**
+ * Pulls every `--set k=v [k=v ...]` (and `--set=k=v`) out of argv: one --set takes all the key=value words
+ * after it. Returns the entries and the other arguments, for `parseArgs`.
+ */
+export function extractSets(argv: readonly string[], spec: CommandSpec): { sets: string[]; rest: string[] } {
+  const sets: string[] = [];
+  const rest: string[] = [];
+  const isEntry = (word: string | undefined) =>
+    word !== undefined && !word.startsWith('--') && /^[A-Za-z][A-Za-z0-9.]*=/.test(word);
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg !== '--set' && !arg.startsWith('--set=')) {
+      rest.push(arg);
+      continue;
+    }
+    const before = sets.length;
+    if (arg.startsWith('--set=')) sets.push(arg.slice('--set='.length));
+    while (isEntry(argv[i + 1])) sets.push(argv[++i]!);
+    if (sets.length === before) {
+      const next = argv[i + 1];
+      throw new UsageError(
+        next === undefined || next.startsWith('--')
+          ? `flag '--set' needs key=value`
+          : `--set ${next}: expected key=value`,
+        spec,
+      );
+    }
+  }
+  for (const entry of sets) {
+    if (!/^[A-Za-z][A-Za-z0-9.]*=.+$/.test(entry)) {
+      throw new UsageError(`--set ${entry}: expected key=value`, spec);
+    }
+  }
+  return { sets, rest };
+}
+
+/** A --set value shaped after the option's default: lists as 1,2,3 or JSON; Infinity for numbers. */
+export function parseSetValue(raw: string, like: unknown): unknown {
+  if (Array.isArray(like) && !raw.trim().startsWith('[')) {
+    const parts = raw.split(',').map((p) => p.trim());
+    const numbers = parts.map(Number);
+    return parts.every((p) => p !== '') && numbers.every((n) => !Number.isNaN(n)) ? numbers : raw;
+  }
+  if (/^[+-]?(Infinity|inf)$/i.test(raw.trim())) {
+    return raw.trim().startsWith('-') ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
+  }
+  try {
+    return JSON.parse(raw);
+  } catch {
+    // Not JSON: the string itself; the config's validation names it if a string is not what it takes.
+    return raw;
+  }
 }

@@ -1,11 +1,18 @@
 /**
  * `npm run eval -- <run-dir> --episodes 100`: greedy evaluation of a run's policy (PPO or model-based);
- * prints and writes eval.json.
+ * prints and writes eval.json. With `--planner cem [--set cem.horizon=15 ...]`, model-predictive control on
+ * the run's world model instead (its policy as prior and critic where the settings ask), written to
+ * eval-cem.json.
  */
-import { type CommandSpec, parseArgs } from './args.ts';
-import { EVAL_SEED_BASE, type EvalSummary, evaluatePolicy } from './evaluate.ts';
+import { join } from 'node:path';
+import { type CommandSpec, extractSets, type ParsedArgs, parseArgs, UsageError } from './args.ts';
+import { EVAL_SEED_BASE, type EvalSummary, evaluatePlanner, evaluatePolicy } from './evaluate.ts';
 import { runPaths, writeJson } from './run-folder.ts';
-import { checkpointUnit, loadRunPolicy } from './run-policy.ts';
+import { CEM_KEYS, loadRunPlanner, PLANNERS, parseCemOverrides } from './run-planner.ts';
+import { checkpointUnit, loadRunPolicy, readRunConfig } from './run-policy.ts';
+
+/** A planner plans every step one episode at a time: fewer episodes unless asked. */
+export const PLANNER_EPISODES = 10;
 
 export const evalSpec: CommandSpec = {
   command: 'eval',
@@ -20,12 +27,26 @@ export const evalSpec: CommandSpec = {
       min: 0,
       help: `first episode seed (default ${EVAL_SEED_BASE}, far from training seeds)`,
     },
+    {
+      name: 'planner',
+      type: 'string',
+      choices: [...PLANNERS],
+      help: `plan every action in the run's world model (default: act with the policy; ${PLANNER_EPISODES} episodes by default)`,
+    },
+    {
+      name: 'set',
+      type: 'list',
+      help: `planner option(s), repeatable: cem.<${CEM_KEYS.join(' | ')}>=value`,
+    },
   ],
 };
 
 export function evalRun(argv: readonly string[], log: (line: string) => void = console.log): EvalSummary {
-  const { positionals, flags } = parseArgs(argv, evalSpec);
+  const { sets, rest } = extractSets(argv, evalSpec);
+  const { positionals, flags } = parseArgs(rest, evalSpec);
   const dir = positionals[0]!;
+  if (flags.planner !== undefined) return evalRunPlanner(dir, flags, sets, log);
+  if (sets.length > 0) throw new UsageError('--set takes planner options; add --planner cem', evalSpec);
   const { config, policy, update } = loadRunPolicy(dir);
   const episodes = (flags.episodes as number | undefined) ?? 100;
   const summary = evaluatePolicy(
@@ -48,6 +69,47 @@ export function evalRun(argv: readonly string[], log: (line: string) => void = c
       `${summary.meanReturn.toFixed(1)} ± ${summary.stdReturn.toFixed(1)}, min ${summary.minReturn.toFixed(1)}, ` +
       `median ${summary.medianReturn.toFixed(1)}, ${(summary.solvedFraction * 100).toFixed(0)}% at 200 or more, ` +
       `mean length ${summary.meanLength.toFixed(0)} -> ${runPaths(dir).eval}`,
+  );
+  return summary;
+}
+
+function evalRunPlanner(
+  dir: string,
+  flags: ParsedArgs['flags'],
+  sets: string[],
+  log: (line: string) => void,
+): EvalSummary {
+  let overrides: ReturnType<typeof parseCemOverrides>;
+  try {
+    overrides = parseCemOverrides(sets);
+  } catch (e) {
+    throw new UsageError((e as Error).message, evalSpec);
+  }
+  const config = readRunConfig(dir);
+  const { controller, config: cem, update } = loadRunPlanner(dir, overrides);
+  const episodes = (flags.episodes as number | undefined) ?? PLANNER_EPISODES;
+  const summary = evaluatePlanner(
+    controller,
+    config.envId,
+    config.envOptions,
+    episodes,
+    (flags.seed as number | undefined) ?? EVAL_SEED_BASE,
+    (e, r, length) => log(`  episode ${e + 1}/${episodes}: return ${r.toFixed(1)}, ${length} steps`),
+  );
+  const unit = checkpointUnit(config);
+  const file = join(dir, 'eval-cem.json');
+  writeJson(file, {
+    envId: config.envId,
+    algorithm: config.algorithm,
+    [unit]: update,
+    planner: 'cem',
+    cem,
+    ...summary,
+  });
+  log(
+    `${dir} (CEM on the ${config.algorithm} run's model, ${unit} ${update}): ${summary.episodes} episodes, mean return ` +
+      `${summary.meanReturn.toFixed(1)} ± ${summary.stdReturn.toFixed(1)}, min ${summary.minReturn.toFixed(1)}, ` +
+      `${(summary.solvedFraction * 100).toFixed(0)}% at 200 or more, ${summary.msPerAction.toFixed(1)} ms per action -> ${file}`,
   );
   return summary;
 }

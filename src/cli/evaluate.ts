@@ -5,6 +5,7 @@
  */
 import { type EnvId, LunarLander, type LunarLanderOptions, optionsForId } from '../env/index.ts';
 import type { ActorCritic } from '../rl/actor-critic.ts';
+import type { MpcController } from '../rl/mpc-controller.ts';
 
 export const EVAL_SEED_BASE = 1_000_000_000;
 /** The return at which an episode counts as solved (Gymnasium's LunarLander threshold). */
@@ -67,6 +68,59 @@ export function evaluatePolicy(
     active = still;
   }
   return summarize(returns, lengths, [seedBase, seedBase + episodes - 1]);
+}
+
+/** What a planner's evaluation adds: the time it took to plan each action. */
+export interface PlannerEvalSummary extends EvalSummary {
+  /** Mean milliseconds of planning per real action. */
+  msPerAction: number;
+  actions: number;
+}
+
+/**
+ * Evaluation of a planner on the real env: as `evaluatePolicy`, an episode per seed, but one episode at a
+ * time, since a planner carries its last plan (and the lander's still steps) from step to step.
+ */
+export function evaluatePlanner(
+  controller: MpcController,
+  envId: EnvId,
+  envOptions: LunarLanderOptions,
+  episodes: number,
+  seedBase = EVAL_SEED_BASE,
+  onEpisode?: (episode: number, episodeReturn: number, length: number) => void,
+): PlannerEvalSummary {
+  if (!Number.isSafeInteger(episodes) || episodes < 1) {
+    throw new Error(`evaluate: episodes = ${episodes} is invalid; expected a positive integer`);
+  }
+  const returns: number[] = [];
+  const lengths: number[] = [];
+  const seconds = controller.planSeconds;
+  const planned = controller.plannedActions;
+  for (let e = 0; e < episodes; e++) {
+    const env = new LunarLander(optionsForId(envId, envOptions));
+    env.reset({ seed: seedBase + e });
+    controller.reset();
+    const observation = new Float32Array(env.observationSpace.shape[0]!);
+    let total = 0;
+    let length = 0;
+    while (!env.terminated && !env.truncated) {
+      env.writeObservation(observation, 0);
+      const action = controller.act(observation);
+      total += env.continuous
+        ? env.stepInPlace(0, action[0]!, action[1]!)
+        : env.stepInPlace(action[0]!, 0, 0);
+      length++;
+    }
+    returns.push(total);
+    lengths.push(length);
+    onEpisode?.(e, total, length);
+  }
+  const actions = controller.plannedActions - planned;
+  return {
+    ...summarize(returns, lengths, [seedBase, seedBase + episodes - 1]),
+    msPerAction: ((controller.planSeconds - seconds) * 1000) / Math.max(1, actions),
+    actions,
+  };
 }
 
 export function summarize(returns: number[], lengths: number[], seeds: [number, number]): EvalSummary {

@@ -16,6 +16,7 @@ import { replayRun } from './replay.ts';
 import { latestCheckpoint, readJson, runPaths } from './run-folder.ts';
 import { type PpoRunConfig, trainOptionsFromArgs, trainPpo } from './train.ts';
 import { trainModelOptionsFromArgs, trainModels } from './train-model.ts';
+import { trainPets, trainPetsOptionsFromArgs } from './train-pets.ts';
 import {
   readSimpleRunConfig,
   simpleRunFinished,
@@ -28,7 +29,8 @@ export const START_REAL_STEPS = 100_000;
 const START_ENV = 'LunarLander-v3';
 const START_SEED = 1;
 
-const COMMANDS = 'train ppo | train simple | train model | eval | plot | replay | collect | model-report';
+const COMMANDS =
+  'train ppo | train simple | train pets | train model | eval | plot | replay | collect | model-report';
 
 async function mainJob(): Promise<void> {
   const simpleDir = join('runs', `simple-${START_ENV}-s${START_SEED}`);
@@ -115,7 +117,7 @@ function ppoFinished(dir: string): boolean {
 function reportFinished(result: { dir: string; finalEval: EvalSummary | null }): void {
   if (!result.finalEval) return;
   console.log(
-    `finished ${result.dir}: greedy eval mean return ${result.finalEval.meanReturn.toFixed(1)} over ` +
+    `finished ${result.dir}: final evaluation mean return ${result.finalEval.meanReturn.toFixed(1)} over ` +
       `${result.finalEval.episodes} episodes`,
   );
 }
@@ -135,10 +137,14 @@ async function main(argv: string[]): Promise<void> {
         reportFinished(await trainSimple(trainSimpleOptionsFromArgs(flags)));
         return;
       }
+      if (algorithm === 'pets') {
+        reportFinished(await trainPets(trainPetsOptionsFromArgs(flags)));
+        return;
+      }
       if (algorithm !== 'ppo') {
         throw new UsageError(
-          `train: unknown algorithm '${algorithm ?? ''}'; expected 'ppo', 'model' or 'simple' ` +
-            '(npm run train -- ppo ..., npm run train -- simple ...)',
+          `train: unknown algorithm '${algorithm ?? ''}'; expected 'ppo', 'model', 'simple' or 'pets' ` +
+            '(npm run train -- ppo ..., npm run train -- simple ..., npm run train -- pets ...)',
         );
       }
       reportFinished(await trainPpo(trainOptionsFromArgs(flags)));

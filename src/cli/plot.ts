@@ -150,14 +150,16 @@ export async function plotRunFiles(
     const rows = readMetrics<MetricsRow>(dir);
     if (rows.length === 0) throw new Error(`plot: ${dir} has no metrics (expected ${runPaths(dir).metrics})`);
     const run = basename(dir);
-    const simple = runAlgorithm(dir, rows) === 'simple';
+    const algorithm = runAlgorithm(dir, rows);
+    // The model-based runs count real steps apart from imagined ones; PPO's steps are all real.
+    const simple = algorithm === 'simple' || algorithm === 'pets';
     for (const r of rows) {
       const steps = simple ? (r.realSteps ?? r.steps) : r.steps;
       const train = simple ? r.realMeanReturn : r.meanReturn;
       if (typeof train === 'number') points.push({ run, steps, value: train, kind: 'train' });
       if (typeof r.evalMeanReturn === 'number')
         points.push({ run, steps, value: r.evalMeanReturn, kind: 'eval' });
-      if (!simple) continue;
+      if (algorithm !== 'simple') continue;
       if (typeof r.horizon === 'number') modelPoints.push({ run, steps, value: r.horizon, kind: HORIZON });
       if (r.fresh && typeof r.horizon === 'number') {
         const atH = errorAtHorizon(r.fresh, r.horizon);

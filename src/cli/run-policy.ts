@@ -12,14 +12,17 @@ import { simplePpoConfig } from '../rl/simple-config.ts';
 import { Rng } from '../tensor/index.ts';
 import { checkpointFolder, checkpointUpdates, latestCheckpoint, readJson, runPaths } from './run-folder.ts';
 import type { PpoRunConfig } from './train.ts';
+import { type PetsRunConfig, readPetsRunConfig } from './train-pets.ts';
 import { readSimpleRunConfig, type SimpleRunConfig } from './train-simple.ts';
 
-export type RunConfig = PpoRunConfig | SimpleRunConfig;
-export const RUN_ALGORITHMS = ['ppo', 'simple'] as const;
+export type RunConfig = PpoRunConfig | SimpleRunConfig | PetsRunConfig;
+/** The runs that train a policy (a PETS run plans every action instead). */
+export type PolicyRunConfig = PpoRunConfig | SimpleRunConfig;
+export const RUN_ALGORITHMS = ['ppo', 'simple', 'pets'] as const;
 export type RunAlgorithm = (typeof RUN_ALGORITHMS)[number];
 
 export interface RunPolicy {
-  config: RunConfig;
+  config: PolicyRunConfig;
   policy: ActorCritic;
   /** The checkpoint's update (PPO) or iteration (model-based). */
   update: number;
@@ -27,12 +30,16 @@ export interface RunPolicy {
 
 /** What a checkpoint is counted in, for messages: 'update' for PPO, 'iteration' for the model-based loop. */
 export function checkpointUnit(config: Pick<RunConfig, 'algorithm'>): string {
-  return config.algorithm === 'simple' ? 'iteration' : 'update';
+  return config.algorithm === 'ppo' ? 'update' : 'iteration';
 }
 
 /** A short name of the algorithm, for titles. */
 export function algorithmLabel(config: Pick<RunConfig, 'algorithm'>): string {
-  return config.algorithm === 'simple' ? 'model-based PPO (simple)' : 'PPO';
+  return config.algorithm === 'simple'
+    ? 'model-based PPO (simple)'
+    : config.algorithm === 'pets'
+      ? 'PETS (CEM planning)'
+      : 'PPO';
 }
 
 /** A run folder's config.json, of any algorithm; an unknown one is an error naming those known. */
@@ -43,6 +50,8 @@ export function readRunConfig(dir: string): RunConfig {
       return config as PpoRunConfig;
     case 'simple':
       return readSimpleRunConfig(dir);
+    case 'pets':
+      return readPetsRunConfig(dir);
     default:
       throw new Error(
         `run ${dir}: algorithm '${config.algorithm}' is not supported; expected one of ${RUN_ALGORITHMS.join(', ')}`,
@@ -52,6 +61,11 @@ export function readRunConfig(dir: string): RunConfig {
 
 export function loadRunPolicy(dir: string, update?: number): RunPolicy {
   const config = readRunConfig(dir);
+  if (config.algorithm === 'pets') {
+    throw new Error(
+      `run ${dir}: a PETS run has no policy, it plans every action; evaluate it with npm run eval -- ${dir} --planner cem`,
+    );
+  }
   const checkpoint = update === undefined ? latestCheckpoint(dir) : checkpointOf(dir, update, config);
   if (!checkpoint) {
     throw new Error(
@@ -64,7 +78,7 @@ export function loadRunPolicy(dir: string, update?: number): RunPolicy {
 }
 
 /** An untrained policy of the run's shape (its weights come from a checkpoint). */
-function makePolicy(config: RunConfig, envOptions: LunarLanderOptions): ActorCritic {
+function makePolicy(config: PolicyRunConfig, envOptions: LunarLanderOptions): ActorCritic {
   const ppo = config.algorithm === 'simple' ? simplePpoConfig(config.simple, 1) : config.ppo;
   const probe = new LunarLander(envOptions);
   return new ActorCritic({

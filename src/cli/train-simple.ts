@@ -24,7 +24,14 @@ import { actionSize } from '../rl/vector-env.ts';
 import { errorAtHorizon } from '../rl/world-model/diagnostics/fresh-errors.ts';
 import { FamiliarityModel, loadModel, ReplayBuffer } from '../rl/world-model/index.ts';
 import { replayActionLog, writeActionLog } from './action-log-file.ts';
-import { type CommandSpec, parseArgs, resumeOptions, UsageError } from './args.ts';
+import {
+  type CommandSpec,
+  extractSets,
+  parseArgs,
+  parseSetValue,
+  resumeOptions,
+  UsageError,
+} from './args.ts';
 import { type EvalSummary, evaluatePolicy } from './evaluate.ts';
 import { formatCount, ProgressBar } from './progress.ts';
 import {
@@ -145,60 +152,6 @@ export interface TrainSimpleResult {
   finalEval: EvalSummary | null;
 }
 
-/**
- * Pulls every `--set k=v [k=v ...]` (and `--set=k=v`) out of argv: one --set takes all the key=value words
- * after it. Returns the entries and the other arguments, for `parseArgs`.
- */
-function extractSets(argv: readonly string[]): { sets: string[]; rest: string[] } {
-  const sets: string[] = [];
-  const rest: string[] = [];
-  const isEntry = (word: string | undefined) =>
-    word !== undefined && !word.startsWith('--') && /^[A-Za-z][A-Za-z0-9.]*=/.test(word);
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg !== '--set' && !arg.startsWith('--set=')) {
-      rest.push(arg);
-      continue;
-    }
-    const before = sets.length;
-    if (arg.startsWith('--set=')) sets.push(arg.slice('--set='.length));
-    while (isEntry(argv[i + 1])) sets.push(argv[++i]!);
-    if (sets.length === before) {
-      const next = argv[i + 1];
-      throw new UsageError(
-        next === undefined || next.startsWith('--')
-          ? `flag '--set' needs key=value`
-          : `--set ${next}: expected key=value`,
-        trainSimpleSpec,
-      );
-    }
-  }
-  for (const entry of sets) {
-    if (!/^[A-Za-z][A-Za-z0-9.]*=.+$/.test(entry)) {
-      throw new UsageError(`--set ${entry}: expected key=value`, trainSimpleSpec);
-    }
-  }
-  return { sets, rest };
-}
-
-/** A --set value shaped after the option's default: lists as 1,2,3 or JSON; Infinity for numbers. */
-function parseSetValue(raw: string, like: unknown): unknown {
-  if (Array.isArray(like) && !raw.trim().startsWith('[')) {
-    const parts = raw.split(',').map((p) => p.trim());
-    const numbers = parts.map(Number);
-    return parts.every((p) => p !== '') && numbers.every((n) => !Number.isNaN(n)) ? numbers : raw;
-  }
-  if (/^[+-]?(Infinity|inf)$/i.test(raw.trim())) {
-    return raw.trim().startsWith('-') ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
-  }
-  try {
-    return JSON.parse(raw);
-  } catch {
-    // Not JSON: the string itself; the config's validation names it if a string is not what it takes.
-    return raw;
-  }
-}
-
 /** `--set` entries as loop overrides, `ppo.<field>` entries gathered under `ppo`; unknown keys are errors. */
 export function parseSimpleOverrides(entries: readonly string[]): Partial<SimpleConfig> {
   const overrides: Record<string, unknown> = {};
@@ -232,7 +185,7 @@ export function parseSimpleOverrides(entries: readonly string[]): Partial<Simple
 
 /** Parses `train simple` arguments into the run folder and config (or a resume). */
 export function trainSimpleOptionsFromArgs(argv: readonly string[]): TrainSimpleOptions {
-  const { sets, rest } = extractSets(argv);
+  const { sets, rest } = extractSets(argv, trainSimpleSpec);
   const { flags } = parseArgs(rest, trainSimpleSpec);
   const resume = resumeOptions(flags, trainSimpleSpec, sets.length > 0 ? ['set'] : []);
   if (resume) return resume;

@@ -2,6 +2,17 @@
  * The model-based loop's settings (simple.ts), one typed config with a doc and a default for every field.
  * PPO's own settings for the imagined rollouts sit in `ppo`, on top of `simplePpoDefaults`.
  */
+import {
+  boolean,
+  checkFields,
+  type FieldCheck,
+  nonNegative,
+  nonNegativeInteger,
+  positive,
+  positiveInteger,
+  positiveIntegers,
+  refuseUnknownKeys,
+} from './config-checks.ts';
 import { type PpoConfig, resolvePpoConfig } from './ppo-config.ts';
 import { REST_RULES, type RestRule } from './world-model/model-env-config.ts';
 
@@ -155,15 +166,7 @@ export const defaultSimpleConfig: Readonly<SimpleConfig> = Object.freeze({
   seed: 1,
 } satisfies SimpleConfig);
 
-const positiveInteger = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) > 0;
-const nonNegativeInteger = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0;
-const positive = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v > 0;
-const nonNegative = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v >= 0;
-const boolean = (v: unknown): boolean => typeof v === 'boolean';
-const positiveIntegers = (v: unknown): boolean =>
-  Array.isArray(v) && v.length > 0 && v.every((d) => positiveInteger(d));
-
-const checks: [keyof SimpleConfig, (v: unknown) => boolean, string][] = [
+const checks: FieldCheck<SimpleConfig>[] = [
   ['totalRealSteps', positiveInteger, 'a positive integer'],
   ['initialRealSteps', positiveInteger, 'a positive integer'],
   ['realStepsPerIteration', positiveInteger, 'a positive integer'],
@@ -207,9 +210,7 @@ const checks: [keyof SimpleConfig, (v: unknown) => boolean, string][] = [
 
 /** The defaults overridden by `overrides`, checked: a bad value is an error naming it and what was expected. */
 export function resolveSimpleConfig(overrides: Partial<SimpleConfig> = {}): SimpleConfig {
-  for (const key of Object.keys(overrides)) {
-    if (!(key in defaultSimpleConfig)) throw new Error(`simple config: unknown option '${key}'`);
-  }
+  refuseUnknownKeys('simple config', defaultSimpleConfig, overrides);
   const config: SimpleConfig = {
     ...defaultSimpleConfig,
     modelHiddenSizes: [...defaultSimpleConfig.modelHiddenSizes],
@@ -217,11 +218,7 @@ export function resolveSimpleConfig(overrides: Partial<SimpleConfig> = {}): Simp
     ...overrides,
     ppo: { ...overrides.ppo },
   };
-  for (const [key, ok, expected] of checks) {
-    if (!ok(config[key])) {
-      throw new Error(`simple config: ${key} = ${showValue(config[key])} is invalid; expected ${expected}`);
-    }
-  }
+  checkFields('simple config', config, checks);
   if (config.ensembleElites > config.ensembleMembers) {
     throw new Error(
       `simple config: ensembleElites = ${config.ensembleElites} exceeds ensembleMembers = ${config.ensembleMembers}`,
@@ -287,6 +284,3 @@ export function simplePpoConfig(
 }
 
 /** A value as an error message shows it: numbers as written (NaN and Infinity included), the rest as JSON. */
-function showValue(value: unknown): string {
-  return typeof value === 'number' ? String(value) : JSON.stringify(value);
-}

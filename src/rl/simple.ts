@@ -29,6 +29,7 @@ import { Rng } from '../tensor/index.ts';
 import { ActorCritic } from './actor-critic.ts';
 import { chooseHorizon, explorationTemperature, uncertaintyWeight } from './dynamic-hyperparameters.ts';
 import { exploringActions } from './explore.ts';
+import { iterationSeed } from './iteration-seed.ts';
 import { Ppo } from './ppo.ts';
 import { resolveSimpleConfig, type SimpleConfig, simplePpoConfig } from './simple-config.ts';
 import { actionSize, type RlVectorEnv } from './vector-env.ts';
@@ -89,6 +90,8 @@ export interface SimpleIterationMetrics {
   imaginedCrashes: number;
   imaginedLandings: number;
   truncatedByDisagreement: number;
+  /** Imagined copies the model took out of Gymnasium's observation box (truncated there). */
+  leftObservationBox: number;
   /** Mean over the iteration's PPO updates. */
   ppoUpdates: number;
   policyLoss: number;
@@ -450,6 +453,7 @@ export class Simple {
       imaginedCrashes: env.counters.crashes,
       imaginedLandings: env.counters.landings,
       truncatedByDisagreement: env.counters.truncatedByDisagreement,
+      leftObservationBox: env.counters.leftObservationBox,
       ppoUpdates: ppo.updates,
       policyLoss: sums.policyLoss / ppo.updates,
       valueLoss: sums.valueLoss / ppo.updates,
@@ -513,11 +517,6 @@ export function makeDynamicsModel(c: SimpleConfig, space: ModelActionSpace): Sim
       // The article's own network (3 x 256, ReLU), whatever modelHiddenSizes says.
       return new ArticleModel(space, { seed: c.seed });
   }
-}
-
-/** One seed per iteration, so each iteration's draws depend only on the run's seed and its number. */
-function iterationSeed(seed: number, iteration: number): number {
-  return (seed * 1_000_003 + iteration * 7919) % 2_147_483_647;
 }
 
 function seconds(since: number): number {

@@ -32,6 +32,30 @@ export function allocatePrediction(members: number, rows: number, stochastic: bo
   };
 }
 
+/** Copies entry `from` (member-major index m * rows + i) of `source` to entry `to` of `target`. */
+export function copyPredictionRow(
+  source: DynamicsPrediction,
+  from: number,
+  target: DynamicsPrediction,
+  to: number,
+): void {
+  const K = OUTCOMES.length;
+  target.delta.set(source.delta.subarray(from * STATE_DIMS, (from + 1) * STATE_DIMS), to * STATE_DIMS);
+  if (source.deltaStd && target.deltaStd) {
+    target.deltaStd.set(
+      source.deltaStd.subarray(from * STATE_DIMS, (from + 1) * STATE_DIMS),
+      to * STATE_DIMS,
+    );
+  }
+  target.contactProb.set(
+    source.contactProb.subarray(from * CONTACT_DIMS, (from + 1) * CONTACT_DIMS),
+    to * CONTACT_DIMS,
+  );
+  target.reward[to] = source.reward[from]!;
+  if (source.rewardStd && target.rewardStd) target.rewardStd[to] = source.rewardStd[from]!;
+  target.outcomeProb.set(source.outcomeProb.subarray(from * K, (from + 1) * K), to * K);
+}
+
 /**
  * Decodes member-major rows `out` [E*N, OUTPUT_SIZE] (and `logVar`, same layout) into `pred`;
  * `outcomeOffsets` holds 3 offsets shared by all members or 3 per member.

@@ -58,6 +58,17 @@ export interface DynamicsModel {
     memory: Float32Array | null,
   ): DynamicsPrediction;
   /**
+   * Optional, memoryless models: predicts each row by its own member `members[i]` only, in `predict`'s
+   * layout (other members' entries are stale), for callers that use one member per row and no
+   * disagreement: cheaper when members are many.
+   */
+  predictAssigned?(
+    observations: Float32Array,
+    actions: ArrayLike<number>,
+    rows: number,
+    members: Int32Array,
+  ): DynamicsPrediction;
+  /**
    * Fits on `train`, early-stopping on `validation` (both real transitions of separate episodes). The
    * first fit sets the scalers; later fits warm-start from the current weights and scalers.
    */

@@ -7,7 +7,7 @@
  */
 import type { Module } from '../../nn/index.ts';
 import { noGrad, type Rng, type Tensor, tidy, trackedTensor } from '../../tensor/index.ts';
-import { allocatePrediction, decodeOutputs } from './decode-outputs.ts';
+import { allocatePrediction, copyPredictionRow, decodeOutputs } from './decode-outputs.ts';
 import type {
   DynamicsKind,
   DynamicsModel,
@@ -62,6 +62,7 @@ export abstract class FeedForwardModel implements DynamicsModel {
   private outcomeOffsets: Float32Array;
   private fitted = false;
   private prediction: DynamicsPrediction | null = null;
+  private groupedPrediction: DynamicsPrediction | null = null;
   private inputs = new Float32Array(0);
 
   protected constructor(
@@ -109,6 +110,55 @@ export abstract class FeedForwardModel implements DynamicsModel {
         decodeOutputs(out.data, logVar ? logVar.data : null, this.scalers, this.outcomeOffsets, pred);
       }),
     );
+    return pred;
+  }
+
+  /**
+   * As `predict`, but each row only by its own member `members[i]`: the rows are grouped per member into one
+   * [E, B, in] batch (B the largest group), so the forward costs E x B rows instead of E x N. Only the entries
+   * of each row's own member are written (the layout stays [E, N, ...]); the others keep stale values.
+   */
+  predictAssigned(
+    observations: Float32Array,
+    actions: ArrayLike<number>,
+    rows: number,
+    members: Int32Array,
+  ): DynamicsPrediction {
+    const E = this.members;
+    const width = this.inputSize;
+    if (members.length < rows) {
+      throw new Error(`predictAssigned: ${members.length} members for ${rows} rows`);
+    }
+    if (this.inputs.length < rows * width) this.inputs = new Float32Array(rows * width);
+    const inputs = this.inputs.subarray(0, rows * width);
+    encodeInputs(this.actionSpace, this.scalers, observations, actions, rows, inputs);
+    const counts = new Int32Array(E);
+    const slot = new Int32Array(rows);
+    for (let i = 0; i < rows; i++) {
+      const m = members[i]!;
+      if (!(m >= 0 && m < E)) throw new Error(`predictAssigned: members[${i}] = ${m}; expected 0..${E - 1}`);
+      slot[i] = counts[m]!++;
+    }
+    const B = Math.max(1, ...counts);
+    const grouped = new Float32Array(E * B * width);
+    for (let i = 0; i < rows; i++) {
+      grouped.set(inputs.subarray(i * width, (i + 1) * width), (members[i]! * B + slot[i]!) * width);
+    }
+    if (this.groupedPrediction?.rows !== B)
+      this.groupedPrediction = allocatePrediction(E, B, this.stochastic);
+    if (this.prediction?.rows !== rows) this.prediction = allocatePrediction(E, rows, this.stochastic);
+    const small = this.groupedPrediction;
+    const pred = this.prediction;
+    noGrad(() =>
+      tidy(() => {
+        const { out, logVar } = this.forward(trackedTensor(grouped, [E, B, width]));
+        decodeOutputs(out.data, logVar ? logVar.data : null, this.scalers, this.outcomeOffsets, small);
+      }),
+    );
+    for (let i = 0; i < rows; i++) {
+      const from = members[i]! * B + slot[i]!;
+      copyPredictionRow(small, from, pred, members[i]! * rows + i);
+    }
     return pred;
   }
 

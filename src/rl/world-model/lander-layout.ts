@@ -17,6 +17,12 @@ export const STATE_DIMS = 6;
 /** The leg contacts, observation entries 6 and 7. */
 export const CONTACT_DIMS = 2;
 export const OBSERVATION_SIZE = STATE_DIMS + CONTACT_DIMS;
+/**
+ * Gymnasium's observation box for the continuous state (x, y, vx, vy, angle, angular velocity): the real
+ * lander never leaves it, so an imagined state outside it is the model's divergence, not the lander's.
+ */
+export const STATE_LOW: readonly number[] = [-2.5, -2.5, -10, -10, -2 * Math.PI, -10];
+export const STATE_HIGH: readonly number[] = [2.5, 2.5, 10, 10, 2 * Math.PI, 10];
 
 export const OUTCOMES = ['continue', 'crash', 'rest'] as const;
 export type Outcome = 0 | 1 | 2;

@@ -1,5 +1,14 @@
 /** The model environment's settings, one typed config with a doc and a default for every field. */
 
+import {
+  boolean,
+  checkFields,
+  type FieldCheck,
+  nonNegative,
+  positiveInteger,
+  refuseUnknownKeys,
+} from '../config-checks.ts';
+
 /** What decides an imagined landing (ModelEnvConfig.restRule). */
 export const REST_RULES = ['model', 'sleep', 'hazard'] as const;
 export type RestRule = (typeof REST_RULES)[number];
@@ -107,11 +116,7 @@ export const defaultModelEnvConfig: Readonly<ModelEnvConfig> = Object.freeze({
   seed: 1,
 } satisfies ModelEnvConfig);
 
-const positiveInteger = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) > 0;
-const nonNegative = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v >= 0;
-const boolean = (v: unknown): boolean => typeof v === 'boolean';
-
-const checks: [keyof ModelEnvConfig, (v: unknown) => boolean, string][] = [
+const checks: FieldCheck<ModelEnvConfig>[] = [
   ['numEnvs', positiveInteger, 'a positive integer'],
   ['horizon', positiveInteger, 'a positive integer'],
   ['memberChoice', (v) => v === 'random' || v === 'fixed', "'random' or 'fixed'"],
@@ -133,16 +138,8 @@ const checks: [keyof ModelEnvConfig, (v: unknown) => boolean, string][] = [
 ];
 
 export function resolveModelEnvConfig(overrides: Partial<ModelEnvConfig> = {}): ModelEnvConfig {
-  for (const key of Object.keys(overrides)) {
-    if (!(key in defaultModelEnvConfig)) throw new Error(`model env config: unknown option '${key}'`);
-  }
+  refuseUnknownKeys('model env config', defaultModelEnvConfig, overrides);
   const config = { ...defaultModelEnvConfig, ...overrides };
-  for (const [key, ok, expected] of checks) {
-    if (!ok(config[key])) {
-      throw new Error(
-        `model env config: ${key} = ${JSON.stringify(config[key])} is invalid; expected ${expected}`,
-      );
-    }
-  }
+  checkFields('model env config', config, checks);
   return config;
 }

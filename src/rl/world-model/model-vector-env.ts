@@ -11,8 +11,8 @@
  *      -100 / +100 on a crash / landing, minus the MOPO-style penalties
  *      (Yu et al. 2020): lambdaUncertainty x the members' disagreement, lambdaFamiliarity x the autoencoder's
  *      unfamiliarity score (Boney et al. 2019);
- *   4. a copy ends when the outcome is terminal, truncates at the horizon H or when the disagreement passes
- *      its limit, and starts again from a state drawn from its start set: real states from the replay buffer
+ *   4. a copy ends when the outcome is terminal, truncates at the horizon H, when the disagreement passes
+ *      its limit or when the model takes its state out of Gymnasium's observation box, and starts again from a state drawn from its start set: real states from the replay buffer
  *      (branched rollouts, MBPO, Janner et al. 2019) or real initial states.
  * Every draw comes from the env's own generator, and `state()` holds all that changes besides the model's
  * weights, so a run resumes without replaying anything.
@@ -31,6 +31,8 @@ import {
   REST,
   rawActionSize,
   STATE_DIMS,
+  STATE_HIGH,
+  STATE_LOW,
   TERMINAL_REWARD,
 } from './lander-layout.ts';
 import { shapingReward } from './lander-reward.ts';
@@ -80,6 +82,8 @@ export interface ModelEnvCounters {
   outOfBounds: number;
   truncatedByHorizon: number;
   truncatedByDisagreement: number;
+  /** Copies truncated because the model took their state out of Gymnasium's observation box. */
+  leftObservationBox: number;
 }
 
 /** Everything that changes as the env steps, as plain JSON (the model's weights are saved apart). */
@@ -267,11 +271,58 @@ export class ModelVectorEnv implements RlVectorEnv {
     return { observations: this.out.observations };
   }
 
+  /**
+   * Starts every copy from given states instead of drawn ones, for a planner that rolls its candidates from
+   * where the real lander is: copy i from row i of `observations` [N, 8], with member `members[i]` (an
+   * elite) and `stillSteps[i]` steps of stillness behind it (zeros when absent). Memoryless models only: a
+   * memory would start at zeros, not where the real episode left it.
+   */
+  resetTo(
+    observations: Float32Array,
+    members: ArrayLike<number>,
+    stillSteps?: ArrayLike<number>,
+  ): { observations: Float32Array } {
+    const n = this.numEnvs;
+    if (this.memory) {
+      throw new Error(
+        `ModelVectorEnv.resetTo: a '${this.model.kind}' model has memory; expected a memoryless one`,
+      );
+    }
+    if (observations.length !== n * OBSERVATION_SIZE || members.length !== n) {
+      throw new Error(
+        `ModelVectorEnv.resetTo: ${observations.length} observation numbers and ${members.length} members for ${n} copies; expected ${n * OBSERVATION_SIZE} and ${n}`,
+      );
+    }
+    if (stillSteps && stillSteps.length !== n) {
+      throw new Error(`ModelVectorEnv.resetTo: ${stillSteps.length} still counts for ${n} copies`);
+    }
+    const elites = this.model.elites;
+    for (let i = 0; i < n; i++) {
+      if (!elites.includes(members[i]!)) {
+        throw new Error(
+          `ModelVectorEnv.resetTo: members[${i}] = ${members[i]} is not an elite (${elites.join(', ')})`,
+        );
+      }
+    }
+    this.observations.set(observations);
+    this.members.set(members);
+    this.lengths.fill(0);
+    this.returns.fill(0);
+    this.stillSteps.set(stillSteps ?? new Int32Array(n));
+    this.out.observations.set(this.observations);
+    return { observations: this.out.observations };
+  }
+
   step(actions: ArrayLike<number>): ModelVectorStep {
     const n = this.numEnvs;
     checkActions('ModelVectorEnv.step', this.actionSpace, n, actions);
     const c = this.config;
-    const pred = this.model.predict(this.observations, actions, n, this.memory);
+    // With members kept per rollout and no disagreement to measure, each copy needs only its own member.
+    const ownMemberOnly =
+      c.memberChoice === 'fixed' && c.lambdaUncertainty === 0 && this.model.predictAssigned !== undefined;
+    const pred = ownMemberOnly
+      ? this.model.predictAssigned!(this.observations, actions, n, this.members)
+      : this.model.predict(this.observations, actions, n, this.memory);
     const unfamiliar = this.familiarity ? this.familiarity.score(this.observations, actions, n) : null;
     const elites = this.model.elites;
     const o = this.out;
@@ -285,10 +336,15 @@ export class ModelVectorEnv implements RlVectorEnv {
       const at = m * rows + i;
       const base = i * OBSERVATION_SIZE;
       // The next state: the current one plus the member's (drawn) change; contacts from their probability.
+      let leftBox = false;
       for (let j = 0; j < STATE_DIMS; j++) {
         let change = pred.delta[at * STATE_DIMS + j]!;
         if (c.sampleNoise && pred.deltaStd) change += pred.deltaStd[at * STATE_DIMS + j]! * this.rng.normal();
-        o.finalObservations[base + j] = this.observations[base + j]! + change;
+        const next = this.observations[base + j]! + change;
+        // A state outside Gymnasium's box (or not a number) is the model diverging: clip it, end the copy.
+        const inside = Math.min(STATE_HIGH[j]!, Math.max(STATE_LOW[j]!, Number.isNaN(next) ? 0 : next));
+        if (inside !== next) leftBox = true;
+        o.finalObservations[base + j] = inside;
       }
       for (let j = 0; j < CONTACT_DIMS; j++) {
         const p = pred.contactProb[at * CONTACT_DIMS + j]!;
@@ -341,17 +397,14 @@ export class ModelVectorEnv implements RlVectorEnv {
       } else {
         reward = pred.reward[at]!;
         if (c.sampleNoise && pred.rewardStd) reward += pred.rewardStd[at]! * this.rng.normal();
+        // No real step pays more than the landing or costs more than the crash.
+        reward = Math.min(100, Math.max(-100, Number.isNaN(reward) ? 0 : reward));
       }
       if (outcome !== CONTINUE) reward = TERMINAL_REWARD[outcome]!;
       // Penalties for what the model does not know.
-      const disagreement = memberDisagreement(
-        pred.delta,
-        pred.members,
-        rows,
-        i,
-        elites,
-        this.model.scalers.delta.std,
-      );
+      const disagreement = ownMemberOnly
+        ? 0
+        : memberDisagreement(pred.delta, pred.members, rows, i, elites, this.model.scalers.delta.std);
       const unfamiliarity = unfamiliar ? unfamiliar[i]! : 0;
       const uncertaintyPenalty = c.lambdaUncertainty * disagreement;
       const familiarityPenalty = c.lambdaFamiliarity * Math.max(0, unfamiliarity - 1);
@@ -365,16 +418,18 @@ export class ModelVectorEnv implements RlVectorEnv {
       this.returns[i]! += o.rewards[i]!;
       const terminated = outcome !== CONTINUE;
       const byDisagreement = !terminated && disagreement > c.disagreementLimit;
-      const byHorizon = !terminated && !byDisagreement && this.lengths[i]! >= this.horizonSteps;
+      const byBox = !terminated && !byDisagreement && leftBox;
+      const byHorizon = !terminated && !byDisagreement && !byBox && this.lengths[i]! >= this.horizonSteps;
       o.terminated[i] = terminated ? 1 : 0;
-      o.truncated[i] = byDisagreement || byHorizon ? 1 : 0;
+      o.truncated[i] = byDisagreement || byBox || byHorizon ? 1 : 0;
       o.truncatedByDisagreement[i] = byDisagreement ? 1 : 0;
       if (outcome === CRASH) this.counters.crashes++;
       if (outcome === REST) this.counters.landings++;
       if (outOfBounds) this.counters.outOfBounds++;
       if (byHorizon) this.counters.truncatedByHorizon++;
       if (byDisagreement) this.counters.truncatedByDisagreement++;
-      if (terminated || byDisagreement || byHorizon) {
+      if (byBox) this.counters.leftObservationBox++;
+      if (terminated || byDisagreement || byBox || byHorizon) {
         o.episodeReturns[i] = this.returns[i]!;
         o.episodeLengths[i] = this.lengths[i]!;
         this.startCopy(i);
@@ -443,7 +498,7 @@ export class ModelVectorEnv implements RlVectorEnv {
     }
     this.stillSteps.set(state.stillSteps ?? new Array<number>(n).fill(0));
     this.returns.set(state.returns);
-    this.counters = { ...state.counters };
+    this.counters = { ...emptyCounters(), ...state.counters };
     if (this.recent.observations.length > 0) {
       const recent = state.recent;
       if (
@@ -583,5 +638,6 @@ function emptyCounters(): ModelEnvCounters {
     outOfBounds: 0,
     truncatedByHorizon: 0,
     truncatedByDisagreement: 0,
+    leftObservationBox: 0,
   };
 }
