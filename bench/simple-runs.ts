@@ -1,5 +1,5 @@
-// Shared by `bench simple` and `bench simple-ablations`: a row is one training run (`npm run train -- simple`
-// or `-- ppo`) in its own run folder; a finished row's summary is kept in bench/results/<suite>/<row>.json
+// Shared by `bench simple`, `bench simple-ablations` and `bench cem`: a row is one training run (`npm run
+// train -- simple`, `-- ppo` or `-- pets`) in its own run folder; a finished row's summary is kept in bench/results/<suite>/<row>.json
 // and skipped when the bench runs again, a started one resumes from its last checkpoint, and `jobs` rows run
 // side by side (one per core).
 import { spawn } from 'node:child_process';
@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJson, readMetrics, runPaths } from '../src/cli/run-folder.ts';
 import { trainOptionsFromArgs } from '../src/cli/train.ts';
+import { trainPetsOptionsFromArgs } from '../src/cli/train-pets.ts';
 import { trainSimpleOptionsFromArgs } from '../src/cli/train-simple.ts';
 import { writeFileAtomic } from '../src/nn/index.ts';
 import { resultsDir } from './report.ts';
@@ -14,7 +15,7 @@ import { resultsDir } from './report.ts';
 export interface RowPlan {
   /** Unique within the suite: the result file's and run folder's name. */
   name: string;
-  algorithm: 'simple' | 'ppo';
+  algorithm: 'simple' | 'ppo' | 'pets';
   envId: string;
   seed: number;
   /** Real steps of the run. */
@@ -23,6 +24,8 @@ export interface RowPlan {
   flags: string[];
   /** What the row adds or changes, for the table. */
   label: string;
+  /** Iterations (updates) between evaluations; 1 when absent. */
+  evalEvery?: number;
 }
 
 /** One evaluation of a run: 100 greedy episodes on the real env after `steps` real steps. */
@@ -115,7 +118,7 @@ function freshFlags(plan: RowPlan, dir: string): string[] {
     '--out',
     dir,
     '--eval-every',
-    '1',
+    String(plan.evalEvery ?? 1),
     ...plan.flags,
   ];
 }
@@ -124,7 +127,11 @@ function freshFlags(plan: RowPlan, dir: string): string[] {
 function configToday(plan: RowPlan, dir: string): unknown {
   const args = freshFlags(plan, dir);
   const config =
-    plan.algorithm === 'simple' ? trainSimpleOptionsFromArgs(args).config : trainOptionsFromArgs(args).config;
+    plan.algorithm === 'simple'
+      ? trainSimpleOptionsFromArgs(args).config
+      : plan.algorithm === 'pets'
+        ? trainPetsOptionsFromArgs(args).config
+        : trainOptionsFromArgs(args).config;
   // Through JSON, as config.json stores it (Infinity included, as train-simple writes it).
   return JSON.parse(
     JSON.stringify(config, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v)),
@@ -139,7 +146,7 @@ function checkSameConfig(plan: RowPlan, dir: string, what: string): void {
   if (!existsSync(runPaths(dir).config)) return;
   const kept = readJson<Record<string, unknown>>(runPaths(dir).config, what) as Record<string, unknown>;
   const today = configToday(plan, dir) as Record<string, unknown>;
-  const part = plan.algorithm === 'simple' ? 'simple' : 'ppo';
+  const part = plan.algorithm;
   const a = (kept[part] ?? {}) as Record<string, unknown>;
   const b = (today[part] ?? {}) as Record<string, unknown>;
   const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
