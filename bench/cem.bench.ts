@@ -80,6 +80,8 @@ if (part === 'latency' || part === 'all') {
       hiddenSizes: [...defaultSimpleConfig.modelHiddenSizes],
       seed: 1,
     });
+    // A fitted ensemble keeps its best members as elites; the planner rolls those only.
+    model.elites = Array.from({ length: defaultSimpleConfig.ensembleElites }, (_, i) => i);
     const c = defaultCemConfig;
     const evaluator = new ModelPlanEvaluator({
       model,

@@ -8,8 +8,10 @@ import { resolveCemConfig } from '../src/rl/cem-config.ts';
 import { ModelPlanEvaluator } from '../src/rl/model-plan-evaluator.ts';
 import { enumeratePlans } from '../src/rl/plan-enumeration.ts';
 import type { RlActionSpace } from '../src/rl/vector-env.ts';
+import type { DynamicsPrediction } from '../src/rl/world-model/dynamics-model.ts';
 import { EnsembleModel } from '../src/rl/world-model/ensemble-model.ts';
 import { OBSERVATION_SIZE, STATE_DIMS } from '../src/rl/world-model/lander-layout.ts';
+import { ModelVectorEnv } from '../src/rl/world-model/model-vector-env.ts';
 import { Rng } from '../src/rng/index.ts';
 import { Tensor } from '../src/tensor/index.ts';
 import { KnownModel } from './helpers/known-model.ts';
@@ -336,8 +338,15 @@ describe('ModelPlanEvaluator', () => {
       rng: new Rng(5),
     });
     const model = new KnownModel(2);
-    const withValue = new ModelPlanEvaluator({ ...base, model, population: 3, policy, terminalValue: true });
-    const without = new ModelPlanEvaluator({ ...base, model, population: 3, policy });
+    const withValue = new ModelPlanEvaluator({
+      ...base,
+      model,
+      population: 3,
+      particles: 2,
+      policy,
+      terminalValue: true,
+    });
+    const without = new ModelPlanEvaluator({ ...base, model, population: 3, particles: 2, policy });
     const actions = new Float32Array(3 * 4).fill(-1);
     actions.fill(0, 4);
     const a = new Float32Array(3);
@@ -350,11 +359,94 @@ describe('ModelPlanEvaluator', () => {
     const finals = new Float32Array(2 * OBSERVATION_SIZE);
     for (let m = 0; m < 2; m++) finals.set([0.04 * (m + 1), 0.92, 0, 0, 0, 0, 0, 0], m * OBSERVATION_SIZE);
     const values = policy.value(new Tensor(finals, [2, OBSERVATION_SIZE])).data;
-    // Candidate 1's particles are copies 3, 4, 5: members 1, 0, 1 (TS-inf over 2 elites).
-    const expected = (0.9 ** 4 * (values[0]! + 2 * values[1]!)) / 3;
+    // Two particles over two elites: particle p keeps elite p, so candidate 1 meets members 0 and 1.
+    const expected = (0.9 ** 4 * (values[0]! + values[1]!)) / 2;
     expect(a[1]! - b[1]!).toBeCloseTo(expected, 4);
     expect(() => new ModelPlanEvaluator({ ...base, model, population: 2, terminalValue: true })).toThrow(
       /terminalValue needs a policy/,
     );
+  });
+});
+
+describe('ModelPlanEvaluator and the model env, further', () => {
+  const landerStart: PlanStart = { observation: Float32Array.from([0, 1, 0, 0, 0, 0, 0, 0]) };
+  const base = {
+    particles: 1,
+    particleMode: 'ts-inf' as const,
+    gamma: 1,
+    lambdaUncertainty: 0,
+    lambdaFamiliarity: 0,
+    terminalValue: false,
+    env: { reward: 'predicted' as const, restRule: 'model' as const, outOfBoundsCrash: false },
+    seed: 1,
+  };
+
+  /** Action 2 drives y up by 2 a step (out of the box at y > 2.5) and pays 10 a step; others pay 1. */
+  class Climbing extends KnownModel {
+    override predict(obs: Float32Array, actions: ArrayLike<number>, rows: number): DynamicsPrediction {
+      const p = super.predict(obs, actions, rows);
+      for (let m = 0; m < this.members; m++) {
+        for (let i = 0; i < rows; i++) {
+          const at = m * rows + i;
+          p.delta[at * STATE_DIMS + 1] = actions[i] === 2 ? 2 : 0;
+          p.reward[at] = actions[i] === 2 ? 10 : 1;
+        }
+      }
+      return p;
+    }
+  }
+
+  it('ends a plan whose model leaves the observation box there, not scoring the restarted copy', () => {
+    const evaluator = new ModelPlanEvaluator({ ...base, model: new Climbing(1), population: 2 });
+    const returns = new Float32Array(2);
+    // Climbing leaves the box on its first step (y 1 -> 3): 10, then nothing; staying pays 1 for 5 steps.
+    evaluator.evaluate(landerStart, Float32Array.from([2, 2, 2, 2, 2, 0, 0, 0, 0, 0]), 2, 5, 0, returns);
+    expect(Array.from(returns)).toEqual([10, 5]);
+  });
+
+  it('shuffles an even share of the elites over the copies when particles are not a multiple of them', () => {
+    const model = new KnownModel(3);
+    const evaluator = new ModelPlanEvaluator({ ...base, model, population: 12, particles: 1, env: {} });
+    const members = (evaluator as unknown as { members: Int32Array }).members;
+    const seen: string[] = [];
+    for (let call = 0; call < 3; call++) {
+      evaluator.evaluate(landerStart, new Float32Array(12), 12, 1, 0, new Float32Array(12));
+      const counts = [0, 0, 0];
+      for (const m of members) counts[m]!++;
+      expect(counts).toEqual([4, 4, 4]);
+      seen.push(members.join(','));
+    }
+    expect(new Set(seen).size).toBeGreaterThan(1);
+    expect(() => new ModelPlanEvaluator({ ...base, model, population: 2, particles: 0 })).toThrow(
+      /particles = 0 is invalid; expected a positive integer/,
+    );
+  });
+
+  it("predicts each copy by its own member only when members are fixed, exactly as the whole ensemble's forward", () => {
+    const model = new EnsembleModel({ n: 4 }, { members: 3, elites: 3, hiddenSizes: [16], seed: 4 });
+    const rng = new Rng(6);
+    const starts = Float32Array.from({ length: 5 * OBSERVATION_SIZE }, (_, k) =>
+      k % OBSERVATION_SIZE < 6 ? rng.uniform(-0.5, 0.5) : 0,
+    );
+    const make = (lambdaUncertainty: number) =>
+      new ModelVectorEnv(
+        model,
+        { startStates: starts, startOrder: 'sequential' },
+        { numEnvs: 5, horizon: 20, memberChoice: 'fixed', lambdaUncertainty, seed: 2 },
+      );
+    // lambda 0 takes the own-member path; a vanishing lambda the whole forward, with the same draws.
+    const fast = make(0);
+    const slow = make(1e-30);
+    fast.reset(2);
+    slow.reset(2);
+    for (let t = 0; t < 6; t++) {
+      const actions = Float32Array.from({ length: 5 }, (_, i) => (i + t) % 4);
+      const a = fast.step(actions);
+      const b = slow.step(actions);
+      for (let k = 0; k < a.observations.length; k++)
+        expect(a.observations[k]).toBeCloseTo(b.observations[k]!, 5);
+      for (let i = 0; i < 5; i++) expect(a.rewards[i]).toBeCloseTo(b.rewards[i]!, 4);
+      expect(Array.from(a.terminated)).toEqual(Array.from(b.terminated));
+    }
   });
 });

@@ -17,7 +17,7 @@ import {
   loadDynamicsModel,
 } from '../rl/world-model/index.ts';
 import type { ModelEnvConfig } from '../rl/world-model/model-env-config.ts';
-import { UsageError } from './args.ts';
+import { parseSetValue, UsageError } from './args.ts';
 import { latestCheckpoint } from './run-folder.ts';
 import { loadRunPolicy, type RunConfig, readRunConfig } from './run-policy.ts';
 
@@ -37,13 +37,7 @@ export function parseCemOverrides(entries: readonly string[]): Partial<CemConfig
         `--set ${entry}: unknown option '${key}'; expected cem.<one of ${CEM_KEYS.join(', ')}>`,
       );
     }
-    let value: unknown = raw;
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      // Not JSON: the string itself; the config's validation names it if a string is not what it takes.
-    }
-    overrides[field] = value;
+    overrides[field] = parseSetValue(raw, (defaultCemConfig as Record<string, unknown>)[field]);
   }
   return overrides as Partial<CemConfig>;
 }

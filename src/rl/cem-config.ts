@@ -46,16 +46,20 @@ export interface CemConfig {
   smoothing: number;
   /** Model rollouts per candidate; its return is their mean. */
   particles: number;
-  /** 'ts-inf': particle p keeps elite member p mod E all plan long; 'ts-1': a member drawn every step. */
+  /**
+   * 'ts-inf': each particle keeps one elite all plan long (with particles a multiple of the E elites,
+   * particle p keeps elite p mod E, so every candidate meets every elite; otherwise each call shuffles an
+   * even share of the elites over all particles); 'ts-1': a member drawn every step.
+   */
   particleMode: ParticleMode;
   /** Continuous actions: the standard deviation a fresh plan's Gaussian starts with, on a [-1, 1] box. */
   initialStd: number;
   /** Continuous actions: the smallest standard deviation a refit may reach, so the search never freezes. */
   minStd: number;
   /**
-   * Warm start: the share the previous plan, shifted one step, keeps in the next plan's first distribution
-   * (the rest is the fresh one: uniform for discrete actions; for continuous ones the shifted mean is kept
-   * whole and the standard deviation starts again from `initialStd`, as PETS does).
+   * Warm start: the share the previous plan, shifted one step, keeps in the next plan's first distribution;
+   * the rest is the fresh one (uniform probabilities for discrete actions, the box's middle for a continuous
+   * mean). A continuous plan's standard deviation starts again from `initialStd`, as PETS does.
    */
   warmStart: number;
   /** Discount of the planned return (and of a terminal value at the horizon). */

@@ -18,7 +18,7 @@ export const positiveIntegers = (v: unknown): boolean =>
 /** Throws for an override that names no field of `defaults`. */
 export function refuseUnknownKeys(what: string, defaults: object, overrides: object): void {
   for (const key of Object.keys(overrides)) {
-    if (!(key in defaults)) throw new Error(`${what}: unknown option '${key}'`);
+    if (!Object.hasOwn(defaults, key)) throw new Error(`${what}: unknown option '${key}'`);
   }
 }
 

@@ -40,6 +40,7 @@ export class ModelPlanEvaluator implements PlanEvaluator {
   readonly actionSpace: RlActionSpace;
   readonly hasPrior: boolean;
   private readonly env: ModelVectorEnv;
+  private readonly model: DynamicsModel;
   private readonly particles: number;
   private readonly gamma: number;
   private readonly policy: ActorCritic | null;
@@ -54,6 +55,16 @@ export class ModelPlanEvaluator implements PlanEvaluator {
 
   constructor(options: ModelPlanEvaluatorOptions) {
     const { model, population, particles } = options;
+    const checks: [string, boolean, string][] = [
+      ['population', Number.isSafeInteger(population) && population > 0, 'a positive integer'],
+      ['particles', Number.isSafeInteger(particles) && particles > 0, 'a positive integer'],
+      ['gamma', options.gamma > 0 && options.gamma <= 1, 'a number in (0, 1]'],
+    ];
+    for (const [name, ok, expected] of checks) {
+      const value = options[name as keyof ModelPlanEvaluatorOptions];
+      if (!ok)
+        throw new Error(`ModelPlanEvaluator: ${name} = ${String(value)} is invalid; expected ${expected}`);
+    }
     if (options.terminalValue && !options.policy) {
       throw new Error('ModelPlanEvaluator: terminalValue needs a policy with a critic');
     }
@@ -80,12 +91,8 @@ export class ModelPlanEvaluator implements PlanEvaluator {
     this.hasPrior = this.policy !== null;
     this.terminalValue = options.terminalValue;
     this.rng = new Rng(options.seed + 1);
-    // TS-inf: copy i keeps elite i mod E, so every elite carries the same share of the population (the
-    // model then predicts each copy by its own member only), and with particles a multiple of E every
-    // candidate meets every elite.
-    const elites = model.elites;
+    this.model = model;
     this.members = new Int32Array(copies);
-    for (let i = 0; i < copies; i++) this.members[i] = elites[i % elites.length]!;
     this.starts = new Float32Array(copies * OBSERVATION_SIZE);
     this.stillSteps = new Int32Array(copies);
     this.stepActions = new Float32Array(copies * actionSize(this.actionSpace));
@@ -110,6 +117,7 @@ export class ModelPlanEvaluator implements PlanEvaluator {
     if (priorCount > 0 && !this.policy)
       throw new Error('ModelPlanEvaluator.evaluate: no policy for prior candidates');
     const n = this.env.numEnvs;
+    this.assignMembers();
     for (let i = 0; i < n; i++) this.starts.set(start.observation, i * OBSERVATION_SIZE);
     this.stillSteps.fill(start.stillSteps ?? 0);
     let observations = this.env.resetTo(this.starts, this.members, this.stillSteps).observations;
@@ -120,10 +128,14 @@ export class ModelPlanEvaluator implements PlanEvaluator {
     let discount = 1;
     for (let t = 0; t < horizon; t++) {
       if (priorCount > 0) {
-        // The prior's candidates act as the policy would on their first particle's imagined state.
+        // The prior's candidates act as the policy would on the imagined state of their first particle
+        // still flying (an ended copy has been restarted elsewhere).
         for (let c = 0; c < priorCount; c++) {
+          let p = 0;
+          while (p < P - 1 && this.done[c * P + p]) p++;
+          const copy = c * P + p;
           priorObservations.set(
-            observations.subarray(c * P * OBSERVATION_SIZE, (c * P + 1) * OBSERVATION_SIZE),
+            observations.subarray(copy * OBSERVATION_SIZE, (copy + 1) * OBSERVATION_SIZE),
             c * OBSERVATION_SIZE,
           );
         }
@@ -141,7 +153,9 @@ export class ModelPlanEvaluator implements PlanEvaluator {
       for (let i = 0; i < copies; i++) {
         if (this.done[i]) continue;
         this.sums[i]! += discount * step.rewards[i]!;
-        if (step.terminated[i]) this.done[i] = 1;
+        // A crash or landing ends the copy; so does a truncation (the model left the observation box):
+        // the env restarts such a copy from the start state, whose rewards are not this plan's.
+        if (step.terminated[i] || step.truncated[i]) this.done[i] = 1;
       }
       observations = step.observations;
       discount *= this.gamma;
@@ -151,6 +165,30 @@ export class ModelPlanEvaluator implements PlanEvaluator {
       let total = 0;
       for (let p = 0; p < P; p++) total += this.sums[c * P + p]!;
       returns[c] = total / P;
+    }
+  }
+
+  /**
+   * TS-inf's members: with particles a multiple of the E elites, particle p of every candidate keeps elite
+   * p mod E (each candidate meets every elite); otherwise an even share of the elites shuffled over all
+   * copies on every call, so no candidate slot is always scored by the same member. Every elite then
+   * carries about the same number of copies, which keeps `predictAssigned` batches balanced.
+   */
+  private assignMembers(): void {
+    const elites = this.model.elites;
+    const E = elites.length;
+    const P = this.particles;
+    const n = this.members.length;
+    if (P % E === 0) {
+      for (let i = 0; i < n; i++) this.members[i] = elites[(i % P) % E]!;
+      return;
+    }
+    for (let i = 0; i < n; i++) this.members[i] = elites[i % E]!;
+    for (let i = n - 1; i > 0; i--) {
+      const j = this.rng.integer(0, i + 1);
+      const swap = this.members[i]!;
+      this.members[i] = this.members[j]!;
+      this.members[j] = swap;
     }
   }
 

@@ -18,8 +18,9 @@ export const STATE_DIMS = 6;
 export const CONTACT_DIMS = 2;
 export const OBSERVATION_SIZE = STATE_DIMS + CONTACT_DIMS;
 /**
- * Gymnasium's observation box for the continuous state (x, y, vx, vy, angle, angular velocity): the real
- * lander never leaves it, so an imagined state outside it is the model's divergence, not the lander's.
+ * Gymnasium's observation box for the continuous state (x, y, vx, vy, angle, angular velocity). The real
+ * lander stays inside it in all but rare cases (Gymnasium does not guarantee y, which has no limit when the
+ * lander climbs), so an imagined step that leaves it is taken for the model's divergence.
  */
 export const STATE_LOW: readonly number[] = [-2.5, -2.5, -10, -10, -2 * Math.PI, -10];
 export const STATE_HIGH: readonly number[] = [2.5, 2.5, 10, 10, 2 * Math.PI, 10];

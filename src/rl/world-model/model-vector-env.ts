@@ -319,7 +319,10 @@ export class ModelVectorEnv implements RlVectorEnv {
     const c = this.config;
     // With members kept per rollout and no disagreement to measure, each copy needs only its own member.
     const ownMemberOnly =
-      c.memberChoice === 'fixed' && c.lambdaUncertainty === 0 && this.model.predictAssigned !== undefined;
+      c.memberChoice === 'fixed' &&
+      c.lambdaUncertainty === 0 &&
+      !Number.isFinite(c.disagreementLimit) &&
+      this.model.predictAssigned !== undefined;
     const pred = ownMemberOnly
       ? this.model.predictAssigned!(this.observations, actions, n, this.members)
       : this.model.predict(this.observations, actions, n, this.memory);
@@ -340,9 +343,16 @@ export class ModelVectorEnv implements RlVectorEnv {
       for (let j = 0; j < STATE_DIMS; j++) {
         let change = pred.delta[at * STATE_DIMS + j]!;
         if (c.sampleNoise && pred.deltaStd) change += pred.deltaStd[at * STATE_DIMS + j]! * this.rng.normal();
-        const next = this.observations[base + j]! + change;
-        // A state outside Gymnasium's box (or not a number) is the model diverging: clip it, end the copy.
-        const inside = Math.min(STATE_HIGH[j]!, Math.max(STATE_LOW[j]!, Number.isNaN(next) ? 0 : next));
+        const current = this.observations[base + j]!;
+        const next = current + change;
+        // A step that takes a state out of Gymnasium's box (or to not a number) is the model diverging:
+        // clip it and end the copy. A real start already outside (the box is not guaranteed for y) goes on.
+        const wasInside = current >= STATE_LOW[j]! && current <= STATE_HIGH[j]!;
+        const inside = Number.isNaN(next)
+          ? current
+          : wasInside
+            ? Math.min(STATE_HIGH[j]!, Math.max(STATE_LOW[j]!, next))
+            : next;
         if (inside !== next) leftBox = true;
         o.finalObservations[base + j] = inside;
       }
