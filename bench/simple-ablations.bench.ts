@@ -113,6 +113,11 @@ const extra: [string, string, string[]][] = [
   ['x-horizon-5', 'default with a fixed horizon of 5', set('dynamic=false', 'horizon=5')],
   ['x-horizon-25', 'default with a fixed horizon of 25', set('dynamic=false', 'horizon=25')],
   ['x-hazard', 'default with the memoryless landing rule (restRule=hazard)', set('restRule=hazard')],
+  [
+    'x-entropy-0.001',
+    "default with PPO's entropy bonus at 0.001 (the article's) instead of 0.01",
+    set('ppo.entropyCoef=0.001'),
+  ],
 ];
 const rowsArg = (flags.rows as string | undefined) ?? 'core';
 const chosen =
