@@ -2,10 +2,10 @@
  * The cross-entropy method planner's settings (cem.ts, Chua et al. 2018), one typed config with a doc and a
  * default for every field. The defaults are sized for the latency target (20 ms per action on one core with
  * the default ensemble; `npm run bench -- cem --part latency` measures them): 10 x 64 x 4 = 2560 imagined
- * steps per action, each about 8 us of the ensemble's forward. Smoothing 0.5 rather than PETS's 0.1: on
- * random point-mass problems with the lander's 4 actions (test/cem.test.ts) a categorical refit with 0.1
- * zeroes actions too early (16 of 40 problems more than 1% short of the enumerated optimum at 0.1, 3 at
- * 0.5, 2 at 0.7, with 8 iterations of 64).
+ * steps per action, measured at 30.9 ms (about 12 us a step), over the target. Smoothing 0.5 rather than
+ * PETS's 0.1: on random point-mass problems with the lander's 4 actions (test/cem.test.ts) a categorical
+ * refit with 0.1 zeroes actions too early (H 6, 5 iterations of 64: 15-16 of 40 problems more than 1% short
+ * of the enumerated optimum; H 5, 8 iterations of 64: 3 of 40 at 0.5, 2 at 0.7).
  */
 
 import {
