@@ -111,11 +111,16 @@ for (const envId of tabled) {
       `${solved100 >= 4 ? 'MET ' : 'MISS'} headline ${envId}: within 100k in ${solved100} of ${simple.length} seeds (need 4 of 5)`,
     );
   }
+  // The comparison takes the seeds both algorithms have a row for, so a missing row does not tilt it.
+  const paired = (rs: RowResult[], others: RowResult[]) =>
+    rs.filter((r) => others.some((o) => o.seed === r.seed));
+  const pairedSimple = paired(simple, ppo);
+  const pairedPpo = paired(ppo, simple);
   for (const c of CHECKPOINTS.filter((c) => c <= steps)) {
-    const s = means(simple, c);
-    const p = means(ppo, c);
+    const s = means(pairedSimple, c);
+    const p = means(pairedPpo, c);
     targets.push(
-      `${s !== null && p !== null && s > p ? 'MET ' : 'MISS'} ${envId}: mean over seeds at ${c / 1000}k, simple ${formatReturn(s)} vs ppo ${formatReturn(p)}`,
+      `${s !== null && p !== null && s > p ? 'MET ' : 'MISS'} ${envId}: mean over the ${pairedSimple.length} seeds both have at ${c / 1000}k, simple ${formatReturn(s)} vs ppo ${formatReturn(p)}`,
     );
   }
   const drops = simple.filter((r) => r.lowestAfterSolved !== null);
