@@ -20,9 +20,8 @@ import { type EvalSummary, evaluatePolicy } from '../src/cli/evaluate.ts';
 import { loadRunPolicy } from '../src/cli/run-policy.ts';
 import { ENV_IDS } from '../src/env/index.ts';
 import { writeFileAtomic } from '../src/nn/index.ts';
-import { CemPlanner } from '../src/rl/cem.ts';
 import { defaultCemConfig } from '../src/rl/cem-config.ts';
-import { ModelPlanEvaluator } from '../src/rl/model-plan-evaluator.ts';
+import { cemController } from '../src/rl/mpc-controller.ts';
 import { defaultSimpleConfig } from '../src/rl/simple-config.ts';
 import { EnsembleModel } from '../src/rl/world-model/index.ts';
 import { machineInfo, parseBenchArgs, resultsDir, saveResult } from './report.ts';
@@ -83,19 +82,7 @@ if (part === 'latency' || part === 'all') {
     // A fitted ensemble keeps its best members as elites; the planner rolls those only.
     model.elites = Array.from({ length: defaultSimpleConfig.ensembleElites }, (_, i) => i);
     const c = defaultCemConfig;
-    const evaluator = new ModelPlanEvaluator({
-      model,
-      population: c.population,
-      particles: c.particles,
-      particleMode: c.particleMode,
-      gamma: c.gamma,
-      lambdaUncertainty: c.lambdaUncertainty,
-      lambdaFamiliarity: 0,
-      terminalValue: false,
-      env: { restRule: defaultSimpleConfig.restRule },
-      seed: 1,
-    });
-    const planner = new CemPlanner(evaluator, c);
+    const planner = cemController(model, c, { env: { restRule: defaultSimpleConfig.restRule } }).planner;
     const observation = Float32Array.from([0.1, 1.2, 0.1, -0.3, 0.05, 0.01, 0, 0]);
     for (let i = 0; i < 10; i++) planner.plan({ observation });
     const times: number[] = [];

@@ -5,17 +5,10 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { CemPlanner } from '../rl/cem.ts';
 import { type CemConfig, defaultCemConfig, resolveCemConfig } from '../rl/cem-config.ts';
-import { ModelPlanEvaluator } from '../rl/model-plan-evaluator.ts';
-import { MpcController } from '../rl/mpc-controller.ts';
+import { cemController, type MpcController } from '../rl/mpc-controller.ts';
 import { petsCemConfig } from '../rl/pets-config.ts';
-import {
-  defaultModelEnvConfig,
-  FamiliarityModel,
-  familiarityScorer,
-  loadDynamicsModel,
-} from '../rl/world-model/index.ts';
+import { FamiliarityModel, familiarityScorer, loadDynamicsModel } from '../rl/world-model/index.ts';
 import type { ModelEnvConfig } from '../rl/world-model/model-env-config.ts';
 import { parseSetValue, UsageError } from './args.ts';
 import { latestCheckpoint } from './run-folder.ts';
@@ -88,23 +81,6 @@ export function loadRunPlanner(dir: string, overrides: Partial<CemConfig>): RunP
             );
           })()
       : undefined;
-  const evaluator = new ModelPlanEvaluator({
-    model,
-    population: config.population,
-    particles: config.particles,
-    particleMode: config.particleMode,
-    gamma: config.gamma,
-    lambdaUncertainty: config.lambdaUncertainty,
-    lambdaFamiliarity: config.lambdaFamiliarity,
-    familiarity,
-    policy,
-    terminalValue: config.terminalValue,
-    env: runModelEnvRules(run),
-    seed: config.seed,
-  });
-  const controller = new MpcController(new CemPlanner(evaluator, config), {
-    sleepSpeed: defaultModelEnvConfig.sleepSpeed,
-    sleepSpin: defaultModelEnvConfig.sleepSpin,
-  });
+  const controller = cemController(model, config, { familiarity, policy, env: runModelEnvRules(run) });
   return { controller, config, update: checkpoint.update };
 }

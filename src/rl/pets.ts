@@ -16,15 +16,12 @@
  * episode early when the budget runs out).
  */
 import { Rng } from '../tensor/index.ts';
-import { CemPlanner } from './cem.ts';
 import { iterationSeed } from './iteration-seed.ts';
-import { ModelPlanEvaluator } from './model-plan-evaluator.ts';
-import { MpcController } from './mpc-controller.ts';
+import { cemController, type MpcController } from './mpc-controller.ts';
 import { type PetsConfig, petsCemConfig, resolvePetsConfig } from './pets-config.ts';
 import { actionSize, isDiscrete, type RlVectorEnv } from './vector-env.ts';
 import {
   bufferTransitions,
-  defaultModelEnvConfig,
   EnsembleModel,
   type ModelActionSpace,
   ReplayBuffer,
@@ -135,23 +132,11 @@ export class Pets {
 
   /** The planner on the model as it is now (its elites included), seeded for this iteration. */
   controller(seed = iterationSeed(this.config.seed, this.iteration)): MpcController {
-    const cem = { ...petsCemConfig(this.config), seed };
-    const evaluator = new ModelPlanEvaluator({
-      model: this.model,
-      population: cem.population,
-      particles: cem.particles,
-      particleMode: cem.particleMode,
-      gamma: cem.gamma,
-      lambdaUncertainty: cem.lambdaUncertainty,
-      lambdaFamiliarity: 0,
-      terminalValue: false,
-      env: { restRule: this.config.restRule },
-      seed,
-    });
-    return new MpcController(new CemPlanner(evaluator, cem), {
-      sleepSpeed: defaultModelEnvConfig.sleepSpeed,
-      sleepSpin: defaultModelEnvConfig.sleepSpin,
-    });
+    return cemController(
+      this.model,
+      { ...petsCemConfig(this.config), seed },
+      { env: { restRule: this.config.restRule } },
+    );
   }
 
   /** One iteration (steps 1 to 3 of the header; the first collects at random instead of planning). */
