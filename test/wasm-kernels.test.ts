@@ -586,6 +586,30 @@ describe('ensemble and GRU layers under the js and wasm sets', () => {
     );
   });
 
+  it('EnsembleMLP keeps its packed weights between inference calls of one version, and repacks on a new one', () => {
+    useKernels('wasm');
+    const rng = new Rng(31);
+    const a = new EnsembleMLP(3, [5, 16, 9, 7], { rng });
+    const b = new EnsembleMLP(3, [5, 16, 9, 7], { rng });
+    const x = tensor(randomArray(rng, 3 * 6 * 5), [3, 6, 5]);
+    const plain = (m: EnsembleMLP) => noGrad(() => m.forward(x)).data.slice();
+    const keyed = (m: EnsembleMLP, version: number) =>
+      noGrad(() => m.forward(x, { owner: m, version })).data.slice();
+    expectClose(keyed(a, 0), plain(a), 0, 0);
+    // Another owner in between takes the pinned region; coming back repacks the first.
+    expectClose(keyed(b, 0), plain(b), 0, 0);
+    expectClose(keyed(a, 0), plain(a), 0, 0);
+    // Changed weights under a new version are seen; under the same version the packed copy is reused, which
+    // shows the cache is real (the caller broke the contract here on purpose).
+    const before = plain(a);
+    for (const p of a.parameters()) for (let i = 0; i < p.data.length; i++) p.data[i]! *= 0.5;
+    expectClose(keyed(a, 0), before, 0, 0);
+    expectClose(keyed(a, 1), plain(a), 0, 0);
+    // Calls that record gradients never use the pinned copy.
+    const trained = a.forward(tensor(x.data, x.shape, { requiresGrad: true }), { owner: a, version: 1 });
+    expectClose(trained.data, plain(a), 1e-6, 1e-6);
+  });
+
   it('ProbabilisticEnsemble: mean, bounded log-variance and gradients agree across sets', () => {
     const run = (choice: 'js' | 'wasm'): Float32Array[] => {
       useKernels(choice);

@@ -124,6 +124,28 @@ describe('world models on a system with known dynamics', () => {
     expect(Math.abs(short[2]! - long[2]!)).toBeLessThan(0.01);
   });
 
+  it('an ensemble predicts with its new weights after every refit (the kernels keep weights packed between calls)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wm-packed-'));
+    const model = new EnsembleModel({ n: 4 }, { members: 3, elites: 2, hiddenSizes: [16, 16], seed: 5 });
+    const rows = 20;
+    const assigned = Int32Array.from({ length: rows }, (_, i) => i % 3);
+    const snapshot = (m: EnsembleModel) => [
+      m.predict(valid.observations, valid.actions, rows, null).delta.slice(),
+      m.predictAssigned(valid.observations, valid.actions, rows, assigned).delta.slice(),
+    ];
+    for (let refit = 0; refit < 2; refit++) {
+      const before = snapshot(model);
+      model.fit(train, valid, { maxEpochs: 1, batchSize: 64, seed: refit });
+      const after = snapshot(model);
+      const file = join(dir, `m${refit}.safetensors`);
+      model.save(file);
+      const fresh = snapshot(EnsembleModel.load(file));
+      expect(after[0]).toEqual(fresh[0]);
+      expect(after[1]).toEqual(fresh[1]);
+      expect(after[0]).not.toEqual(before[0]);
+    }
+  });
+
   it('save and load give bit-identical predictions', () => {
     const dir = mkdtempSync(join(tmpdir(), 'wm-'));
     for (const model of [

@@ -21,6 +21,7 @@ export type {
   FusedActivation,
   FusedLinear,
   FusedLinearBatched,
+  PackedWeightsKey,
   StackSaved,
 } from './kernels/linear.ts';
 export { type Gemm, type GemmBatched, gemmBatchedJs, gemmJs } from './kernels/matmul.ts';

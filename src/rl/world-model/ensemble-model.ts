@@ -6,7 +6,7 @@
  * bootstrapped minibatches; the best `elites` members by validation loss are the ones used (MBPO).
  */
 import { type Activation, ProbabilisticEnsemble } from '../../nn/index.ts';
-import { Rng, type Tensor } from '../../tensor/index.ts';
+import { type PackedWeightsKey, Rng, type Tensor } from '../../tensor/index.ts';
 import { FeedForwardModel, type NetworkOutput } from './feed-forward-model.ts';
 import { type ModelActionSpace, OUTPUT_SIZE } from './lander-layout.ts';
 import { modelInputSize } from './model-data.ts';
@@ -58,8 +58,8 @@ export class EnsembleModel extends FeedForwardModel {
     this.ensemble = ensemble;
   }
 
-  protected forward(x: Tensor): NetworkOutput {
-    const { mean, logVar } = this.ensemble.forward(x);
+  protected forward(x: Tensor, packed: PackedWeightsKey | null = null): NetworkOutput {
+    const { mean, logVar } = this.ensemble.forward(x, packed);
     return { out: mean, logVar };
   }
 

@@ -6,7 +6,14 @@
  * uncertainty, log-variances of the same shape.
  */
 import type { Module } from '../../nn/index.ts';
-import { noGrad, type Rng, type Tensor, tidy, trackedTensor } from '../../tensor/index.ts';
+import {
+  noGrad,
+  type PackedWeightsKey,
+  type Rng,
+  type Tensor,
+  tidy,
+  trackedTensor,
+} from '../../tensor/index.ts';
 import { allocatePrediction, copyPredictionRow, decodeOutputs } from './decode-outputs.ts';
 import type {
   DynamicsKind,
@@ -64,6 +71,11 @@ export abstract class FeedForwardModel implements DynamicsModel {
   private prediction: DynamicsPrediction | null = null;
   private groupedPrediction: DynamicsPrediction | null = null;
   private inputs = new Float32Array(0);
+  /**
+   * The weights' version for the kernels' packed-weight reuse (PackedWeightsKey): inference calls name it,
+   * and every fit moves it on, before and after, so no call ever meets weights packed before a change.
+   */
+  private weightsVersion = 0;
 
   protected constructor(
     readonly actionSpace: ModelActionSpace,
@@ -75,8 +87,15 @@ export abstract class FeedForwardModel implements DynamicsModel {
     this.outcomeOffsets = new Float32Array(members * 3);
   }
 
-  /** The network on normalised inputs, shared [B, in] or per member [E, B, in]. */
-  protected abstract forward(x: Tensor): NetworkOutput;
+  /**
+   * The network on normalised inputs, shared [B, in] or per member [E, B, in]; `packed` is given by
+   * inference calls only (PackedWeightsKey).
+   */
+  protected abstract forward(x: Tensor, packed?: PackedWeightsKey | null): NetworkOutput;
+
+  private packedKey(): PackedWeightsKey {
+    return { owner: this, version: this.weightsVersion };
+  }
 
   /** Extra terms of the training loss (an ensemble's log-variance bounds). */
   protected regulariser(): Tensor | null {
@@ -106,7 +125,7 @@ export abstract class FeedForwardModel implements DynamicsModel {
     const pred = this.prediction;
     noGrad(() =>
       tidy(() => {
-        const { out, logVar } = this.forward(trackedTensor(inputs, [rows, width]));
+        const { out, logVar } = this.forward(trackedTensor(inputs, [rows, width]), this.packedKey());
         decodeOutputs(out.data, logVar ? logVar.data : null, this.scalers, this.outcomeOffsets, pred);
       }),
     );
@@ -151,7 +170,7 @@ export abstract class FeedForwardModel implements DynamicsModel {
     const pred = this.prediction;
     noGrad(() =>
       tidy(() => {
-        const { out, logVar } = this.forward(trackedTensor(grouped, [E, B, width]));
+        const { out, logVar } = this.forward(trackedTensor(grouped, [E, B, width]), this.packedKey());
         decodeOutputs(out.data, logVar ? logVar.data : null, this.scalers, this.outcomeOffsets, small);
       }),
     );
@@ -167,6 +186,7 @@ export abstract class FeedForwardModel implements DynamicsModel {
     validation: EpisodeTransitions,
     options: Partial<FitOptions> = {},
   ): FitReport {
+    this.weightsVersion++;
     if (!this.fitted) {
       this.scalers.fit(train);
     }
@@ -174,6 +194,7 @@ export abstract class FeedForwardModel implements DynamicsModel {
     const validData = prepareModelData(validation, this.actionSpace, this.scalers);
     if (!this.fitted) this.setOutcomeWeights(outcomeWeights(trainData.outcome));
     const report = fitLearner(this.learner(trainData, validData, options.contactEventWeight ?? 1), options);
+    this.weightsVersion++;
     this.calibrateOutcomes(validData);
     const last = report.epochs.find((e) => e.epoch === report.bestEpoch)?.validation;
     const memberLosses =
@@ -252,6 +273,7 @@ export abstract class FeedForwardModel implements DynamicsModel {
 
   /** Restores what `extraArrays` saved. */
   protected loadExtraArrays(extra: Record<string, Float32Array | undefined>, file: string): void {
+    this.weightsVersion++;
     this.scalers.fromArrays(extra, file);
     const weights = checkOutcomeWeights(extra.outcomeWeights, file);
     const elites = extra.elites;

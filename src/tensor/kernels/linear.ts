@@ -54,6 +54,16 @@ export interface BatchedLayer {
 }
 
 /**
+ * Names the weights of an inference call (no `saved`) so a kernel may keep them packed between calls:
+ * `owner` holds them and `version` changes whenever they may have (a refit, a load). Calls with the same
+ * owner and version must pass the same weights.
+ */
+export interface PackedWeightsKey {
+  readonly owner: object;
+  readonly version: number;
+}
+
+/**
  * What a stack that trains keeps for its backward pass: hidden[l], the output of layer l < L - 1
  * ([batch, rows, outF]; the last layer's is `out` itself), and pre[l], σ of layer l's pre-activation for
  * SiLU layers (null for the others).
@@ -87,8 +97,9 @@ export interface FusedLinearBatched {
    * A stack of such layers at once (an ensemble MLP's forward pass): layer l maps [batch, rows,
    * layers[l].inF] to [batch, rows, layers[l].outF], the first reading x as `forward` does and the last
    * writing `out`. Without `saved` (no gradients) nothing in between leaves the kernel; with it, what the
-   * backward pass needs is copied out (see `StackSaved`). Optional; returns false, having done nothing, for
-   * sizes it does not take (the caller then runs `forward` layer by layer).
+   * backward pass needs is copied out (see `StackSaved`). Without `saved` and with `packed`, the weights may
+   * stay packed for the next call of the same owner and version. Optional; returns false, having done
+   * nothing, for sizes it does not take (the caller then runs `forward` layer by layer).
    */
   forwardStack?(
     batch: number,
@@ -98,6 +109,7 @@ export interface FusedLinearBatched {
     layers: readonly BatchedLayer[],
     out: Float32Array,
     saved?: StackSaved | null,
+    packed?: PackedWeightsKey | null,
   ): boolean;
   /**
    * The backward pass of a stack that `forwardStack` ran with `saved`: from g, the gradient of `out`, adds

@@ -7,6 +7,9 @@
  * results are copied out. The arena only grows, and only in `layout`, which runs before any kernel of a
  * call; growing detaches every Float32Array on the old buffer, so the view is re-created whenever the
  * buffer has changed. Nothing outside this file holds a view across calls.
+ *
+ * One exception to "afresh": a pinned region at the arena's start (`pin`) outlives calls, so an ensemble's
+ * packed weights can be reused by inference calls until its owner says they changed; `layout` starts after it.
  */
 
 import { MAP_UNROLL } from './map-kernels.ts';
@@ -21,6 +24,10 @@ export class WasmRuntime {
   readonly memory: WebAssembly.Memory;
   private readonly exports: Record<string, Kernel>;
   private view: Float32Array;
+  /** The pinned region's end (bytes), where every layout starts, and whose contents it holds. */
+  private pinnedEnd = ALIGN_BYTES;
+  private pinnedOwner: object | null = null;
+  private pinnedVersion = -1;
 
   constructor(bytes: Uint8Array) {
     if (!WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>)) {
@@ -52,7 +59,7 @@ export class WasmRuntime {
   layout(sizes: readonly number[], out: Int32Array): Int32Array {
     if (sizes.length > out.length)
       throw new Error(`wasm layout: ${sizes.length} regions, room for ${out.length}`);
-    let at = ALIGN_BYTES;
+    let at = this.pinnedEnd;
     for (let i = 0; i < sizes.length; i++) {
       out[i] = at;
       at += Math.ceil((4 * sizes[i]!) / ALIGN_BYTES) * ALIGN_BYTES;
@@ -60,6 +67,36 @@ export class WasmRuntime {
     const have = this.memory.buffer.byteLength;
     if (at > have) this.memory.grow(Math.ceil((at - have) / PAGE_BYTES));
     return out;
+  }
+
+  /**
+   * The pinned region for `owner`'s contents at `version`: consecutive regions of the given sizes in floats,
+   * aligned as `layout`'s. `fresh` is false when it already holds exactly those contents (the caller skips
+   * writing them), true when the caller must write them now. One owner at a time: pinning another replaces it.
+   */
+  pin(owner: object, version: number, sizes: readonly number[]): { addrs: Int32Array; fresh: boolean } {
+    const addrs = new Int32Array(sizes.length);
+    let at = ALIGN_BYTES;
+    for (let i = 0; i < sizes.length; i++) {
+      addrs[i] = at;
+      at += Math.ceil((4 * sizes[i]!) / ALIGN_BYTES) * ALIGN_BYTES;
+    }
+    if (this.pinnedOwner === owner && this.pinnedVersion === version && this.pinnedEnd === at) {
+      return { addrs, fresh: false };
+    }
+    this.pinnedOwner = owner;
+    this.pinnedVersion = version;
+    this.pinnedEnd = at;
+    const have = this.memory.buffer.byteLength;
+    if (at > have) this.memory.grow(Math.ceil((at - have) / PAGE_BYTES));
+    return { addrs, fresh: true };
+  }
+
+  /** Forgets the pinned region (its space goes back to the scratch arena). */
+  unpin(): void {
+    this.pinnedOwner = null;
+    this.pinnedVersion = -1;
+    this.pinnedEnd = ALIGN_BYTES;
   }
 
   /** Copies src[offset, offset+length) into the arena at byte address `addr`. */

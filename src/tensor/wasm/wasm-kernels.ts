@@ -706,7 +706,7 @@ export function createWasmKernels(options: WasmKernelOptions = {}): KernelSet {
       rt.take(OUT!, out, 0, n);
     },
 
-    forwardStack(batch, rows, x, xStride, layers, out, saved = null) {
+    forwardStack(batch, rows, x, xStride, layers, out, saved = null, packed = null) {
       const last = layers[layers.length - 1];
       if (!last || layers.some((l) => l.inF > K_BLOCK || l.inF === 0)) return false;
       const inF = layers[0]!.inF;
@@ -722,6 +722,12 @@ export function createWasmKernels(options: WasmKernelOptions = {}): KernelSet {
         widestIn = Math.max(widestIn, l.inF);
         largest = Math.max(largest, l.inF * l.outF);
       }
+      // Each layer's packed weights [batch] then its biases [batch, outF], in the pinned region when the
+      // caller names the weights' version (inference: packed once, reused until the version changes), else
+      // in this call's scratch.
+      const weightSizes: number[] = [];
+      for (const l of layers) weightSizes.push(batch * packBSize(l.outF, l.inF), batch * l.outF);
+      const pinned = packed && !saved ? rt.pin(packed.owner, packed.version, weightSizes) : null;
       const chunk = Math.max(TILE_M, Math.min(rows, STACK_CHUNK_ROWS));
       const xSpan = (batch - 1) * xStride + rows * inF;
       // OUT has room for the last map's run past its rows (whole 16-float steps from where they start).
@@ -732,20 +738,24 @@ export function createWasmKernels(options: WasmKernelOptions = {}): KernelSet {
         chunk * widest,
         packASize(chunk, widestIn),
       ];
-      sizes.push(TILE_SCRATCH, largest, saved ? chunk * widest : 0);
-      for (const l of layers) sizes.push(batch * packBSize(l.outF, l.inF), batch * l.outF);
+      sizes.push(TILE_SCRATCH, pinned && !pinned.fresh ? 0 : largest, saved ? chunk * widest : 0);
+      if (!pinned) sizes.push(...weightSizes);
       const regions = rt.layout(sizes, stackAt(sizes.length));
       const [X, OUT, H0, H1, PA, T, RAW, S] = regions;
+      const weightAt = pinned ? pinned.addrs : regions.subarray(8);
       const packedW = (i: number, e: number, l: BatchedLayer): number =>
-        regions[8 + 2 * i]! + 4 * e * packBSize(l.outF, l.inF);
+        weightAt[2 * i]! + 4 * e * packBSize(l.outF, l.inF);
+      const biasAt = (i: number): number => weightAt[2 * i + 1]!;
       rt.put(X!, x, 0, xSpan);
-      layers.forEach((l: BatchedLayer, i) => {
-        for (let e = 0; e < batch; e++) {
-          rt.put(RAW!, l.w, e * l.inF * l.outF, l.inF * l.outF);
-          k.packB(RAW!, l.outF, 1, l.outF, l.inF, packedW(i, e, l));
-        }
-        if (l.bias) rt.put(regions[9 + 2 * i]!, l.bias, 0, batch * l.outF);
-      });
+      if (!pinned || pinned.fresh) {
+        layers.forEach((l: BatchedLayer, i) => {
+          for (let e = 0; e < batch; e++) {
+            rt.put(RAW!, l.w, e * l.inF * l.outF, l.inF * l.outF);
+            k.packB(RAW!, l.outF, 1, l.outF, l.inF, packedW(i, e, l));
+          }
+          if (l.bias) rt.put(biasAt(i), l.bias, 0, batch * l.outF);
+        });
+      }
       for (let e = 0; e < batch; e++) {
         for (let r0 = 0; r0 < rows; r0 += chunk) {
           const m = Math.min(chunk, rows - r0);
@@ -753,7 +763,7 @@ export function createWasmKernels(options: WasmKernelOptions = {}): KernelSet {
           layers.forEach((l: BatchedLayer, i) => {
             // The last layer writes its rows of OUT; a map's overrun past them lands on rows written later.
             const dst = i === layers.length - 1 ? OUT! + 4 * (e * rows + r0) * outF : i % 2 === 0 ? H0! : H1!;
-            const bias = l.bias ? regions[9 + 2 * i]! + 4 * e * l.outF : 0;
+            const bias = l.bias ? biasAt(i) + 4 * e * l.outF : 0;
             gemmAt(
               1,
               false,
