@@ -10,7 +10,12 @@ import { trainOptionsFromArgs } from '../src/cli/train.ts';
 import { trainPetsOptionsFromArgs } from '../src/cli/train-pets.ts';
 import { trainSimpleOptionsFromArgs } from '../src/cli/train-simple.ts';
 import { writeFileAtomic } from '../src/nn/index.ts';
+import { defaultPetsConfig } from '../src/rl/pets-config.ts';
+import { defaultPpoConfig } from '../src/rl/ppo-config.ts';
+import { defaultSimpleConfig } from '../src/rl/simple-config.ts';
 import { resultsDir } from './report.ts';
+
+const DEFAULTS = { simple: defaultSimpleConfig, pets: defaultPetsConfig, ppo: defaultPpoConfig };
 
 export interface RowPlan {
   /** Unique within the suite: the result file's and run folder's name. */
@@ -150,7 +155,9 @@ function checkSameConfig(plan: RowPlan, dir: string, what: string): void {
   const a = (kept[part] ?? {}) as Record<string, unknown>;
   const b = (today[part] ?? {}) as Record<string, unknown>;
   const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
-  const differ = keys.filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
+  // A field added since the run was made reads back as its default on resume, so at its default it matches.
+  const defaults = DEFAULTS[part] as Record<string, unknown>;
+  const differ = keys.filter((k) => JSON.stringify(k in a ? a[k] : defaults[k]) !== JSON.stringify(b[k]));
   if (differ.length > 0) {
     throw new Error(
       `bench: ${what} ${plan.name} (${dir}) was made with another config: ${differ

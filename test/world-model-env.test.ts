@@ -58,6 +58,19 @@ class StandingModel extends KnownModel {
   }
 }
 
+/** A lander in free fall: no leg contact, vy falling by gravity's 0.027 a step (observation units). */
+class FallingModel extends KnownModel {
+  constructor() {
+    super(1);
+  }
+
+  override predict(obs: Float32Array, actions: ArrayLike<number>, rows: number): DynamicsPrediction {
+    const p = super.predict(obs, actions, rows);
+    for (let i = 0; i < rows; i++) p.delta[i * STATE_DIMS + 3] = -0.027;
+    return p;
+  }
+}
+
 describe('ModelVectorEnv', () => {
   it('keeps the vector-env contract, as the real env does, and truncates exactly at the horizon', () => {
     const env = new ModelVectorEnv(
@@ -321,7 +334,7 @@ describe('ModelVectorEnv', () => {
     }
   });
 
-  it("lands by Box2D's sleep rule: 25 still steps on both legs with no engine, counted again after a firing", () => {
+  it("lands by Box2D's sleep rule: 25 still steps with no engine, counted again after a firing", () => {
     const standing = Float32Array.from([0, 0, 0, 0, 0, 0, 1, 1]);
     // The head calls half the steps "at rest"; under the sleep rule that class counts as continue.
     const env = new ModelVectorEnv(
@@ -367,15 +380,35 @@ describe('ModelVectorEnv', () => {
     byHead.reset(1);
     byHead.step(new Float32Array(64));
     expect(byHead.counters.landings).toBeGreaterThan(16);
-    // A lander in the air (no leg contact) never sleeps.
+    // A lander in the air never sleeps: gravity changes its vy by about 0.027 a step.
     const flying = new ModelVectorEnv(
-      new KnownModel(1),
+      new FallingModel(),
       { startStates: standing },
       { numEnvs: 4, horizon: 100, lambdaUncertainty: 0, restRule: 'sleep' },
     );
     flying.reset(1);
     for (let t = 0; t < 60; t++) flying.step(new Float32Array(4));
     expect(flying.counters.landings).toBe(0);
+  });
+
+  it('lands a lander resting with its leg flags down, as Gymnasium leaves them after an edge', () => {
+    // Measured on the real env: 43 of 98 heuristic landings ended at rest with a flag 0 (21 with both).
+    class FlagsDown extends StandingModel {
+      override predict(obs: Float32Array, actions: ArrayLike<number>, rows: number): DynamicsPrediction {
+        const p = super.predict(obs, actions, rows);
+        p.contactProb.fill(0);
+        return p;
+      }
+    }
+    const env = new ModelVectorEnv(
+      new FlagsDown(0),
+      { startStates: Float32Array.from([0, 0, 0, 0, 0, 0, 0, 0]) },
+      { numEnvs: 1, horizon: 100, lambdaUncertainty: 0, restRule: 'sleep' },
+    );
+    env.reset(1);
+    let landedAt = 0;
+    for (let t = 1; t <= 30 && landedAt === 0; t++) if (env.step([0]).terminated[0]) landedAt = t;
+    expect(landedAt).toBe(25);
   });
 
   it('lands by the memoryless sleep rule (hazard) at 1 / sleepSteps per quiet step, never while an engine fires', () => {

@@ -14,7 +14,7 @@ import {
   refuseUnknownKeys,
 } from './config-checks.ts';
 import { type PpoConfig, resolvePpoConfig } from './ppo-config.ts';
-import { REST_RULES, type RestRule } from './world-model/model-env-config.ts';
+import { defaultModelEnvConfig, REST_RULES, type RestRule } from './world-model/model-env-config.ts';
 
 export type SimpleModelKind = 'ensemble' | 'mlp' | 'gru' | 'article';
 export type SimpleStarts = 'buffer' | 'initial';
@@ -98,6 +98,10 @@ export interface SimpleConfig {
    * head's at-rest class.
    */
   restRule: RestRule;
+  /** The sleep rule's largest |vx| and |vy| that count as still (model-env-config.ts `sleepSpeed`). */
+  sleepSpeed: number;
+  /** The sleep rule's largest |angular velocity| that counts as still (model-env-config.ts `sleepSpin`). */
+  sleepSpin: number;
   /** Real copies stepped together when collecting. */
   realEnvs: number;
   /** Evaluate the greedy policy on the real env every this many iterations (and at the end); 0: only then. */
@@ -158,6 +162,8 @@ export const defaultSimpleConfig: Readonly<SimpleConfig> = Object.freeze({
   modelReward: 'shaping' as 'shaping' | 'predicted',
   outOfBoundsCrash: true,
   restRule: 'sleep' as RestRule,
+  sleepSpeed: defaultModelEnvConfig.sleepSpeed,
+  sleepSpin: defaultModelEnvConfig.sleepSpin,
   realEnvs: 8,
   evalEvery: 5,
   evalEpisodes: 100,
@@ -201,6 +207,8 @@ const checks: FieldCheck<SimpleConfig>[] = [
   ['modelReward', (v) => v === 'shaping' || v === 'predicted', "'shaping' or 'predicted'"],
   ['outOfBoundsCrash', boolean, 'true or false'],
   ['restRule', (v) => (REST_RULES as readonly unknown[]).includes(v), "'model', 'sleep' or 'hazard'"],
+  ['sleepSpeed', positive, 'a positive number'],
+  ['sleepSpin', positive, 'a positive number'],
   ['realEnvs', positiveInteger, 'a positive integer'],
   ['evalEvery', nonNegativeInteger, 'an integer >= 0'],
   ['evalEpisodes', positiveInteger, 'a positive integer'],

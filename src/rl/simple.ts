@@ -425,6 +425,8 @@ export class Simple {
         reward: c.modelReward,
         outOfBoundsCrash: c.outOfBoundsCrash,
         restRule: c.restRule,
+        sleepSpeed: c.sleepSpeed,
+        sleepSpin: c.sleepSpin,
         seed,
       },
     );
@@ -487,8 +489,7 @@ export class Simple {
     const sleepSteps = c.restRule === 'sleep' ? defaultModelEnvConfig.sleepSteps : 0;
     // One window long enough for both uses, so memory and still counts describe the same start rows.
     const starts = branchStarts(this.buffer, rows, Math.max(warmSteps, sleepSteps));
-    const stillSteps =
-      sleepSteps > 0 ? stillStepsBefore(starts, 'n' in this.space, defaultModelEnvConfig) : null;
+    const stillSteps = sleepSteps > 0 ? stillStepsBefore(starts, 'n' in this.space, c) : null;
     const history = starts.history ? lastSteps(starts.history, warmSteps) : undefined;
     return { starts: { observations: starts.observations, history }, stillSteps };
   }

@@ -69,12 +69,12 @@ export interface ModelEnvConfig {
   /**
    * What decides the at-rest landing (+100): 'model' samples it from the outcome head; 'sleep' applies Box2D's
    * sleep rule to the imagined states (a known termination function, as MBPO's per-env ones): the lander is
-   * at rest once it has stood on both legs, nearly still and with no engine firing (firing wakes a body), for
+   * at rest once it has stood nearly still with no engine firing (firing wakes a body), for
    * `sleepSteps` imagined steps in a row; the head's at-rest class then counts as continue. A memoryless
    * model cannot count those steps: measured on a loop's own data, 6231 still, both-legs, no-engine rows led
    * to 10 landings (the policy fired in between), so its hazard of 0.003 per step rewards standing on the
    * pad however the engines fire, and the policy learns to hover on its legs, which never sleeps for real.
-   * 'hazard' is the same rule made memoryless: each still, both-legs, no-engine step lands with probability
+   * 'hazard' is the same rule made memoryless: each still, no-engine step lands with probability
    * 1 / `sleepSteps` (the same mean time to sleep), so every quiet step on the pad is worth a share of the +100
    * at once, where the counted rule pays only after `sleepSteps` quiet steps in a row, which a stochastic
    * policy that still fires now and then almost never strings together (measured: 0-2 imagined landings per

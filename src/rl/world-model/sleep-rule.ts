@@ -1,8 +1,12 @@
 /**
  * Box2D's sleep rule as a known termination function of the lander's observations (model-env-config.ts,
  * `restRule: 'sleep'`): a body falls asleep, and Gymnasium's episode ends at rest (+100), once it has been
- * still for 0.5 s, and any engine impulse wakes it. From observations alone: both legs down, the velocities
- * under a tolerance, and no engine fired, for a number of steps in a row.
+ * still for 0.5 s, and any engine impulse wakes it. From observations alone: the velocities under a
+ * tolerance and no engine fired, for a number of steps in a row. The leg-contact flags are not asked for:
+ * Gymnasium's EndContact clears a leg's flag when it leaves one terrain edge even while it stands on the
+ * next, so real landers come to rest with a flag down (measured: 43 of 98 heuristic landings ended at rest
+ * with at least one flag 0, 21 with both), and the model learns that from them. Nothing else holds a lander
+ * still for 0.5 s with its engines off: gravity alone changes vy by about 0.027 a step, over the tolerance.
  */
 import { OBSERVATION_SIZE } from './lander-layout.ts';
 import { fuelCost } from './lander-reward.ts';
@@ -14,11 +18,9 @@ export interface SleepTolerance {
   sleepSpin: number;
 }
 
-/** Both legs down and nearly still: the observation at `base` passes the sleep rule's test. */
+/** Nearly still: the observation at `base` passes the sleep rule's test. */
 export function standsStill(obs: ArrayLike<number>, base: number, t: SleepTolerance): boolean {
   return (
-    obs[base + 6] === 1 &&
-    obs[base + 7] === 1 &&
     Math.abs(obs[base + 2]!) < t.sleepSpeed &&
     Math.abs(obs[base + 3]!) < t.sleepSpeed &&
     Math.abs(obs[base + 5]!) < t.sleepSpin
