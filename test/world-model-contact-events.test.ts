@@ -1,4 +1,4 @@
-// Touchdowns and lift-offs weighted in the model's loss (trainer.ts `contactEventWeight`): the rows where a
+// Touchdowns weighted in the model's loss (trainer.ts `contactEventWeight`): the rows where a
 // leg contact changes are 0.2% of a loop's data, and a uniformly fitted model missed them.
 import { describe, expect, it } from 'vitest';
 import { ArticleModel } from '../src/rl/world-model/article-model.ts';
@@ -24,15 +24,15 @@ describe('contact events in the model loss', () => {
   const data = prepareModelData(t, { n: 4 }, scalers);
   const events = Array.from(data.events.keys()).filter((r) => data.events[r] === 1);
 
-  it('marks exactly the rows where a leg contact turns on or off', () => {
+  it('marks exactly the rows where a leg contact turns on (touchdowns, not lift-offs)', () => {
     for (let r = 0; r < t.count; r++) {
-      let changed = false;
+      let touchdown = false;
       for (let j = 0; j < CONTACT_DIMS; j++) {
         const before = t.observations[r * 8 + STATE_DIMS + j]! > 0.5;
         const after = t.nextObservations[r * 8 + STATE_DIMS + j]! > 0.5;
-        changed ||= before !== after;
+        touchdown ||= after && !before;
       }
-      expect(data.events[r]).toBe(changed ? 1 : 0);
+      expect(data.events[r]).toBe(touchdown ? 1 : 0);
     }
     expect(events.length).toBeGreaterThan(0);
     expect(events.length).toBeLessThan(t.count / 4);

@@ -36,7 +36,7 @@ export interface PetsConfig {
   modelPatience: number;
   /** The model's AdamW step size. */
   modelLearningRate: number;
-  /** How many times a touchdown or lift-off row counts in the fit (as the model-based loop's default). */
+  /** How many times a touchdown row counts in the fit (as the model-based loop's default). */
   modelContactEventWeight: number;
   /** What decides an imagined landing (model-env-config.ts): as the model-based loop's default. */
   restRule: RestRule;

@@ -79,7 +79,7 @@ export function landerModelLoss(
   const K = OUTCOMES.length;
   for (let r = 0; r < rows; r++) {
     const base = r * OUTPUT_SIZE;
-    // A touchdown or lift-off row counts `contactEventWeight` times in its state and contact terms.
+    // A touchdown row counts `contactEventWeight` times in its state and contact terms.
     const rowWeight = targets.events?.[r] ? contactEventWeight : 1;
     const winv = rowWeight * inv;
     // State change and reward: Gaussian NLL with a log-variance, else squared error.

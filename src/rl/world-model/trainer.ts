@@ -46,7 +46,7 @@ export interface FitOptions {
   /** Seed of the minibatch draws. */
   seed: number;
   /**
-   * Ensemble and mlp models (gru and article refuse another value): how many times a row where a leg contact turns on or off (a touchdown, a lift-off)
+   * Ensemble and mlp models (gru and article refuse another value): how many times a row where a leg contact turns on (a touchdown)
    * counts in the state and contact terms, in training and in the validation loss early stopping watches.
    * 1 counts every row once. Measured on a loop's own data (seed 2, 188k rows): 413 touchdowns (0.2%)
    * against 46.7k rows hovering within 6 cm of the pad, and the uniformly fitted ensemble gave those
@@ -259,7 +259,7 @@ export function memberErrors(
   let loss = 0;
   for (let r = 0; r < rows; r++) {
     const base = r * OUTPUT_SIZE;
-    // As in training (model-loss.ts): a touchdown or lift-off counts contactEventWeight times.
+    // As in training (model-loss.ts): a touchdown counts contactEventWeight times.
     const rowWeight = data.events?.[r] ? contactEventWeight : 1;
     for (let j = 0; j < STATE_DIMS; j++) {
       const k = base + OUT_DELTA + j;
