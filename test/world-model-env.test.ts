@@ -431,6 +431,22 @@ describe('ModelVectorEnv', () => {
     expect(firing.counters.landings).toBe(0);
   });
 
+  it('never lands a lander at the top of a hop, still for two steps in free fall, by either rule', () => {
+    // vy 0.04 at the start, -0.027 a step: 0.013 and -0.013 after the first two steps, under the tolerance.
+    const hop = Float32Array.from([0, 0.5, 0, 0.04, 0, 0, 0, 0]);
+    for (const restRule of ['hazard', 'sleep'] as const) {
+      const env = new ModelVectorEnv(
+        new FallingModel(),
+        { startStates: hop },
+        { numEnvs: 500, horizon: 4, lambdaUncertainty: 0, restRule, sleepSteps: 2, seed: 6 },
+      );
+      env.reset(6);
+      for (let t = 0; t < 4; t++) env.step(new Float32Array(500));
+      // Without the free-fall minimum: 1,056 landings under 'hazard' (measured), every copy under 'sleep'.
+      expect(env.counters.landings).toBe(0);
+    }
+  });
+
   it('counts the real steps a branched start had already stood still, stopping at a firing or a move', () => {
     const still = [0, 0, 0, 0, 0, 0, 1, 1];
     const moving = [0, 0, 0.1, 0, 0, 0, 1, 1];

@@ -53,7 +53,8 @@ export interface SimpleConfig {
    * `contactEventWeight`; ensemble and mlp only, the gru and article models fit unweighted). 1: every row
    * once. Default 20, from seed 2 (greedy evaluations of 100 episodes): with 1 the policy hovered a few cm
    * above the pad (eval -5 at 100k real steps, 2 at 200k) because the model let imagined landers fall
-   * through it; with 20, eval 172-180 from 76k to 88k real steps (bench/results/simple has the whole run).
+   * through it; with 20, eval 172-180 from 76k to 88k real steps. That was measured with lift-offs weighted
+   * too (model-data.ts says why they no longer are).
    */
   modelContactEventWeight: number;
   /** Where imagined rollouts start: real states from the buffer (MBPO's branches) or real initial states. */

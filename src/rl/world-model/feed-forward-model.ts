@@ -73,7 +73,9 @@ export abstract class FeedForwardModel implements DynamicsModel {
   private inputs = new Float32Array(0);
   /**
    * The weights' version for the kernels' packed-weight reuse (PackedWeightsKey): inference calls name it,
-   * and every fit moves it on, before and after, so no call ever meets weights packed before a change.
+   * and every fit and load moves it on (a fit before and after), so no prediction after a fit meets weights
+   * packed before it. A prediction during a fit (from an `onEpoch` callback) would pack mid-fit weights under
+   * the fit's version; nothing does that, and it must not.
    */
   private weightsVersion = 0;
 

@@ -75,7 +75,8 @@ export interface ModelEnvConfig {
    * to 10 landings (the policy fired in between), so its hazard of 0.003 per step rewards standing on the
    * pad however the engines fire, and the policy learns to hover on its legs, which never sleeps for real.
    * 'hazard' is the same rule made memoryless: each still, no-engine step lands with probability
-   * 1 / `sleepSteps` (the same mean time to sleep), so every quiet step on the pad is worth a share of the +100
+   * 1 / `sleepSteps` (the same mean time to sleep) once the still run is longer than free fall can make it
+   * (sleep-rule.ts `supportedStillSteps`: 3 steps at the default tolerance), so every quiet step on the pad is worth a share of the +100
    * at once, where the counted rule pays only after `sleepSteps` quiet steps in a row, which a stochastic
    * policy that still fires now and then almost never strings together (measured: 0-2 imagined landings per
    * 100k imagined steps over a loop's first 50k real steps).

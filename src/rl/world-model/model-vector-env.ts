@@ -37,7 +37,7 @@ import {
 } from './lander-layout.ts';
 import { shapingReward } from './lander-reward.ts';
 import { type ModelEnvConfig, resolveModelEnvConfig } from './model-env-config.ts';
-import { engineFires, standsStill } from './sleep-rule.ts';
+import { engineFires, standsStill, supportedStillSteps } from './sleep-rule.ts';
 import type { StartHistory } from './start-states.ts';
 
 /**
@@ -385,10 +385,12 @@ export class ModelVectorEnv implements RlVectorEnv {
         const quiet =
           standsStill(o.finalObservations, base, c) && !engineFires(discrete, actions, i * actionWidth);
         this.stillSteps[i] = quiet ? this.stillSteps[i]! + 1 : 0;
+        // Only a run of still steps that free fall cannot make counts (the top of a hop is still for 2).
+        const supported = this.stillSteps[i]! >= supportedStillSteps(c);
         const asleep =
           c.restRule === 'sleep'
-            ? this.stillSteps[i]! >= c.sleepSteps
-            : quiet && this.rng.uniform() < 1 / c.sleepSteps;
+            ? supported && this.stillSteps[i]! >= c.sleepSteps
+            : supported && this.rng.uniform() < 1 / c.sleepSteps;
         if (outcome === CONTINUE && asleep) outcome = REST;
       }
       const outOfBounds = c.outOfBoundsCrash && Math.abs(o.finalObservations[base]!) >= 1;

@@ -5,8 +5,9 @@
  * tolerance and no engine fired, for a number of steps in a row. The leg-contact flags are not asked for:
  * Gymnasium's EndContact clears a leg's flag when it leaves one terrain edge even while it stands on the
  * next, so real landers come to rest with a flag down (measured: 43 of 98 heuristic landings ended at rest
- * with at least one flag 0, 21 with both), and the model learns that from them. Nothing else holds a lander
- * still for 0.5 s with its engines off: gravity alone changes vy by about 0.027 a step, over the tolerance.
+ * with at least one flag 0, 21 with both), and the model learns that from them. Nothing but the ground holds
+ * a lander still for several steps with its engines off: gravity alone changes vy by about 0.027 a step, so
+ * a still step counts toward rest only within a run of `supportedStillSteps` or more (free fall manages 2).
  */
 import { OBSERVATION_SIZE } from './lander-layout.ts';
 import { fuelCost } from './lander-reward.ts';
@@ -16,6 +17,21 @@ import type { StartSet } from './start-states.ts';
 export interface SleepTolerance {
   sleepSpeed: number;
   sleepSpin: number;
+}
+
+/**
+ * vy's change per step in free fall, in observation units: Gymnasium's default gravity of 10 m/s^2 over one
+ * step of 1/50 s, times the observation's scale for vy, (VIEWPORT_H / SCALE / 2) / FPS = (400 / 30 / 2) / 50.
+ */
+export const FREE_FALL_VY_PER_STEP = (10 / 50) * (400 / 30 / 2 / 50);
+
+/**
+ * The fewest still steps in a row that free fall cannot string together: at the top of a hop vy passes
+ * through 0 and stays under the tolerance for at most floor(2 sleepSpeed / g) + 1 steps (2 at the default
+ * 0.02). Only a lander that something holds up, the ground, reaches this count with its engines off.
+ */
+export function supportedStillSteps(t: SleepTolerance): number {
+  return Math.floor((2 * t.sleepSpeed) / FREE_FALL_VY_PER_STEP) + 2;
 }
 
 /** Nearly still: the observation at `base` passes the sleep rule's test. */

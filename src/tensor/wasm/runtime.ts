@@ -4,8 +4,8 @@
  * Memory strategy: tensors stay ordinary JavaScript Float32Arrays; the module's memory is a scratch arena
  * that each kernel call lays out afresh from its first aligned slot (so address 0 is never a live region): operands are
  * copied in, the kernels run (several in a row for a fused op, with intermediates left in the arena), and
- * results are copied out. The arena only grows, and only in `layout`, which runs before any kernel of a
- * call; growing detaches every Float32Array on the old buffer, so the view is re-created whenever the
+ * results are copied out. The arena only grows, and only in `layout` and `pin`, which run before any kernel
+ * of a call; growing detaches every Float32Array on the old buffer, so the view is re-created whenever the
  * buffer has changed. Nothing outside this file holds a view across calls.
  *
  * One exception to "afresh": a pinned region at the arena's start (`pin`) outlives calls, so an ensemble's
@@ -84,19 +84,20 @@ export class WasmRuntime {
     if (this.pinnedOwner === owner && this.pinnedVersion === version && this.pinnedEnd === at) {
       return { addrs, fresh: false };
     }
-    this.pinnedOwner = owner;
-    this.pinnedVersion = version;
+    // Unowned until the caller has written the contents (`pinned`), so a call that throws in between
+    // leaves nothing a later call could take for them.
+    this.pinnedOwner = null;
+    this.pinnedVersion = -1;
     this.pinnedEnd = at;
     const have = this.memory.buffer.byteLength;
     if (at > have) this.memory.grow(Math.ceil((at - have) / PAGE_BYTES));
     return { addrs, fresh: true };
   }
 
-  /** Forgets the pinned region (its space goes back to the scratch arena). */
-  unpin(): void {
-    this.pinnedOwner = null;
-    this.pinnedVersion = -1;
-    this.pinnedEnd = ALIGN_BYTES;
+  /** Records that the pinned region now holds `owner`'s contents at `version` (after `pin` said fresh). */
+  pinned(owner: object, version: number): void {
+    this.pinnedOwner = owner;
+    this.pinnedVersion = version;
   }
 
   /** Copies src[offset, offset+length) into the arena at byte address `addr`. */

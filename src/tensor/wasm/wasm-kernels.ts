@@ -755,6 +755,7 @@ export function createWasmKernels(options: WasmKernelOptions = {}): KernelSet {
           }
           if (l.bias) rt.put(biasAt(i), l.bias, 0, batch * l.outF);
         });
+        if (pinned && packed) rt.pinned(packed.owner, packed.version);
       }
       for (let e = 0; e < batch; e++) {
         for (let r0 = 0; r0 < rows; r0 += chunk) {
