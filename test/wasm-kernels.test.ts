@@ -610,6 +610,24 @@ describe('ensemble and GRU layers under the js and wasm sets', () => {
     expectClose(trained.data, plain(a), 1e-6, 1e-6);
   });
 
+  it('EnsembleMLP computes only the rows each member is asked for, and zeros the rest', () => {
+    useKernels('wasm');
+    const rng = new Rng(32);
+    const model = new EnsembleMLP(3, [5, 16, 9, 7], { rng, activation: 'silu' });
+    const rows = 20;
+    const x = tensor(randomArray(rng, 3 * rows * 5), [3, rows, 5]);
+    const full = noGrad(() => model.forward(x)).data.slice();
+    const memberRows = Int32Array.from([20, 0, 7]);
+    const part = noGrad(() => model.forward(x, null, memberRows)).data;
+    for (let e = 0; e < 3; e++) {
+      for (let r = 0; r < rows; r++) {
+        const at = (e * rows + r) * 7;
+        const expected = r < memberRows[e]! ? full.subarray(at, at + 7) : new Float32Array(7);
+        expectClose(part.subarray(at, at + 7), expected, 0, 0);
+      }
+    }
+  });
+
   it('ProbabilisticEnsemble: mean, bounded log-variance and gradients agree across sets', () => {
     const run = (choice: 'js' | 'wasm'): Float32Array[] => {
       useKernels(choice);

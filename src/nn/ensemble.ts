@@ -294,10 +294,12 @@ export class EnsembleMLP extends Module {
 
   /**
    * [E, B, in] or shared [B, in] -> [E, B, out]. `packed` names the weights' version for an inference call, so
-   * the kernel may keep them packed between calls (PackedWeightsKey); ignored when gradients are recorded.
+   * the kernel may keep them packed between calls (PackedWeightsKey); `memberRows[e]`, for an inference call,
+   * says how many of member e's first rows are wanted (the kernel may leave the others 0). Both are ignored
+   * when gradients are recorded.
    */
-  forward(x: Tensor, packed: PackedWeightsKey | null = null): Tensor {
-    const stacked = this.forwardStack(x, packed);
+  forward(x: Tensor, packed: PackedWeightsKey | null = null, memberRows: Int32Array | null = null): Tensor {
+    const stacked = this.forwardStack(x, packed, memberRows);
     if (stacked) return stacked;
     let h = x;
     for (const layer of this.layers) h = layer.forward(h);
@@ -309,7 +311,11 @@ export class EnsembleMLP extends Module {
    * without gradients the activations between layers never leave the kernel; with them, only what the
    * backward pass needs does. Null where it does not apply (the layers then run one by one).
    */
-  private forwardStack(x: Tensor, packed: PackedWeightsKey | null): Tensor | null {
+  private forwardStack(
+    x: Tensor,
+    packed: PackedWeightsKey | null,
+    memberRows: Int32Array | null,
+  ): Tensor | null {
     const fused = kernels().linearBatched;
     if (!fused?.forwardStack || !fused.backwardStack) return null;
     const first = this.layers[0]!;
@@ -342,7 +348,8 @@ export class EnsembleMLP extends Module {
         )
       : [];
     const saved = grad ? { hidden: hidden.map((t) => t.data), pre: pre.map((t) => t?.data ?? null) } : null;
-    if (!fused.forwardStack(members, rows, x.data, xStride, layers, out.data, saved, packed)) return null;
+    if (!fused.forwardStack(members, rows, x.data, xStride, layers, out.data, saved, packed, memberRows))
+      return null;
     if (grad) {
       const keptPre = pre.filter((t): t is Tensor => t !== null);
       recordGraph(
@@ -509,8 +516,12 @@ export class ProbabilisticEnsemble extends Module {
   }
 
   /** [E, B, in] or shared [B, in] -> a mean and a bounded log-variance, each [E, B, out] (`packed`: EnsembleMLP's). */
-  forward(x: Tensor, packed: PackedWeightsKey | null = null): GaussianOutput {
-    const raw = this.body.forward(x, packed);
+  forward(
+    x: Tensor,
+    packed: PackedWeightsKey | null = null,
+    memberRows: Int32Array | null = null,
+  ): GaussianOutput {
+    const raw = this.body.forward(x, packed, memberRows);
     const out = this.outFeatures;
     const mean = raw.slice(-1, 0, out);
     // The log-variance is read straight from the second half of each row (no sliced copy).

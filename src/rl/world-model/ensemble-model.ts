@@ -58,8 +58,12 @@ export class EnsembleModel extends FeedForwardModel {
     this.ensemble = ensemble;
   }
 
-  protected forward(x: Tensor, packed: PackedWeightsKey | null = null): NetworkOutput {
-    const { mean, logVar } = this.ensemble.forward(x, packed);
+  protected forward(
+    x: Tensor,
+    packed: PackedWeightsKey | null = null,
+    memberRows: Int32Array | null = null,
+  ): NetworkOutput {
+    const { mean, logVar } = this.ensemble.forward(x, packed, memberRows);
     return { out: mean, logVar };
   }
 

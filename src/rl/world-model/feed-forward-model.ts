@@ -90,10 +90,14 @@ export abstract class FeedForwardModel implements DynamicsModel {
   }
 
   /**
-   * The network on normalised inputs, shared [B, in] or per member [E, B, in]; `packed` is given by
-   * inference calls only (PackedWeightsKey).
+   * The network on normalised inputs, shared [B, in] or per member [E, B, in]; `packed` and `memberRows`
+   * (how many of each member's first rows are wanted) are given by inference calls only.
    */
-  protected abstract forward(x: Tensor, packed?: PackedWeightsKey | null): NetworkOutput;
+  protected abstract forward(
+    x: Tensor,
+    packed?: PackedWeightsKey | null,
+    memberRows?: Int32Array | null,
+  ): NetworkOutput;
 
   private packedKey(): PackedWeightsKey {
     return { owner: this, version: this.weightsVersion };
@@ -136,7 +140,8 @@ export abstract class FeedForwardModel implements DynamicsModel {
 
   /**
    * As `predict`, but each row only by its own member `members[i]`: the rows are grouped per member into one
-   * [E, B, in] batch (B the largest group), so the forward costs E x B rows instead of E x N. Only the entries
+   * [E, B, in] batch (B the largest group) of which each member computes only its own rows, so the forward
+   * costs N rows instead of E x N. Only the entries
    * of each row's own member are written (the layout stays [E, N, ...]); the others keep stale values.
    */
   predictAssigned(
@@ -172,7 +177,8 @@ export abstract class FeedForwardModel implements DynamicsModel {
     const pred = this.prediction;
     noGrad(() =>
       tidy(() => {
-        const { out, logVar } = this.forward(trackedTensor(grouped, [E, B, width]), this.packedKey());
+        // Each member computes only its own rows (a member no row chose computes none).
+        const { out, logVar } = this.forward(trackedTensor(grouped, [E, B, width]), this.packedKey(), counts);
         decodeOutputs(out.data, logVar ? logVar.data : null, this.scalers, this.outcomeOffsets, small);
       }),
     );

@@ -98,7 +98,8 @@ export interface FusedLinearBatched {
    * layers[l].inF] to [batch, rows, layers[l].outF], the first reading x as `forward` does and the last
    * writing `out`. Without `saved` (no gradients) nothing in between leaves the kernel; with it, what the
    * backward pass needs is copied out (see `StackSaved`). Without `saved` and with `packed`, the weights may
-   * stay packed for the next call of the same owner and version. Optional; returns false, having done
+   * stay packed for the next call of the same owner and version; without `saved` and with `memberRows`,
+   * member e computes only its first memberRows[e] rows and the rest of its output is 0. Optional; returns false, having done
    * nothing, for sizes it does not take (the caller then runs `forward` layer by layer).
    */
   forwardStack?(
@@ -110,6 +111,7 @@ export interface FusedLinearBatched {
     out: Float32Array,
     saved?: StackSaved | null,
     packed?: PackedWeightsKey | null,
+    memberRows?: Int32Array | null,
   ): boolean;
   /**
    * The backward pass of a stack that `forwardStack` ran with `saved`: from g, the gradient of `out`, adds

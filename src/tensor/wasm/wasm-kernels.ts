@@ -706,7 +706,7 @@ export function createWasmKernels(options: WasmKernelOptions = {}): KernelSet {
       rt.take(OUT!, out, 0, n);
     },
 
-    forwardStack(batch, rows, x, xStride, layers, out, saved = null, packed = null) {
+    forwardStack(batch, rows, x, xStride, layers, out, saved = null, packed = null, memberRows = null) {
       const last = layers[layers.length - 1];
       if (!last || layers.some((l) => l.inF > K_BLOCK || l.inF === 0)) return false;
       const inF = layers[0]!.inF;
@@ -757,9 +757,12 @@ export function createWasmKernels(options: WasmKernelOptions = {}): KernelSet {
         });
         if (pinned && packed) rt.pinned(packed.owner, packed.version);
       }
+      // Without gradients a member may need only its first rows (memberRows[e]); the rest are not computed.
+      const rowsOf = (e: number): number => (memberRows && !saved ? Math.min(rows, memberRows[e]!) : rows);
       for (let e = 0; e < batch; e++) {
-        for (let r0 = 0; r0 < rows; r0 += chunk) {
-          const m = Math.min(chunk, rows - r0);
+        const used = rowsOf(e);
+        for (let r0 = 0; r0 < used; r0 += chunk) {
+          const m = Math.min(chunk, used - r0);
           let src = X! + 4 * (e * xStride + r0 * inF);
           layers.forEach((l: BatchedLayer, i) => {
             // The last layer writes its rows of OUT; a map's overrun past them lands on rows written later.
@@ -797,6 +800,10 @@ export function createWasmKernels(options: WasmKernelOptions = {}): KernelSet {
         }
       }
       rt.take(OUT!, out, 0, batch * rows * outF);
+      for (let e = 0; e < batch; e++) {
+        const used = rowsOf(e);
+        if (used < rows) out.fill(0, (e * rows + used) * outF, (e + 1) * rows * outF);
+      }
       return true;
     },
 
