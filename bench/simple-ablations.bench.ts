@@ -115,7 +115,7 @@ const extra: [string, string, string[]][] = [
   ['x-hazard', 'default with the memoryless landing rule (restRule=hazard)', set('restRule=hazard')],
   [
     'x-entropy-0.001',
-    "PPO's entropy bonus at 0.001 (the article's; the default since the table's rows 1-9 were made with 0.01)",
+    "default with PPO's entropy bonus at 0.001 (the article's) instead of 0.01",
     set('ppo.entropyCoef=0.001'),
   ],
 ];
