@@ -154,6 +154,8 @@ export class ModelVectorEnv implements RlVectorEnv {
   private readonly members: Int32Array;
   private readonly lengths: Int32Array;
   private readonly stillSteps: Int32Array;
+  /** The still run from which a quiet step counts toward rest: none shorter than free fall can make. */
+  private readonly supportedRun: number;
   private readonly returns: Float64Array;
   private readonly out: ModelVectorStep;
 
@@ -163,6 +165,7 @@ export class ModelVectorEnv implements RlVectorEnv {
     overrides: Partial<ModelEnvConfig> = {},
   ) {
     this.config = resolveModelEnvConfig(overrides);
+    this.supportedRun = supportedStillSteps(this.config);
     const n = this.config.numEnvs;
     this.numEnvs = n;
     const space = model.actionSpace;
@@ -386,11 +389,11 @@ export class ModelVectorEnv implements RlVectorEnv {
           standsStill(o.finalObservations, base, c) && !engineFires(discrete, actions, i * actionWidth);
         this.stillSteps[i] = quiet ? this.stillSteps[i]! + 1 : 0;
         // Only a run of still steps that free fall cannot make counts (the top of a hop is still for 2).
-        const supported = this.stillSteps[i]! >= supportedStillSteps(c);
+        const run = this.stillSteps[i]!;
         const asleep =
           c.restRule === 'sleep'
-            ? supported && this.stillSteps[i]! >= c.sleepSteps
-            : supported && this.rng.uniform() < 1 / c.sleepSteps;
+            ? run >= Math.max(c.sleepSteps, this.supportedRun)
+            : run >= this.supportedRun && this.rng.uniform() < 1 / c.sleepSteps;
         if (outcome === CONTINUE && asleep) outcome = REST;
       }
       const outOfBounds = c.outOfBoundsCrash && Math.abs(o.finalObservations[base]!) >= 1;

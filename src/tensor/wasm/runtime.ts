@@ -59,13 +59,7 @@ export class WasmRuntime {
   layout(sizes: readonly number[], out: Int32Array): Int32Array {
     if (sizes.length > out.length)
       throw new Error(`wasm layout: ${sizes.length} regions, room for ${out.length}`);
-    let at = this.pinnedEnd;
-    for (let i = 0; i < sizes.length; i++) {
-      out[i] = at;
-      at += Math.ceil((4 * sizes[i]!) / ALIGN_BYTES) * ALIGN_BYTES;
-    }
-    const have = this.memory.buffer.byteLength;
-    if (at > have) this.memory.grow(Math.ceil((at - have) / PAGE_BYTES));
+    this.growTo(place(this.pinnedEnd, sizes, out));
     return out;
   }
 
@@ -76,22 +70,23 @@ export class WasmRuntime {
    */
   pin(owner: object, version: number, sizes: readonly number[]): { addrs: Int32Array; fresh: boolean } {
     const addrs = new Int32Array(sizes.length);
-    let at = ALIGN_BYTES;
-    for (let i = 0; i < sizes.length; i++) {
-      addrs[i] = at;
-      at += Math.ceil((4 * sizes[i]!) / ALIGN_BYTES) * ALIGN_BYTES;
-    }
-    if (this.pinnedOwner === owner && this.pinnedVersion === version && this.pinnedEnd === at) {
+    const end = place(ALIGN_BYTES, sizes, addrs);
+    if (this.pinnedOwner === owner && this.pinnedVersion === version && this.pinnedEnd === end) {
       return { addrs, fresh: false };
     }
     // Unowned until the caller has written the contents (`pinned`), so a call that throws in between
     // leaves nothing a later call could take for them.
     this.pinnedOwner = null;
     this.pinnedVersion = -1;
-    this.pinnedEnd = at;
-    const have = this.memory.buffer.byteLength;
-    if (at > have) this.memory.grow(Math.ceil((at - have) / PAGE_BYTES));
+    this.pinnedEnd = end;
+    this.growTo(end);
     return { addrs, fresh: true };
+  }
+
+  /** Grows the memory to hold `end` bytes. */
+  private growTo(end: number): void {
+    const have = this.memory.buffer.byteLength;
+    if (end > have) this.memory.grow(Math.ceil((end - have) / PAGE_BYTES));
   }
 
   /** Records that the pinned region now holds `owner`'s contents at `version` (after `pin` said fresh). */
@@ -113,4 +108,17 @@ export class WasmRuntime {
     const start = addr >> 2;
     dst.set(this.heap().subarray(start, start + length), offset);
   }
+}
+
+/**
+ * Consecutive regions of the given sizes in floats from byte `start`, each aligned and padded to ALIGN_BYTES
+ * (so SIMD loops may run over a region's last partial vector): their addresses into `out`; returns the end.
+ */
+function place(start: number, sizes: readonly number[], out: Int32Array): number {
+  let at = start;
+  for (let i = 0; i < sizes.length; i++) {
+    out[i] = at;
+    at += Math.ceil((4 * sizes[i]!) / ALIGN_BYTES) * ALIGN_BYTES;
+  }
+  return at;
 }
