@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { loadModule, loadOptimizer, saveModule, saveOptimizer } from '../src/nn/index.ts';
+import { entropyBonus } from '../src/rl/dynamic-hyperparameters.ts';
 import { Ppo } from '../src/rl/ppo.ts';
 import { RecordedVectorEnv } from '../src/rl/recorded-env.ts';
 import { Simple, type SimpleIterationMetrics, type SimpleParts } from '../src/rl/simple.ts';
@@ -254,6 +255,30 @@ describe('Simple', () => {
     }
   });
 
+  it('sets the entropy bonus of every iteration from the exploring return, and PPO trains with it', () => {
+    const annealed = { ...tiny, minEntropyCoef: 0.001, entropyReturns: [-1000, 1000] };
+    const simple = new Simple(new SyntheticLanderVectorEnv(8), annealed);
+    simple.start();
+    const metrics = run(simple);
+    for (const m of metrics) {
+      expect(m.entropyCoef).toBeCloseTo(entropyBonus(m.realMeanReturn, 0.01, 0.001, -1000, 1000), 12);
+    }
+    expect(metrics.some((m) => m.entropyCoef < 0.01)).toBe(true);
+    // The same run with a fixed bonus: identical until PPO first trains with a different bonus.
+    const fixed = new Simple(new SyntheticLanderVectorEnv(8), tiny);
+    fixed.start();
+    const fixedMetrics = run(fixed);
+    for (const m of fixedMetrics) expect(m.entropyCoef).toBe(0.01);
+    const first = metrics.findIndex((m) => m.entropyCoef !== 0.01);
+    expect(timeless(metrics.slice(0, first))).toEqual(timeless(fixedMetrics.slice(0, first)));
+    // The bonus moved the weights: the next iteration's policy differs.
+    expect(metrics[first + 1]!.entropy).not.toBe(fixedMetrics[first + 1]!.entropy);
+    // Not dynamic: the start bonus throughout.
+    const notDynamic = new Simple(new SyntheticLanderVectorEnv(8), { ...annealed, dynamic: false });
+    notDynamic.start();
+    for (const m of run(notDynamic)) expect(m.entropyCoef).toBe(0.01);
+  });
+
   describe('resume', () => {
     const dir = mkdtempSync(join(tmpdir(), 'simple-resume-'));
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -357,6 +382,11 @@ describe('Simple', () => {
     const cases: [Partial<SimpleConfig> & Record<string, unknown>, RegExp][] = [
       [{ horizn: 10 }, /unknown option 'horizn'/],
       [{ temperature: 1, minTemperature: 1.5 }, /minTemperature = 1\.5 exceeds temperature = 1/],
+      [
+        { minEntropyCoef: 0.02 },
+        /minEntropyCoef = 0\.02 exceeds the entropy bonus it starts from \(ppo\.entropyCoef = 0\.01\)/,
+      ],
+      [{ entropyReturns: [200, 0] }, /entropyReturns = \[200,0\].*low < high/],
       [{ ensembleMembers: 3, ensembleElites: 4 }, /ensembleElites = 4 exceeds ensembleMembers = 3/],
       [{ familiarity: false, lambdaFamiliarity: 0.5 }, /lambdaFamiliarity = 0\.5 needs familiarity = true/],
       [{ ppo: { stepsPerEnv: 16 } }, /ppo\.stepsPerEnv is set by the loop/],

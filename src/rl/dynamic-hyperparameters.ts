@@ -57,3 +57,23 @@ export function uncertaintyWeight(base: number, calibration: number | null): num
   if (calibration === null || !Number.isFinite(calibration)) return base;
   return base * Math.min(1, Math.max(0, calibration));
 }
+
+/**
+ * PPO's entropy bonus in the model: from `start` down to `floor` as the exploring policy's mean real return
+ * (its last episodes of collection, training data, not evaluation) rises from `low` to `high`. A policy that
+ * does not yet land keeps the full bonus, so it keeps trying actions the model has not seen rewarded; one that
+ * lands while exploring gets a sharper distribution, so its greedy actions land too (with the full bonus the
+ * action probabilities near the pad stay flat, and the greedy policy hovers while the sampling one lands).
+ * The full bonus while no episode has finished.
+ */
+export function entropyBonus(
+  recentReturn: number | null,
+  start: number,
+  floor: number,
+  low: number,
+  high: number,
+): number {
+  if (recentReturn === null || !Number.isFinite(recentReturn) || !(high > low)) return start;
+  const share = Math.min(1, Math.max(0, (recentReturn - low) / (high - low)));
+  return start + (floor - start) * share;
+}

@@ -80,6 +80,13 @@ export interface SimpleConfig {
   temperature: number;
   /** The floor the dynamic temperature falls to as disagreement on visited states falls. */
   minTemperature: number;
+  /**
+   * The floor PPO's entropy bonus (`ppo.entropyCoef`, the start) falls to as the exploring real return rises
+   * across `entropyReturns` (dynamic only; equal to the start: a fixed bonus).
+   */
+  minEntropyCoef: number;
+  /** The exploring real returns (mean of the last 20 episodes) over which the entropy bonus falls to its floor. */
+  entropyReturns: number[];
   /** Weight of the disagreement penalty (the dynamic rule scales it by the measured calibration). */
   lambdaUncertainty: number;
   /** Weight of the autoencoder penalty (0 off; needs `familiarity`). */
@@ -162,6 +169,8 @@ export const defaultSimpleConfig: Readonly<SimpleConfig> = Object.freeze({
   horizonErrorLimit: 0.5,
   temperature: 1.5,
   minTemperature: 1,
+  minEntropyCoef: 0.01,
+  entropyReturns: [0, 200],
   lambdaUncertainty: 1,
   lambdaFamiliarity: 1,
   disagreementLimit: Number.POSITIVE_INFINITY,
@@ -207,6 +216,16 @@ const checks: FieldCheck<SimpleConfig>[] = [
   ['horizonErrorLimit', positive, 'a positive number'],
   ['temperature', positive, 'a positive number'],
   ['minTemperature', positive, 'a positive number'],
+  ['minEntropyCoef', nonNegative, 'a finite number >= 0'],
+  [
+    'entropyReturns',
+    (v) =>
+      Array.isArray(v) &&
+      v.length === 2 &&
+      v.every((x) => typeof x === 'number' && Number.isFinite(x)) &&
+      v[0] < v[1],
+    'two finite returns [low, high] with low < high',
+  ],
   ['lambdaUncertainty', nonNegative, 'a finite number >= 0'],
   ['lambdaFamiliarity', nonNegative, 'a finite number >= 0'],
   ['disagreementLimit', (v) => typeof v === 'number' && v > 0, 'a positive number (Infinity: never)'],
@@ -229,6 +248,7 @@ export function resolveSimpleConfig(overrides: Partial<SimpleConfig> = {}): Simp
     ...defaultSimpleConfig,
     modelHiddenSizes: [...defaultSimpleConfig.modelHiddenSizes],
     horizonCandidates: [...defaultSimpleConfig.horizonCandidates],
+    entropyReturns: [...defaultSimpleConfig.entropyReturns],
     ...overrides,
     ppo: { ...overrides.ppo },
   };
@@ -241,6 +261,12 @@ export function resolveSimpleConfig(overrides: Partial<SimpleConfig> = {}): Simp
   if (config.minTemperature > config.temperature) {
     throw new Error(
       `simple config: minTemperature = ${config.minTemperature} exceeds temperature = ${config.temperature}`,
+    );
+  }
+  const startEntropy = config.ppo.entropyCoef ?? simplePpoDefaults.entropyCoef ?? 0;
+  if (config.minEntropyCoef > startEntropy) {
+    throw new Error(
+      `simple config: minEntropyCoef = ${config.minEntropyCoef} exceeds the entropy bonus it starts from (ppo.entropyCoef = ${startEntropy})`,
     );
   }
   if (config.lambdaFamiliarity > 0 && !config.familiarity) {
@@ -261,12 +287,16 @@ const PER_RUN_PPO_OPTIONS = [
   'annealLearningRate',
 ] as const satisfies readonly (keyof PpoConfig)[];
 
-/** PPO's config for one iteration's imagined rollouts: N copies, rollouts of `rolloutLength`, `updates` of them. */
+/**
+ * PPO's config for one iteration's imagined rollouts: N copies, rollouts of `rolloutLength`, `updates` of them,
+ * with the iteration's entropy bonus when the dynamic rule set one (`ppo.entropyCoef` otherwise).
+ */
 export function simplePpoConfig(
   config: SimpleConfig,
   rolloutLength: number,
   updates = 1,
   seed = config.seed,
+  entropyCoef?: number,
 ): PpoConfig {
   const fixed: Partial<PpoConfig> = {
     stepsPerEnv: rolloutLength,
@@ -290,7 +320,12 @@ export function simplePpoConfig(
       );
     }
   }
-  const merged = { ...simplePpoDefaults, ...config.ppo, ...fixed };
+  const merged = {
+    ...simplePpoDefaults,
+    ...config.ppo,
+    ...fixed,
+    ...(entropyCoef === undefined ? {} : { entropyCoef }),
+  };
   return resolvePpoConfig(
     { ...merged, minibatchSize: Math.min(merged.minibatchSize ?? 64, config.modelEnvs * rolloutLength) },
     config.modelEnvs,

@@ -11,7 +11,8 @@
  *        it has never seen; refit it (warm start, early stop on validation)  (measure, refit)
  *     3. from that measurement: H = the longest horizon whose open-loop error
  *        stays under a limit; T falls as disagreement on visited states falls;
- *        the disagreement penalty's weight follows its measured calibration   (adapt)
+ *        the disagreement penalty's weight follows its measured calibration;
+ *        PPO's entropy bonus falls as the exploring real return rises         (adapt)
  *     4. PPO on imagined rollouts of H steps branched from buffer states, the
  *        reward minus lambda_u x disagreement minus lambda_f x unfamiliarity,
  *        the value bootstrapping at the horizon                              (imagine)
@@ -27,7 +28,12 @@
 import { Adam, type Optimizer } from '../nn/index.ts';
 import { Rng } from '../tensor/index.ts';
 import { ActorCritic } from './actor-critic.ts';
-import { chooseHorizon, explorationTemperature, uncertaintyWeight } from './dynamic-hyperparameters.ts';
+import {
+  chooseHorizon,
+  entropyBonus,
+  explorationTemperature,
+  uncertaintyWeight,
+} from './dynamic-hyperparameters.ts';
 import { exploringActions } from './explore.ts';
 import { iterationSeed } from './iteration-seed.ts';
 import { Ppo } from './ppo.ts';
@@ -83,6 +89,8 @@ export interface SimpleIterationMetrics {
   nextTemperature: number;
   /** The disagreement penalty's weight in this iteration's rollouts (0 for a single model). */
   lambdaUncertainty: number;
+  /** PPO's entropy bonus in this iteration's imagined rollouts. */
+  entropyCoef: number;
   lambdaFamiliarity: number;
   /** Mean penalties per imagined step, and how imagined rollouts ended. */
   uncertaintyPenalty: number;
@@ -310,6 +318,11 @@ export class Simple {
     const fitSeconds = seconds(t0);
 
     // 3. Hyperparameters from the measurement (Lambert et al. 2021); fixed ones when not dynamic.
+    const startEntropy = simplePpoConfig(c, 1).entropyCoef;
+    const [lowReturn, highReturn] = c.entropyReturns as [number, number];
+    const entropyCoef = c.dynamic
+      ? entropyBonus(this.recentReturn(), startEntropy, c.minEntropyCoef, lowReturn, highReturn)
+      : startEntropy;
     if (c.dynamic && fresh) {
       this.horizon = chooseHorizon(fresh.openLoop, c.horizonCandidates, c.horizonErrorLimit, c.horizon);
       if (this.model.members > 1) {
@@ -326,7 +339,7 @@ export class Simple {
 
     // 4. PPO on imagined rollouts branched from real states.
     t0 = performance.now();
-    const imagined = this.imagine(seed);
+    const imagined = this.imagine(seed, entropyCoef);
     const imagineSeconds = seconds(t0);
 
     this.iteration++;
@@ -343,7 +356,7 @@ export class Simple {
       realSteps: this.realSteps,
       imaginedSteps: this.imaginedSteps,
       realEpisodes: this.realEpisodes,
-      realMeanReturn: this.recentReturns.length ? mean(this.recentReturns) : null,
+      realMeanReturn: this.recentReturn(),
       fresh,
       modelValidationLoss: report.epochs.find((e) => e.epoch === report.bestEpoch)?.validation.loss ?? null,
       modelBestEpoch: report.bestEpoch,
@@ -354,6 +367,7 @@ export class Simple {
       nextTemperature: this.temperature,
       lambdaUncertainty: this.model.members > 1 ? this.lambdaUncertainty : 0,
       lambdaFamiliarity: this.familiarity ? c.lambdaFamiliarity : 0,
+      entropyCoef,
       ...imagined,
       ...evaluation,
       collectSeconds,
@@ -361,6 +375,11 @@ export class Simple {
       imagineSeconds,
       evalSeconds,
     };
+  }
+
+  /** The exploring policy's mean return over its last (up to) 20 real episodes; null before the first ends. */
+  private recentReturn(): number | null {
+    return this.recentReturns.length ? mean(this.recentReturns) : null;
   }
 
   /** Step 1: `steps` real steps (rounded down to whole steps of every copy, at least one), into the buffer. */
@@ -403,7 +422,7 @@ export class Simple {
   }
 
   /** Step 4: PPO updates on imagined rollouts of H steps from real start states. */
-  private imagine(seed: number) {
+  private imagine(seed: number, entropyCoef: number) {
     const c = this.config;
     const H = this.horizon;
     const { starts, stillSteps } = this.startStates(seed);
@@ -431,7 +450,7 @@ export class Simple {
       },
     );
     const updates = Math.max(1, Math.ceil(c.imaginedStepsPerIteration / (c.modelEnvs * H)));
-    const ppo = new Ppo(env, simplePpoConfig(c, H, updates, seed), {
+    const ppo = new Ppo(env, simplePpoConfig(c, H, updates, seed, entropyCoef), {
       policy: this.policy,
       optimizer: this.optimizer,
     });
