@@ -9,32 +9,11 @@ import { plotRuns } from '../src/cli/plot.ts';
 import { replayRun } from '../src/cli/replay.ts';
 import { readMetrics } from '../src/cli/run-folder.ts';
 import { trainOptionsFromArgs, trainPpo, trainSpec } from '../src/cli/train.ts';
+import { tinyPpoArgs as tiny } from './helpers/tiny-ppo.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'lander-cli-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 const quiet = () => {};
-
-// A few thousand steps: 2 envs x 256 steps per update.
-const tiny = (out: string, extra: string[] = []) => [
-  '--steps',
-  '2048',
-  '--envs',
-  '2',
-  '--set',
-  'stepsPerEnv=256',
-  '--set',
-  'hiddenSizes=[16]',
-  '--eval-every',
-  '2',
-  '--eval-episodes',
-  '3',
-  '--checkpoint-every',
-  '1',
-  '--out',
-  out,
-  '--quiet',
-  ...extra,
-];
 
 describe('command line', () => {
   it('rejects unknown flags, bad values and misplaced arguments with the usage', () => {
@@ -61,7 +40,7 @@ describe('command line', () => {
       encoding: 'utf8',
     });
     expect(run.status).toBe(0);
-    expect(run.stdout).toMatch(/usage: npm run eval -- <run-dir>[\s\S]*--episodes/);
+    expect(run.stdout).toMatch(/usage: npm run eval -- <run-dir \| policy\.safetensors>[\s\S]*--episodes/);
   });
 
   it('exits with status 2 and the usage on a bad command line', () => {

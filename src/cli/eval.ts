@@ -4,9 +4,12 @@
  * the run's world model instead (its policy as prior and critic where the settings ask), written to
  * eval-cem.json.
  */
-import { join } from 'node:path';
+import { statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { ENV_IDS, type EnvId } from '../env/index.ts';
 import { type CommandSpec, extractSets, type ParsedArgs, parseArgs, UsageError } from './args.ts';
 import { EVAL_SEED_BASE, type EvalSummary, evaluatePlanner, evaluatePolicy } from './evaluate.ts';
+import { loadPolicyFile } from './policy-file.ts';
 import { runPaths, writeJson } from './run-folder.ts';
 import { CEM_KEYS, loadRunPlanner, PLANNERS, parseCemOverrides } from './run-planner.ts';
 import { checkpointUnit, loadRunPolicy, readRunConfig } from './run-policy.ts';
@@ -16,7 +19,7 @@ export const PLANNER_EPISODES = 10;
 
 export const evalSpec: CommandSpec = {
   command: 'eval',
-  positionals: '<run-dir>',
+  positionals: '<run-dir | policy.safetensors>',
   minPositionals: 1,
   maxPositionals: 1,
   flags: [
@@ -27,6 +30,13 @@ export const evalSpec: CommandSpec = {
       min: 0,
       help: `first episode seed (default ${EVAL_SEED_BASE}, far from training seeds)`,
     },
+    {
+      name: 'env',
+      type: 'string',
+      choices: ENV_IDS,
+      help: "a policy file's env, where its metadata names none (a run folder's own policy.safetensors)",
+    },
+    { name: 'wind', type: 'boolean', help: "a policy file's env with wind (with --env)" },
     {
       name: 'planner',
       type: 'string',
@@ -45,6 +55,15 @@ export function evalRun(argv: readonly string[], log: (line: string) => void = c
   const { sets, rest } = extractSets(argv, evalSpec);
   const { positionals, flags } = parseArgs(rest, evalSpec);
   const dir = positionals[0]!;
+  if (isFile(dir)) {
+    if (flags.planner !== undefined || sets.length > 0) {
+      throw new UsageError(`${dir} is a policy file; --planner and --set need a run folder`, evalSpec);
+    }
+    return evalPolicyFile(dir, flags, log);
+  }
+  if (flags.env !== undefined || flags.wind !== undefined) {
+    throw new UsageError('--env and --wind are for a policy file; a run folder names its env', evalSpec);
+  }
   if (flags.planner !== undefined) return evalRunPlanner(dir, flags, sets, log);
   if (sets.length > 0) throw new UsageError('--set takes planner options; add --planner cem', evalSpec);
   const { config, policy, update } = loadRunPolicy(dir);
@@ -69,6 +88,38 @@ export function evalRun(argv: readonly string[], log: (line: string) => void = c
       `${summary.meanReturn.toFixed(1)} ± ${summary.stdReturn.toFixed(1)}, min ${summary.minReturn.toFixed(1)}, ` +
       `median ${summary.medianReturn.toFixed(1)}, ${(summary.solvedFraction * 100).toFixed(0)}% at 200 or more, ` +
       `mean length ${summary.meanLength.toFixed(0)} -> ${runPaths(dir).eval}`,
+  );
+  return summary;
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** A lone policy file: evaluated as a run's policy is; the summary goes to <name>.eval.json beside it. */
+function evalPolicyFile(file: string, flags: ParsedArgs['flags'], log: (line: string) => void): EvalSummary {
+  const { policy, envId, envOptions, metadata } = loadPolicyFile(
+    file,
+    flags.env as EnvId | undefined,
+    flags.wind as boolean | undefined,
+  );
+  const summary = evaluatePolicy(
+    policy,
+    envId,
+    envOptions,
+    (flags.episodes as number | undefined) ?? 100,
+    (flags.seed as number | undefined) ?? EVAL_SEED_BASE,
+  );
+  const out = join(dirname(file), `${basename(file, '.safetensors')}.eval.json`);
+  writeJson(out, { envId, envOptions, file: basename(file), metadata, ...summary });
+  log(
+    `${file} (${envId}${envOptions.enableWind ? ' with wind' : ''}): ${summary.episodes} episodes, mean return ` +
+      `${summary.meanReturn.toFixed(1)} ± ${summary.stdReturn.toFixed(1)}, min ${summary.minReturn.toFixed(1)}, ` +
+      `${(summary.solvedFraction * 100).toFixed(0)}% at 200 or more -> ${out}`,
   );
   return summary;
 }

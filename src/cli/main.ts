@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { plannedUpdates } from '../rl/ppo.ts';
-import { HelpRequested, UsageError } from './args.ts';
+import { UsageError } from './args.ts';
 import { collectData, collectOptionsFromArgs } from './collect.ts';
 import { evalRun } from './eval.ts';
 import type { EvalSummary } from './evaluate.ts';
@@ -14,6 +14,7 @@ import { modelReportFromArgs } from './model-report.ts';
 import { plotRuns } from './plot.ts';
 import { replayRun } from './replay.ts';
 import { latestCheckpoint, readJson, runPaths } from './run-folder.ts';
+import { runMain } from './run-main.ts';
 import { type PpoRunConfig, trainOptionsFromArgs, trainPpo } from './train.ts';
 import { trainModelOptionsFromArgs, trainModels } from './train-model.ts';
 import { trainPets, trainPetsOptionsFromArgs } from './train-pets.ts';
@@ -170,11 +171,4 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-main(process.argv.slice(2)).catch((error: Error) => {
-  if (error instanceof HelpRequested) {
-    console.log(error.message);
-    return;
-  }
-  console.error(error instanceof UsageError ? error.message : `error: ${error.message}`);
-  process.exitCode = error instanceof UsageError ? 2 : 1;
-});
+runMain(main);

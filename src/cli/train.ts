@@ -8,7 +8,12 @@ import { join } from 'node:path';
 import { ENV_IDS, type EnvId, type LunarLanderOptions, makeVectorEnv, optionsForId } from '../env/index.ts';
 import { loadModule, loadOptimizer, saveModule, saveOptimizer, writeFileAtomic } from '../nn/index.ts';
 import { Ppo, type PpoState, type PpoUpdateMetrics } from '../rl/ppo.ts';
-import { defaultPpoConfig, type PpoConfig, resolvePpoConfig } from '../rl/ppo-config.ts';
+import {
+  defaultPpoConfig,
+  type PpoConfig,
+  ppoDefaultsForLander,
+  resolvePpoConfig,
+} from '../rl/ppo-config.ts';
 import { RecordedVectorEnv } from '../rl/recorded-env.ts';
 import { TORCH_POLICY_FILE, torchPolicySafetensors } from '../rl/torch-export.ts';
 import { replayActionLog, writeActionLog } from './action-log-file.ts';
@@ -42,12 +47,9 @@ export interface PpoRunConfig {
   ppo: PpoConfig;
 }
 
-/**
- * Per-env defaults on top of `defaultPpoConfig`: rl-baselines3-zoo normalises observations and rewards
- * for the continuous lander (its `normalize: true`), not for the discrete one.
- */
+/** Per-env defaults on top of `defaultPpoConfig` (see `ppoDefaultsForLander`). */
 export function ppoDefaultsFor(envId: EnvId): Partial<PpoConfig> {
-  return envId === 'LunarLanderContinuous-v3' ? { normalizeObservations: true, normalizeRewards: true } : {};
+  return ppoDefaultsForLander(envId === 'LunarLanderContinuous-v3');
 }
 
 export const trainSpec: CommandSpec = {

@@ -129,6 +129,14 @@ const checks: Check[] = [
   ['seed', (v: number) => Number.isSafeInteger(v) && v >= 0, 'a non-negative integer'],
 ];
 
+/**
+ * Per-lander defaults on top of `defaultPpoConfig`: rl-baselines3-zoo normalises observations and rewards
+ * for the continuous lander (its `normalize: true`), not for the discrete one.
+ */
+export function ppoDefaultsForLander(continuous: boolean): Partial<PpoConfig> {
+  return continuous ? { normalizeObservations: true, normalizeRewards: true } : {};
+}
+
 /** The defaults overridden by `overrides`, checked: a bad value is an error naming it and what was expected. */
 export function resolvePpoConfig(overrides: Partial<PpoConfig> = {}, numEnvs?: number): PpoConfig {
   for (const key of Object.keys(overrides)) {

@@ -1,0 +1,187 @@
+/**
+ * The page: settings and buttons, the worker that trains, the lander canvas and the learning curve. The
+ * engine runs only in the worker; this script draws. The worker's code is inlined (WORKER_SOURCE, set by
+ * build.ts) and started from a blob, so the page also runs from a file:// address, where browsers refuse
+ * to start a worker from a file.
+ */
+import { type CurveData, drawCurve } from './chart.ts';
+import { EpisodePlayer } from './episode-player.ts';
+import { LANDERS, type LanderKind } from './landers.ts';
+import { AGENTS, type AgentKind, type Episode, type FromWorker, type ToWorker } from './protocol.ts';
+
+declare const WORKER_SOURCE: string;
+
+function element<T extends HTMLElement>(id: string): T {
+  const found = document.getElementById(id);
+  if (!found) throw new Error(`page: no element #${id} in index.html`);
+  return found as T;
+}
+
+const ui = {
+  lander: element<HTMLSelectElement>('lander'),
+  agent: element<HTMLSelectElement>('agent'),
+  seed: element<HTMLInputElement>('seed'),
+  steps: element<HTMLInputElement>('steps'),
+  start: element<HTMLButtonElement>('start'),
+  pause: element<HTMLButtonElement>('pause'),
+  resume: element<HTMLButtonElement>('resume'),
+  download: element<HTMLButtonElement>('download'),
+  policyFile: element<HTMLInputElement>('policy-file'),
+  status: element<HTMLParagraphElement>('status'),
+  notice: element<HTMLParagraphElement>('notice'),
+  rate: element<HTMLSpanElement>('rate'),
+  caption: element<HTMLElement>('episode-caption'),
+  landerCanvas: element<HTMLCanvasElement>('lander-canvas'),
+  curveCanvas: element<HTMLCanvasElement>('curve-canvas'),
+};
+
+// The page's state for tests and for anyone reading the DOM: data-* attributes on <body>.
+const data = document.body.dataset;
+let curve: CurveData = { line: [], dots: [] };
+let engine = '';
+
+function showNotice(text: string): void {
+  ui.notice.textContent = text;
+  ui.notice.hidden = false;
+}
+
+function setState(state: string): void {
+  data.state = state;
+  ui.start.disabled = false;
+  ui.policyFile.disabled = false;
+  ui.pause.disabled = state !== 'running';
+  ui.resume.disabled = state !== 'paused';
+  ui.download.disabled = state === 'ready';
+}
+
+function startWorker(): Worker | null {
+  try {
+    const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: 'text/javascript' }));
+    return new Worker(url);
+  } catch (e) {
+    const why = (e as Error).message;
+    showNotice(
+      location.protocol === 'file:'
+        ? `This browser will not start the training worker from a file:// page (${why}). Serve the folder instead: npm run web.`
+        : `The training worker could not start: ${why}`,
+    );
+    return null;
+  }
+}
+
+const worker = startWorker();
+const send = (message: ToWorker, transfer: Transferable[] = []) => worker?.postMessage(message, transfer);
+
+const player = new EpisodePlayer(ui.landerCanvas, (episode: Episode) => {
+  const from =
+    episode.source === 'file' ? `policy file ${episode.label}` : `the policy after ${episode.label}`;
+  ui.caption.textContent = `Greedy episode of ${from}, seed ${episode.seed}: return ${episode.totalReward.toFixed(1)}`;
+});
+
+function onMessage(message: FromWorker): void {
+  switch (message.type) {
+    case 'ready':
+      engine = `kernels ${message.kernels}${message.relaxedSimd ? ' (relaxed SIMD: fused multiply-add)' : ''}`;
+      ui.status.textContent = `Ready: ${engine}. Pick a lander and a seed, then press start.`;
+      setState('ready');
+      return;
+    case 'state':
+      setState(message.state);
+      ui.status.textContent = `${message.state}: ${engine}`;
+      return;
+    case 'update': {
+      const p = message.point;
+      if (p.meanReturn !== null) curve.line.push([p.steps, p.meanReturn]);
+      drawCurve(ui.curveCanvas, curve);
+      data.steps = String(p.steps);
+      data.curvePoints = String(curve.line.length);
+      data.stepsPerSecond = p.stepsPerSecond.toFixed(0);
+      const mean =
+        p.meanReturn === null ? 'no episode finished yet' : `mean return ${p.meanReturn.toFixed(1)}`;
+      ui.rate.textContent = `Update ${p.update}: ${p.steps.toLocaleString('en')} real steps, ${mean}, ${p.stepsPerSecond.toFixed(0)} steps/s.`;
+      return;
+    }
+    case 'episode': {
+      const e = message.episode;
+      if (e.source === 'file') {
+        data.fileReturn = String(e.totalReward);
+        data.fileSeed = String(e.seed);
+      } else {
+        const steps = Number(data.steps ?? 0);
+        curve.dots.push([steps, e.totalReward]);
+        drawCurve(ui.curveCanvas, curve);
+      }
+      player.play(e, e.source === 'file');
+      return;
+    }
+    case 'weights': {
+      const link = document.createElement('a');
+      link.href = URL.createObjectURL(new Blob([message.bytes], { type: 'application/octet-stream' }));
+      link.download = message.fileName;
+      link.click();
+      setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+      return;
+    }
+    case 'error':
+      ui.status.textContent = `Error: ${message.message}`;
+      console.error(`worker: ${message.message}`);
+      return;
+  }
+}
+
+function chosen<T extends string>(select: HTMLSelectElement, allowed: readonly T[]): T {
+  const value = select.value as T;
+  if (!allowed.includes(value)) throw new Error(`page: '${value}' is not one of ${allowed.join(', ')}`);
+  return value;
+}
+
+/** A whole number of at least `min` from a number field; anything else is shown and thrown, naming it. */
+function wholeNumber(input: HTMLInputElement, what: string, min: number): number {
+  const value = Number(input.value);
+  if (input.value.trim() === '' || !Number.isSafeInteger(value) || value < min) {
+    ui.status.textContent = `${what} '${input.value}' is invalid; expected a whole number, ${min} or more.`;
+    throw new Error(ui.status.textContent);
+  }
+  return value;
+}
+
+const seed = () => wholeNumber(ui.seed, 'Seed', 0);
+
+if (worker) {
+  worker.onmessage = (event: MessageEvent<FromWorker>) => onMessage(event.data);
+  worker.onerror = (event) => {
+    ui.status.textContent = `The training worker failed: ${event.message}`;
+    console.error(ui.status.textContent);
+  };
+  ui.start.onclick = () => {
+    const settings = {
+      lander: chosen<LanderKind>(ui.lander, LANDERS),
+      agent: chosen<AgentKind>(ui.agent, AGENTS),
+      seed: seed(),
+      steps: wholeNumber(ui.steps, 'Real steps', 1),
+    };
+    curve = { line: [], dots: [] };
+    drawCurve(ui.curveCanvas, curve);
+    send({ type: 'start', settings });
+    data.seed = String(settings.seed);
+  };
+  ui.pause.onclick = () => send({ type: 'pause' });
+  ui.resume.onclick = () => send({ type: 'resume' });
+  ui.download.onclick = () => send({ type: 'download' });
+  ui.policyFile.onchange = async () => {
+    const file = ui.policyFile.files?.[0];
+    if (!file) return;
+    const bytes = await file.arrayBuffer();
+    send(
+      {
+        type: 'load-policy',
+        lander: chosen<LanderKind>(ui.lander, LANDERS),
+        seed: seed(),
+        name: file.name,
+        bytes,
+      },
+      [bytes],
+    );
+  };
+}
+drawCurve(ui.curveCanvas, curve);

@@ -1,0 +1,51 @@
+// The messages between the page and its training worker. Typed arrays and ArrayBuffers travel as they are
+// (structured clone); the worker never shares memory with the page.
+import type { LanderFrame } from '../env/frame.ts';
+import type { LanderKind } from './landers.ts';
+
+export const AGENTS = ['ppo'] as const;
+export type AgentKind = (typeof AGENTS)[number];
+
+export interface TrainSettings {
+  lander: LanderKind;
+  agent: AgentKind;
+  seed: number;
+  /** Real steps to train for. */
+  steps: number;
+}
+
+export type ToWorker =
+  | { type: 'start'; settings: TrainSettings }
+  | { type: 'pause' }
+  | { type: 'resume' }
+  | { type: 'download' }
+  /** Play a policy file greedily on `lander` from `seed` (the CLI's evaluation: argmax or mean). */
+  | { type: 'load-policy'; lander: LanderKind; seed: number; name: string; bytes: ArrayBuffer };
+
+export interface UpdatePoint {
+  update: number;
+  /** Real environment steps so far. */
+  steps: number;
+  /** Mean return of the last (up to) 100 training episodes; null before one ends. */
+  meanReturn: number | null;
+  /** Real steps per second of the updates so far (collecting and optimising, not the replays). */
+  stepsPerSecond: number;
+}
+
+export interface Episode {
+  /** Whose episode: the policy being trained, or a file loaded by the user. */
+  source: 'training' | 'file';
+  /** The training update it was played after (training) or the file's name. */
+  label: string;
+  seed: number;
+  totalReward: number;
+  frames: LanderFrame[];
+}
+
+export type FromWorker =
+  | { type: 'ready'; kernels: string; relaxedSimd: boolean }
+  | { type: 'state'; state: 'running' | 'paused' | 'finished' }
+  | { type: 'update'; point: UpdatePoint }
+  | { type: 'episode'; episode: Episode }
+  | { type: 'weights'; fileName: string; bytes: ArrayBuffer }
+  | { type: 'error'; message: string };

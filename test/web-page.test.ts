@@ -1,0 +1,118 @@
+/**
+ * The page end to end in a real Chromium (Debian's `chromium`, driven headless by playwright-core; no
+ * browser download): PPO trains in the worker with the curve and the step count advancing and no console
+ * error, pause and resume answer, a policy file saved by the CLI replays to the CLI's own return for the
+ * same seed, and the page also starts from a file:// address. Saves a screenshot to
+ * test-artifacts/web-page.png. Where no Chromium is found it skips and says why in its name.
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { evaluatePolicy } from '../src/cli/evaluate.ts';
+import { latestCheckpoint } from '../src/cli/run-folder.ts';
+import { loadRunPolicy } from '../src/cli/run-policy.ts';
+import { trainOptionsFromArgs, trainPpo } from '../src/cli/train.ts';
+import { buildWeb } from '../src/web/build.ts';
+import { type StaticServer, serveStatic } from '../src/web/serve.ts';
+import { tinyPpoArgs } from './helpers/tiny-ppo.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const hasChromium = existsSync(CHROMIUM);
+const note = hasChromium
+  ? CHROMIUM
+  : `SKIPPED: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`;
+if (!hasChromium) console.warn(`test/web-page.test.ts: ${note}`);
+
+const SCREENSHOT = resolve('test-artifacts', 'web-page.png');
+const root = mkdtempSync(join(tmpdir(), 'lander-web-page-'));
+const site = join(root, 'site');
+let server: StaticServer;
+let browser: Browser;
+
+beforeAll(async () => {
+  if (!hasChromium) return;
+  await buildWeb(site);
+  server = await serveStatic({ root: site });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+});
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+/** A page whose console errors and uncaught exceptions are collected. */
+async function openPage(url: string): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1320, height: 900 } });
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(url);
+  return { page, errors };
+}
+
+const dataset = (page: Page) => page.evaluate(() => ({ ...document.body.dataset }));
+
+describe.skipIf(!hasChromium)(`the web page in Chromium (${note})`, () => {
+  it('trains PPO in the worker, pauses and resumes, and replays a CLI policy to the CLI return', async () => {
+    const { page, errors } = await openPage(server.url);
+    await page.waitForSelector('body[data-state="ready"]', { timeout: 30_000 });
+    expect(await page.textContent('#status')).toMatch(/kernels wasm/);
+    await page.fill('#seed', '3');
+    await page.click('#start');
+    await page.waitForFunction(() => Number(document.body.dataset.curvePoints ?? 0) >= 2, undefined, {
+      timeout: 60_000,
+    });
+    const first = await dataset(page);
+    expect(first.seed).toBe('3');
+    await page.waitForFunction((steps) => Number(document.body.dataset.steps) > steps, Number(first.steps), {
+      timeout: 60_000,
+    });
+    expect(Number((await dataset(page)).stepsPerSecond)).toBeGreaterThan(0);
+    await page.click('#pause');
+    await page.waitForSelector('body[data-state="paused"]', { timeout: 30_000 });
+    await page.click('#resume');
+    await page.waitForSelector('body[data-state="running"]', { timeout: 30_000 });
+    await page.click('#pause');
+    await page.waitForSelector('body[data-state="paused"]', { timeout: 30_000 });
+
+    // A policy the CLI trained and saved, replayed in the page from the CLI evaluation's first seed.
+    const run = join(root, 'cli-run');
+    await trainPpo({
+      ...trainOptionsFromArgs(tinyPpoArgs(run)),
+      log: () => {},
+    });
+    const seed = 1_000_000_000;
+    const { policy, config } = loadRunPolicy(run);
+    const cliReturn = evaluatePolicy(policy, config.envId, config.envOptions, 1, seed).returns[0]!;
+    await page.fill('#seed', String(seed));
+    await page.setInputFiles('#policy-file', join(latestCheckpoint(run)!.path, 'policy.safetensors'));
+    await page.waitForFunction(() => document.body.dataset.fileReturn !== undefined, undefined, {
+      timeout: 30_000,
+    });
+    const replayed = await dataset(page);
+    expect(Number(replayed.fileSeed)).toBe(seed);
+    // The same kernels and physics on both sides, so the same path; the totals were measured 3e-14 apart
+    // (the page's recorder and the CLI's evaluator add the rewards up in different code), a diverged path
+    // would be tens apart.
+    expect(Number(replayed.fileReturn)).toBeCloseTo(cliReturn, 9);
+    await page.waitForTimeout(1500);
+    mkdirSync(resolve('test-artifacts'), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('starts from a file:// address too', async () => {
+    const { page, errors } = await openPage(pathToFileURL(join(site, 'index.html')).href);
+    await page.waitForSelector('body[data-state="ready"]', { timeout: 30_000 });
+    expect(await page.isHidden('#notice')).toBe(true);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
