@@ -1,6 +1,6 @@
 // `npm run bench -- web [--updates 4] [--rounds 3] [--lander discrete]`: PPO's real steps per second in the
 // page (its Web Worker, in Debian's headless Chromium) against Node on the same machine, running the very
-// same code (src/web/training-session.ts: 16 in-thread envs, the CLI's PPO defaults). Each round trains a
+// same code (src/web/ppo-session.ts: 16 in-thread envs, the CLI's PPO defaults). Each round trains a
 // fresh session for `updates` updates in Node, then in the page, back to back, so load from other
 // processes falls on both alike; the figure per side is the median over rounds of steps per second of the
 // updates alone. Target (issue 14): the page within 1.5x of Node. Results: bench/results/web.json.
@@ -12,8 +12,9 @@ import { kernels } from '../src/tensor/index.ts';
 import { relaxedSimd } from '../src/tensor/wasm/features.ts';
 import { buildWeb } from '../src/web/build.ts';
 import { LANDERS, type LanderKind } from '../src/web/landers.ts';
+import { WEB_NUM_ENVS } from '../src/web/ppo-session.ts';
 import { serveStatic } from '../src/web/serve.ts';
-import { TrainingSession, WEB_NUM_ENVS } from '../src/web/training-session.ts';
+import { createSession } from '../src/web/training-session.ts';
 import { machineInfo, median, parseBenchArgs, printTargets, saveResult } from './report.ts';
 
 const { flags } = parseBenchArgs({
@@ -40,7 +41,7 @@ if (!existsSync(executablePath)) {
 }
 
 function nodeRound(seed: number): number {
-  const session = new TrainingSession({ lander, agent: 'ppo', seed, steps: 1_000_000 });
+  const session = createSession({ lander, agent: 'ppo', seed, steps: 1_000_000 });
   let stepsPerSecond = 0;
   for (let u = 0; u < updates; u++) stepsPerSecond = session.update().stepsPerSecond;
   return stepsPerSecond;

@@ -15,7 +15,7 @@ import { moduleToSafetensors } from '../src/nn/index.ts';
 import { ActorCritic } from '../src/rl/actor-critic.ts';
 import { policyFromSafetensors } from '../src/rl/policy-file.ts';
 import { Rng } from '../src/tensor/index.ts';
-import { TrainingSession } from '../src/web/training-session.ts';
+import { createSession } from '../src/web/training-session.ts';
 import { tinyPpoArgs } from './helpers/tiny-ppo.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'lander-policy-file-'));
@@ -98,12 +98,12 @@ describe('npm run eval -- <policy.safetensors>', () => {
   });
 
   it("evaluates the web page's download with no flag: its metadata names the env, wind included", () => {
-    const session = new TrainingSession({ lander: 'wind', agent: 'ppo', seed: 4, steps: 100_000 });
+    const session = createSession({ lander: 'wind', agent: 'ppo', seed: 4, steps: 100_000 });
     session.update();
     const file = join(root, 'downloaded.safetensors');
     writeFileSync(file, session.weights());
     const summary = evalRun([file, '--episodes', '2', '--seed', '7'], quiet);
-    const expected = evaluatePolicy(session.ppo.policy, 'LunarLander-v3', { enableWind: true }, 2, 7);
+    const expected = evaluatePolicy(session.policy, 'LunarLander-v3', { enableWind: true }, 2, 7);
     expect(summary.returns).toEqual(expected.returns);
     const written = JSON.parse(readFileSync(join(root, 'downloaded.eval.json'), 'utf8'));
     expect(written.envOptions.enableWind).toBe(true);
@@ -111,13 +111,13 @@ describe('npm run eval -- <policy.safetensors>', () => {
   });
 
   it('the training session rejects an agent or seed it does not offer', () => {
-    expect(
-      () => new TrainingSession({ lander: 'discrete', agent: 'dqn' as 'ppo', seed: 1, steps: 10 }),
-    ).toThrow(/agent 'dqn' is not offered in the page; expected 'ppo'/);
-    expect(() => new TrainingSession({ lander: 'discrete', agent: 'ppo', seed: -2, steps: 10 })).toThrow(
+    expect(() => createSession({ lander: 'discrete', agent: 'dqn' as 'ppo', seed: 1, steps: 10 })).toThrow(
+      /agent 'dqn' is not offered in the page; expected 'ppo' or 'simple'/,
+    );
+    expect(() => createSession({ lander: 'discrete', agent: 'ppo', seed: -2, steps: 10 })).toThrow(
       /seed = -2 is invalid/,
     );
-    expect(() => new TrainingSession({ lander: 'moon' as 'wind', agent: 'ppo', seed: 1, steps: 10 })).toThrow(
+    expect(() => createSession({ lander: 'moon' as 'wind', agent: 'ppo', seed: 1, steps: 10 })).toThrow(
       /lander 'moon' is not offered; expected one of discrete, continuous, wind/,
     );
   });

@@ -2,8 +2,9 @@
  * The page end to end in a real Chromium (Debian's `chromium`, driven headless by playwright-core; no
  * browser download): PPO trains in the worker with the curve and the step count advancing and no console
  * error, pause and resume answer, a policy file saved by the CLI replays to the CLI's own return for the
- * same seed, and the page also starts from a file:// address. Saves a screenshot to
- * test-artifacts/web-page.png. Where no Chromium is found it skips and says why in its name.
+ * same seed, the model-based agent starts with its model panels, and the page also starts from a file://
+ * address. Saves a screenshot to test-artifacts/web-page.png. Where no Chromium is found it skips and says
+ * why in its name.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -104,6 +105,23 @@ describe.skipIf(!hasChromium)(`the web page in Chromium (${note})`, () => {
     await page.waitForTimeout(1500);
     mkdirSync(resolve('test-artifacts'), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('starts the model-based agent with its model panels (its first iteration takes a minute: not awaited)', async () => {
+    const { page, errors } = await openPage(server.url);
+    await page.waitForSelector('body[data-state="ready"]', { timeout: 30_000 });
+    expect(await page.isHidden('#model-panels')).toBe(true);
+    await page.selectOption('#agent', 'simple');
+    await page.click('#start');
+    await page.waitForSelector('body[data-state="running"]', { timeout: 30_000 });
+    expect(await page.isVisible('#model-panels')).toBe(true);
+    // Building the agent (models, buffer, envs) happens before the first iteration; a failure there shows.
+    await page.waitForTimeout(2000);
+    expect(await page.textContent('#status')).toMatch(
+      /^running: .*model-based agent reports once per iteration/,
+    );
     expect(errors).toEqual([]);
     await page.close();
   });

@@ -27,7 +27,8 @@ export function drawCurve(canvas: HTMLCanvasElement, data: CurveData): void {
   ctx.strokeStyle = '#ddd';
   ctx.fillStyle = '#555';
   ctx.textAlign = 'right';
-  for (const r of [-200, -100, 0, 100, 200]) {
+  const tick = high - low > 800 ? 200 : 100;
+  for (let r = Math.ceil(low / tick) * tick; r <= high; r += tick) {
     ctx.beginPath();
     ctx.moveTo(MARGIN.left, y(r));
     ctx.lineTo(width - MARGIN.right, y(r));

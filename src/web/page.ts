@@ -7,6 +7,7 @@
 import { type CurveData, drawCurve } from './chart.ts';
 import { EpisodePlayer } from './episode-player.ts';
 import { LANDERS, type LanderKind } from './landers.ts';
+import { drawModelCurve, drawModelPath, type ModelCurve } from './model-chart.ts';
 import { AGENTS, type AgentKind, type Episode, type FromWorker, type ToWorker } from './protocol.ts';
 
 declare const WORKER_SOURCE: string;
@@ -33,11 +34,15 @@ const ui = {
   caption: element<HTMLElement>('episode-caption'),
   landerCanvas: element<HTMLCanvasElement>('lander-canvas'),
   curveCanvas: element<HTMLCanvasElement>('curve-canvas'),
+  modelPanels: element<HTMLDivElement>('model-panels'),
+  modelPathCanvas: element<HTMLCanvasElement>('model-path-canvas'),
+  modelCanvas: element<HTMLCanvasElement>('model-canvas'),
 };
 
 // The page's state for tests and for anyone reading the DOM: data-* attributes on <body>.
 const data = document.body.dataset;
 let curve: CurveData = { line: [], dots: [] };
+let modelCurve: ModelCurve = { points: [] };
 let engine = '';
 
 function showNotice(text: string): void {
@@ -88,11 +93,21 @@ function onMessage(message: FromWorker): void {
     case 'state':
       setState(message.state);
       ui.status.textContent = `${message.state}: ${engine}`;
+      if (message.state === 'running' && !ui.modelPanels.hidden) {
+        ui.status.textContent +=
+          '. The model-based agent reports once per iteration: a model fit and 100k imagined steps, tens of ' +
+          'seconds each (the first, with 8,000 random steps and a fit from scratch, longer).';
+      }
       return;
     case 'update': {
       const p = message.point;
       if (p.meanReturn !== null) curve.line.push([p.steps, p.meanReturn]);
       drawCurve(ui.curveCanvas, curve);
+      if (p.model) {
+        modelCurve.points.push([p.steps, p.model.openLoopError, p.model.horizon]);
+        drawModelCurve(ui.modelCanvas, modelCurve);
+        data.modelPoints = String(modelCurve.points.length);
+      }
       data.steps = String(p.steps);
       data.curvePoints = String(curve.line.length);
       data.stepsPerSecond = p.stepsPerSecond.toFixed(0);
@@ -114,6 +129,10 @@ function onMessage(message: FromWorker): void {
       player.play(e, e.source === 'file');
       return;
     }
+    case 'model-path':
+      drawModelPath(ui.modelPathCanvas, message.path);
+      data.modelPaths = String(Number(data.modelPaths ?? 0) + 1);
+      return;
     case 'weights': {
       const link = document.createElement('a');
       link.href = URL.createObjectURL(new Blob([message.bytes], { type: 'application/octet-stream' }));
@@ -161,7 +180,9 @@ if (worker) {
       steps: wholeNumber(ui.steps, 'Real steps', 1),
     };
     curve = { line: [], dots: [] };
+    modelCurve = { points: [] };
     drawCurve(ui.curveCanvas, curve);
+    ui.modelPanels.hidden = settings.agent !== 'simple';
     send({ type: 'start', settings });
     data.seed = String(settings.seed);
   };

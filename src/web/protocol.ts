@@ -3,7 +3,7 @@
 import type { LanderFrame } from '../env/frame.ts';
 import type { LanderKind } from './landers.ts';
 
-export const AGENTS = ['ppo'] as const;
+export const AGENTS = ['ppo', 'simple'] as const;
 export type AgentKind = (typeof AGENTS)[number];
 
 export interface TrainSettings {
@@ -30,6 +30,27 @@ export interface UpdatePoint {
   meanReturn: number | null;
   /** Real steps per second of the updates so far (collecting and optimising, not the replays). */
   stepsPerSecond: number;
+  /** The model-based agent's model after this iteration; absent for PPO. */
+  model?: ModelPoint;
+}
+
+export interface ModelPoint {
+  /** The horizon H of this iteration's imagined rollouts. */
+  horizon: number;
+  /**
+   * The open-loop error at H of the model PPO trained in last iteration, on the new real episodes it had
+   * never seen (mean over state numbers of RMSE / their spread), as `npm run plot`'s model chart; null on
+   * the first iteration.
+   */
+  openLoopError: number | null;
+}
+
+/** A real episode's path and the model's open-loop prediction of it under the same actions. */
+export interface ModelPath {
+  label: string;
+  /** Flat [x0, y0, x1, y1, ...] of the observation's position (Gymnasium's scaled units). */
+  real: number[];
+  predicted: number[];
 }
 
 export interface Episode {
@@ -47,5 +68,6 @@ export type FromWorker =
   | { type: 'state'; state: 'running' | 'paused' | 'finished' }
   | { type: 'update'; point: UpdatePoint }
   | { type: 'episode'; episode: Episode }
+  | { type: 'model-path'; path: ModelPath }
   | { type: 'weights'; fileName: string; bytes: ArrayBuffer }
   | { type: 'error'; message: string };

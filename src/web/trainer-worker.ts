@@ -9,10 +9,14 @@ import { kernels } from '../tensor/index.ts';
 import { relaxedSimd } from '../tensor/wasm/features.ts';
 import { landerEnv } from './landers.ts';
 import type { FromWorker, ToWorker } from './protocol.ts';
-import { greedyEpisode, TrainingSession } from './training-session.ts';
+import { greedyEpisode, type TrainingSession } from './session.ts';
+import { createSession } from './training-session.ts';
 
-/** A greedy episode of the policy being trained is sent after every this many updates. */
-const EPISODE_EVERY = 3;
+/**
+ * A greedy episode of the policy being trained is sent after every this many updates of PPO (about a
+ * second each); the model-based agent's iterations take tens of seconds, so after each of them.
+ */
+const EPISODE_EVERY = { ppo: 3, simple: 1 } as const;
 /** Greedy episodes start from seeds far from the training seeds, as the CLI's evaluation does. */
 const EPISODE_SEED_BASE = 1_000_000_000;
 
@@ -41,9 +45,11 @@ async function trainLoop(current: TrainingSession): Promise<void> {
     while (running && session === current && !current.done) {
       const point = current.update();
       post({ type: 'update', point });
-      if (point.update % EPISODE_EVERY === 0 || current.done) {
+      if (point.update % EPISODE_EVERY[current.settings.agent] === 0 || current.done) {
         post({ type: 'episode', episode: current.episode(EPISODE_SEED_BASE + point.update) });
       }
+      const path = current.modelPath();
+      if (path !== null) post({ type: 'model-path', path });
       await nextTask();
     }
   } catch (e) {
@@ -58,7 +64,7 @@ function handle(message: ToWorker): void {
   switch (message.type) {
     case 'start':
       running = false;
-      session = new TrainingSession(message.settings);
+      session = createSession(message.settings);
       running = true;
       void trainLoop(session);
       return;
