@@ -1,8 +1,10 @@
 /**
  * The cross-entropy method planner's settings (cem.ts, Chua et al. 2018), one typed config with a doc and a
  * default for every field. The defaults are sized for the latency target (20 ms per action on one core with
- * the default ensemble; `npm run bench -- cem --part latency` measures them): 10 x 64 x 4 = 2560 imagined
- * steps per action, measured at 30.9 ms (about 12 us a step), over the target. Smoothing 0.5 rather than
+ * the default ensemble; `npm run bench -- cem --part latency` measures them): 10 x 40 x 4 = 1600 imagined
+ * steps per action, 13.5-16.1 ms median (11.0-11.6 fastest) on 2026-12-02 with the bench at nice -20 beside
+ * training runs on both cores; a population of 48 (6 elites) took 17.2-20.3 ms, one of 64 (8 elites) 24.5-30.9
+ * ms, over the target (the member networks' gemms are most of it). Smoothing 0.5 rather than
  * PETS's 0.1: on random point-mass problems with the lander's 4 actions (test/cem.test.ts) a categorical
  * refit with 0.1 zeroes actions too early (H 6, 5 iterations of 64: 15-16 of 40 problems more than 1% short
  * of the enumerated optimum; H 5, 8 iterations of 64: 3 of 40 at 0.5, 2 at 0.7).
@@ -80,8 +82,8 @@ export interface CemConfig {
 
 export const defaultCemConfig: Readonly<CemConfig> = Object.freeze({
   horizon: 10,
-  population: 64,
-  elites: 8,
+  population: 40,
+  elites: 5,
   keepElites: 2,
   iterations: 4,
   smoothing: 0.5,
