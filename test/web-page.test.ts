@@ -1,10 +1,10 @@
 /**
  * The page end to end in a real Chromium (Debian's `chromium`, driven headless by playwright-core; no
  * browser download): PPO trains in the worker with the curve and the step count advancing and no console
- * error, pause and resume answer, a policy file saved by the CLI replays to the CLI's own return for the
- * same seed, the model-based agent starts with its model panels, and the page also starts from a file://
- * address. Saves a screenshot to test-artifacts/web-page.png. Where no Chromium is found it skips and says
- * why in its name.
+ * error, pause and resume answer, the downloaded policy evaluates with `npm run eval`, a policy file saved
+ * by the CLI replays to the CLI's own return for the same seed, the model-based agent starts with its model
+ * panels, and the page also starts from a file:// address. Saves a screenshot to
+ * test-artifacts/web-page.png. Where no Chromium is found it skips and says why in its name.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { evalRun } from '../src/cli/eval.ts';
 import { evaluatePolicy } from '../src/cli/evaluate.ts';
 import { latestCheckpoint } from '../src/cli/run-folder.ts';
 import { loadRunPolicy } from '../src/cli/run-policy.ts';
@@ -81,6 +82,18 @@ describe.skipIf(!hasChromium)(`the web page in Chromium (${note})`, () => {
     await page.waitForSelector('body[data-state="running"]', { timeout: 30_000 });
     await page.click('#pause');
     await page.waitForSelector('body[data-state="paused"]', { timeout: 30_000 });
+    expect(await page.textContent('#status')).toMatch(
+      /^paused: PPO on the discrete lander, seed 3; kernels wasm/,
+    );
+
+    // The policy trained in the page, downloaded, is one `npm run eval` takes with no flag.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+    expect(download.suggestedFilename()).toBe('policy.safetensors');
+    const downloaded = join(root, 'downloaded', 'policy.safetensors');
+    await download.saveAs(downloaded);
+    const evaluated = evalRun([downloaded, '--episodes', '2'], () => {});
+    expect(evaluated.episodes).toBe(2);
+    expect(existsSync(join(root, 'downloaded', 'policy.eval.json'))).toBe(true);
 
     // A policy the CLI trained and saved, replayed in the page from the CLI evaluation's first seed.
     const run = join(root, 'cli-run');

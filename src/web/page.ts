@@ -44,6 +44,8 @@ const data = document.body.dataset;
 let curve: CurveData = { line: [], dots: [] };
 let modelCurve: ModelCurve = { points: [] };
 let engine = '';
+/** What is being trained, for the status line: agent, lander and seed. */
+let training = '';
 
 function showNotice(text: string): void {
   ui.notice.textContent = text;
@@ -92,7 +94,7 @@ function onMessage(message: FromWorker): void {
       return;
     case 'state':
       setState(message.state);
-      ui.status.textContent = `${message.state}: ${engine}`;
+      ui.status.textContent = `${message.state}: ${training}; ${engine}`;
       if (message.state === 'running' && !ui.modelPanels.hidden) {
         ui.status.textContent +=
           '. The model-based agent reports once per iteration: a model fit and 100k imagined steps, tens of ' +
@@ -185,6 +187,7 @@ if (worker) {
     ui.modelPanels.hidden = settings.agent !== 'simple';
     send({ type: 'start', settings });
     data.seed = String(settings.seed);
+    training = `${ui.agent.selectedOptions[0]?.text ?? settings.agent} on the ${settings.lander} lander, seed ${settings.seed}`;
   };
   ui.pause.onclick = () => send({ type: 'pause' });
   ui.resume.onclick = () => send({ type: 'resume' });
