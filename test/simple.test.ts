@@ -279,6 +279,24 @@ describe('Simple', () => {
     for (const m of run(notDynamic)) expect(m.entropyCoef).toBe(0.01);
   });
 
+  it('imagines from the predicted Gaussian, or at its mean when modelNoise is false', () => {
+    const step = vi.spyOn(ModelVectorEnv.prototype, 'step');
+    try {
+      for (const modelNoise of [true, false]) {
+        step.mockClear();
+        const simple = new Simple(new SyntheticLanderVectorEnv(8), { ...tiny, modelNoise });
+        simple.start();
+        simple.iterate();
+        simple.iterate();
+        const contexts = step.mock.contexts as ModelVectorEnv[];
+        expect(contexts.length).toBeGreaterThan(0);
+        for (const env of contexts) expect(env.config.sampleNoise).toBe(modelNoise);
+      }
+    } finally {
+      step.mockRestore();
+    }
+  });
+
   describe('resume', () => {
     const dir = mkdtempSync(join(tmpdir(), 'simple-resume-'));
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -386,6 +404,7 @@ describe('Simple', () => {
         { minEntropyCoef: 0.02 },
         /minEntropyCoef = 0\.02 exceeds the entropy bonus it starts from \(ppo\.entropyCoef = 0\.01\)/,
       ],
+      [{ modelNoise: 'no' as never }, /modelNoise = "no" is invalid; expected true or false/],
       [{ entropyReturns: [200, 0] }, /entropyReturns = \[200,0\].*low < high/],
       [{ ensembleMembers: 3, ensembleElites: 4 }, /ensembleElites = 4 exceeds ensembleMembers = 3/],
       [{ familiarity: false, lambdaFamiliarity: 0.5 }, /lambdaFamiliarity = 0\.5 needs familiarity = true/],

@@ -106,6 +106,11 @@ export interface SimpleConfig {
    * head's at-rest class.
    */
   restRule: RestRule;
+  /**
+   * Draw each imagined step from the model's predicted Gaussian (true, PETS's trajectory sampling) or take its
+   * mean (false).
+   */
+  modelNoise: boolean;
   /** The sleep rule's largest |vx| and |vy| that count as still (model-env-config.ts `sleepSpeed`). */
   sleepSpeed: number;
   /** The sleep rule's largest |angular velocity| that counts as still (model-env-config.ts `sleepSpin`). */
@@ -177,6 +182,7 @@ export const defaultSimpleConfig: Readonly<SimpleConfig> = Object.freeze({
   modelReward: 'shaping' as 'shaping' | 'predicted',
   outOfBoundsCrash: true,
   restRule: 'sleep' as RestRule,
+  modelNoise: true,
   sleepSpeed: defaultModelEnvConfig.sleepSpeed,
   sleepSpin: defaultModelEnvConfig.sleepSpin,
   realEnvs: 8,
@@ -232,6 +238,7 @@ const checks: FieldCheck<SimpleConfig>[] = [
   ['modelReward', (v) => v === 'shaping' || v === 'predicted', "'shaping' or 'predicted'"],
   ['outOfBoundsCrash', boolean, 'true or false'],
   ['restRule', (v) => (REST_RULES as readonly unknown[]).includes(v), "'model', 'sleep' or 'hazard'"],
+  ['modelNoise', boolean, 'true or false'],
   ['sleepSpeed', positive, 'a positive number'],
   ['sleepSpin', positive, 'a positive number'],
   ['realEnvs', positiveInteger, 'a positive integer'],

@@ -446,6 +446,7 @@ export class Simple {
         restRule: c.restRule,
         sleepSpeed: c.sleepSpeed,
         sleepSpin: c.sleepSpin,
+        sampleNoise: c.modelNoise,
         seed,
       },
     );
