@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { defaultPpoConfig } from '../src/rl/ppo-config.ts';
 import { kernels } from '../src/tensor/index.ts';
 import { relaxedSimd } from '../src/tensor/wasm/features.ts';
 import { buildWeb } from '../src/web/build.ts';
@@ -60,15 +61,22 @@ await page.goto(server.url);
 await page.waitForSelector('body[data-state="ready"]', { timeout: 60_000 });
 const pageEngine = await page.textContent('#status');
 
+/** Real steps in `updates` PPO updates: the session stops by itself after exactly that many. */
+const roundSteps = updates * WEB_NUM_ENVS * defaultPpoConfig.stepsPerEnv;
+
 async function pageRound(seed: number): Promise<number> {
   await page.selectOption('#lander', lander);
   await page.fill('#seed', String(seed));
-  // The session stops by itself after exactly `updates` updates.
-  await page.fill('#steps', String(updates * WEB_NUM_ENVS * 1024));
+  await page.fill('#steps', String(roundSteps));
   await page.click('#start');
+  // The start button clears the last round's state and steps from <body> (state 'starting'), so only this
+  // round's finish matches; the seed check makes sure the click started this round.
   await page.waitForFunction(
-    (steps) => document.body.dataset.state === 'finished' && Number(document.body.dataset.steps) === steps,
-    updates * WEB_NUM_ENVS * 1024,
+    ({ steps, seed }) => {
+      const { state, steps: done, seed: started } = document.body.dataset;
+      return state === 'finished' && Number(done) === steps && started === String(seed);
+    },
+    { steps: roundSteps, seed },
     { timeout: 600_000, polling: 200 },
   );
   return Number(await page.evaluate(() => document.body.dataset.stepsPerSecond));

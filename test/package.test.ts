@@ -1,7 +1,7 @@
 /**
  * The engine as a package: `npm pack` (which builds dist/ with tsc first), the tarball installed into a
- * scratch folder without optional dependencies, then imported by plain Node, bundled by esbuild, and
- * type-checked by tsc against the shipped .d.ts files. No native addon may come with it.
+ * scratch folder without optional dependencies, then imported by plain Node, bundled by esbuild (for Node
+ * and for a browser), and type-checked by tsc against the shipped .d.ts files. No native addon may come with it.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -82,17 +82,42 @@ describe('the package', () => {
     expect(JSON.parse(run('node', ['consumer.mjs']))).toMatchObject(expected);
   });
 
-  it('bundles with esbuild and the bundle runs', async () => {
-    await build({
-      entryPoints: [join(scratch, 'consumer.ts')],
+  // The browser bundle runs in Node here: `platform` changes how imports resolve, not what the code does.
+  it.each(['node', 'browser'] as const)(
+    'bundles with esbuild for %s, and the bundle runs',
+    async (platform) => {
+      await build({
+        entryPoints: [join(scratch, 'consumer.ts')],
+        bundle: true,
+        platform,
+        format: 'esm',
+        outfile: join(scratch, `${platform}-bundle.mjs`),
+        absWorkingDir: scratch,
+        logLevel: 'silent',
+      });
+      expect(JSON.parse(run('node', [`${platform}-bundle.mjs`]))).toMatchObject(expected);
+    },
+  );
+
+  // A browser bundler must find no `node:` import in any entry point: the Node-only functions look their
+  // modules up when called (src/node-builtins).
+  it.each([
+    'lander-engine',
+    'lander-engine/tensor',
+    'lander-engine/nn',
+    'lander-engine/rl',
+    'lander-engine/env',
+  ])('bundles %s for the browser', async (entry) => {
+    const result = await build({
+      stdin: { contents: `export * from '${entry}';`, resolveDir: scratch, loader: 'js' },
       bundle: true,
-      platform: 'node',
+      platform: 'browser',
       format: 'esm',
-      outfile: join(scratch, 'bundle.mjs'),
+      write: false,
       absWorkingDir: scratch,
       logLevel: 'silent',
     });
-    expect(JSON.parse(run('node', ['bundle.mjs']))).toMatchObject(expected);
+    expect(result.outputFiles[0]!.text).not.toMatch(/(from|import\s*\(|require\s*\()\s*["']node:/);
   });
 
   it("type-checks against the package's declarations", () => {

@@ -97,6 +97,13 @@ describe('npm run eval -- <policy.safetensors>', () => {
     );
   });
 
+  it('says a missing policy file is missing, not a run folder without config.json', () => {
+    const missing = join(root, 'nowhere', 'x.safetensors');
+    expect(() => evalRun([missing], quiet)).toThrow(
+      /^eval: no such file .*nowhere\/x\.safetensors; expected a policy\.safetensors or a run folder$/,
+    );
+  });
+
   it("evaluates the web page's download with no flag: its metadata names the env, wind included", () => {
     const session = createSession({ lander: 'wind', agent: 'ppo', seed: 4, steps: 100_000 });
     session.update();

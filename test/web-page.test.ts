@@ -60,34 +60,59 @@ async function openPage(url: string): Promise<{ page: Page; errors: string[] }> 
 
 const dataset = (page: Page) => page.evaluate(() => ({ ...document.body.dataset }));
 
+/**
+ * Awaits one step of a test, its name put in front of a failure: each wait is shorter than its test's
+ * timeout, so a stall reports the step that stalled rather than the test's timeout.
+ */
+async function step<T>(what: string, wait: Promise<T>): Promise<T> {
+  try {
+    return await wait;
+  } catch (e) {
+    throw new Error(`${what}: ${(e as Error).message}`);
+  }
+}
+
+/** PPO updates take about a second each in the page, several with both cores busy. */
+const UPDATE_WAIT = { timeout: 45_000 };
+const STATE_WAIT = { timeout: 20_000 };
+
 describe.skipIf(!hasChromium)(`the web page in Chromium (${note})`, () => {
   it('trains PPO in the worker, pauses and resumes, and replays a CLI policy to the CLI return', async () => {
     const { page, errors } = await openPage(server.url);
-    await page.waitForSelector('body[data-state="ready"]', { timeout: 30_000 });
+    await step('page ready', page.waitForSelector('body[data-state="ready"]', STATE_WAIT));
     expect(await page.textContent('#status')).toMatch(/kernels wasm/);
     await page.fill('#seed', '3');
     await page.click('#start');
-    await page.waitForFunction(() => Number(document.body.dataset.curvePoints ?? 0) >= 2, undefined, {
-      timeout: 60_000,
-    });
+    await step(
+      'two points on the curve',
+      page.waitForFunction(() => Number(document.body.dataset.curvePoints ?? 0) >= 2, undefined, UPDATE_WAIT),
+    );
     const first = await dataset(page);
     expect(first.seed).toBe('3');
-    await page.waitForFunction((steps) => Number(document.body.dataset.steps) > steps, Number(first.steps), {
-      timeout: 60_000,
-    });
+    await step(
+      'steps advancing',
+      page.waitForFunction(
+        (steps) => Number(document.body.dataset.steps) > steps,
+        Number(first.steps),
+        UPDATE_WAIT,
+      ),
+    );
     expect(Number((await dataset(page)).stepsPerSecond)).toBeGreaterThan(0);
     await page.click('#pause');
-    await page.waitForSelector('body[data-state="paused"]', { timeout: 30_000 });
+    await step('paused', page.waitForSelector('body[data-state="paused"]', STATE_WAIT));
     await page.click('#resume');
-    await page.waitForSelector('body[data-state="running"]', { timeout: 30_000 });
+    await step('running again', page.waitForSelector('body[data-state="running"]', STATE_WAIT));
     await page.click('#pause');
-    await page.waitForSelector('body[data-state="paused"]', { timeout: 30_000 });
+    await step('paused again', page.waitForSelector('body[data-state="paused"]', STATE_WAIT));
     expect(await page.textContent('#status')).toMatch(
       /^paused: PPO on the discrete lander, seed 3; kernels wasm/,
     );
 
     // The policy trained in the page, downloaded, is one `npm run eval` takes with no flag.
-    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+    const [download] = await step(
+      'download',
+      Promise.all([page.waitForEvent('download', STATE_WAIT), page.click('#download')]),
+    );
     expect(download.suggestedFilename()).toBe('policy.safetensors');
     const downloaded = join(root, 'downloaded', 'policy.safetensors');
     await download.saveAs(downloaded);
@@ -106,9 +131,10 @@ describe.skipIf(!hasChromium)(`the web page in Chromium (${note})`, () => {
     const cliReturn = evaluatePolicy(policy, config.envId, config.envOptions, 1, seed).returns[0]!;
     await page.fill('#seed', String(seed));
     await page.setInputFiles('#policy-file', join(latestCheckpoint(run)!.path, 'policy.safetensors'));
-    await page.waitForFunction(() => document.body.dataset.fileReturn !== undefined, undefined, {
-      timeout: 30_000,
-    });
+    await step(
+      'policy file replayed',
+      page.waitForFunction(() => document.body.dataset.fileReturn !== undefined, undefined, STATE_WAIT),
+    );
     const replayed = await dataset(page);
     expect(Number(replayed.fileSeed)).toBe(seed);
     // The same kernels and physics on both sides, so the same path; the totals were measured 3e-14 apart
@@ -120,30 +146,30 @@ describe.skipIf(!hasChromium)(`the web page in Chromium (${note})`, () => {
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     expect(errors).toEqual([]);
     await page.close();
-  });
+  }, 240_000);
 
   it('starts the model-based agent with its model panels (its first iteration takes a minute: not awaited)', async () => {
     const { page, errors } = await openPage(server.url);
-    await page.waitForSelector('body[data-state="ready"]', { timeout: 30_000 });
+    await step('page ready', page.waitForSelector('body[data-state="ready"]', STATE_WAIT));
     expect(await page.isHidden('#model-panels')).toBe(true);
     await page.selectOption('#agent', 'simple');
     await page.click('#start');
-    await page.waitForSelector('body[data-state="running"]', { timeout: 30_000 });
+    // The worker builds the agent (models, buffer, envs) before it says 'running'; a failure there is an
+    // error message and no 'running'.
+    await step('running', page.waitForSelector('body[data-state="running"]', STATE_WAIT));
     expect(await page.isVisible('#model-panels')).toBe(true);
-    // Building the agent (models, buffer, envs) happens before the first iteration; a failure there shows.
-    await page.waitForTimeout(2000);
     expect(await page.textContent('#status')).toMatch(
       /^running: .*model-based agent reports once per iteration/,
     );
     expect(errors).toEqual([]);
     await page.close();
-  });
+  }, 60_000);
 
   it('starts from a file:// address too', async () => {
     const { page, errors } = await openPage(pathToFileURL(join(site, 'index.html')).href);
-    await page.waitForSelector('body[data-state="ready"]', { timeout: 30_000 });
+    await step('page ready', page.waitForSelector('body[data-state="ready"]', STATE_WAIT));
     expect(await page.isHidden('#notice')).toBe(true);
     expect(errors).toEqual([]);
     await page.close();
-  });
+  }, 60_000);
 });

@@ -3,7 +3,8 @@
  * the bundle, and the server serves that folder only: any path that tries to leave it, plain or encoded,
  * is a 404 that leaks nothing, and every response carries the page's headers.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +22,9 @@ beforeAll(async () => {
   writeFileSync(join(root, 'secret.txt'), SECRET);
   mkdirSync(join(site, 'sub'), { recursive: true });
   writeFileSync(join(site, 'sub', 'a.txt'), 'inside');
+  symlinkSync(join(root, 'secret.txt'), join(site, 'link-out.txt'));
+  symlinkSync(root, join(site, 'folder-out'));
+  symlinkSync(join(site, 'sub', 'a.txt'), join(site, 'link-in.txt'));
   server = await serveStatic({ root: site });
 });
 afterAll(async () => {
@@ -53,7 +57,7 @@ describe('the built page', () => {
     const html = readFileSync(join(site, 'index.html'), 'utf8');
     expect(html).toContain('<script src="page.js"></script>');
     const page = readFileSync(join(site, 'page.js'), 'utf8');
-    // No Node module survives into the browser bundle (the stand-ins throw if ever called).
+    // No Node module survives into the browser bundle (the engine looks its Node modules up on use).
     expect(page).not.toMatch(/require\(["']node:|from ["']node:/);
     expect(page).toContain('SyncVectorEnv');
     expect(page).not.toContain('WorkerVectorEnv');
@@ -104,6 +108,17 @@ describe('the local server', () => {
     }
   });
 
+  it('follows a link only when its target is inside the folder', async () => {
+    for (const path of ['/link-out.txt', '/folder-out/secret.txt']) {
+      const response = await get(path);
+      expect(response.status, path).toBe(404);
+      expect(response.body, path).not.toContain(SECRET);
+    }
+    const inside = await get('/link-in.txt');
+    expect(inside.status).toBe(200);
+    expect(inside.body).toBe('inside');
+  });
+
   it('resolves request paths inside the root only', () => {
     expect(resolveRequestPath('/srv/site', '/a/b.js?x')).toBe('/srv/site/a/b.js');
     expect(resolveRequestPath('/srv/site', '/')).toBe('/srv/site/index.html');
@@ -117,5 +132,17 @@ describe('the local server', () => {
     await expect(serveStatic({ root: site, port: taken })).rejects.toThrow(
       new RegExp(`127\\.0\\.0\\.1:${taken} is already in use; choose another --port`),
     );
+  });
+});
+
+describe('npm run web', () => {
+  it('refuses a port out of range as a usage error (exit 2), before building anything', () => {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/web/main.ts', '--port', '70000'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/--port = '70000' is invalid; expected an integer from 0 to 65535/);
+    expect(run.stderr).toMatch(/usage: npm run web/);
   });
 });

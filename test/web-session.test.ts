@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { bufferTransitions } from '../src/rl/world-model/buffer-transitions.ts';
 import { rollOpenLoop } from '../src/rl/world-model/diagnostics/predictions.ts';
 import { indexEpisodes } from '../src/rl/world-model/episode-index.ts';
+import { pathBounds } from '../src/web/model-chart.ts';
 import { SimpleSession } from '../src/web/simple-session.ts';
 import { createSession } from '../src/web/training-session.ts';
 
@@ -62,5 +63,14 @@ describe('the page’s model-based session', () => {
     expect(() => createSession({ lander: 'discrete', agent: 'simple', seed: 1, steps: 0 })).toThrow(
       /steps = 0 is invalid; expected a positive whole number of real steps/,
     );
+  });
+});
+
+describe('the model path chart’s bounds', () => {
+  it('widen to finite points only, keeping each x with its y', () => {
+    // A NaN x drops its whole point; filtering numbers alone would pair 3 (a y) with 0.5 as x and y.
+    const path = { label: 'l', real: [NaN, 3, 0.5, 0.2, 2, 1], predicted: [-3, 2.5, 0.1, Infinity] };
+    expect(pathBounds(path)).toEqual({ x0: -3, x1: 2, y0: 0, y1: 2.5 });
+    expect(pathBounds({ label: 'l', real: [], predicted: [] })).toEqual({ x0: -1, x1: 1, y0: 0, y1: 1.6 });
   });
 });

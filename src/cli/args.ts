@@ -11,6 +11,8 @@ export interface FlagSpec {
   help: string;
   /** For 'int' and 'number': the smallest allowed value. */
   min?: number;
+  /** For 'int': the largest allowed value. */
+  max?: number;
   /** For 'string': the allowed values. */
   choices?: readonly string[];
 }
@@ -109,7 +111,11 @@ function parseValue(
     case 'int': {
       const v = Number(raw);
       if (raw.trim() === '' || !Number.isSafeInteger(v)) bad('an integer');
-      if (flag.min !== undefined && v < flag.min) bad(`an integer >= ${flag.min}`);
+      const below = flag.min !== undefined && v < flag.min;
+      const above = flag.max !== undefined && v > flag.max;
+      if (flag.max !== undefined && (below || above))
+        bad(`an integer from ${flag.min ?? '-infinity'} to ${flag.max}`);
+      if (below) bad(`an integer >= ${flag.min}`);
       return v;
     }
     case 'number': {

@@ -55,7 +55,8 @@ export function evalRun(argv: readonly string[], log: (line: string) => void = c
   const { sets, rest } = extractSets(argv, evalSpec);
   const { positionals, flags } = parseArgs(rest, evalSpec);
   const dir = positionals[0]!;
-  if (isFile(dir)) {
+  // A missing x.safetensors is a missing file, not a run folder without its config.json.
+  if (isFile(dir) || dir.endsWith('.safetensors')) {
     if (flags.planner !== undefined || sets.length > 0) {
       throw new UsageError(`${dir} is a policy file; --planner and --set need a run folder`, evalSpec);
     }

@@ -4,7 +4,14 @@
  * or from `--env` / `--wind`, which also override it.
  */
 import { readFileSync } from 'node:fs';
-import { ENV_IDS, type EnvId, LunarLander, type LunarLanderOptions, optionsForId } from '../env/index.ts';
+import {
+  ENV_IDS,
+  type EnvId,
+  envFromRecord,
+  type LunarLanderOptions,
+  landerSpaces,
+  optionsForId,
+} from '../env/index.ts';
 import { decodeSafetensors } from '../nn/index.ts';
 import type { ActorCritic } from '../rl/actor-critic.ts';
 import { policyFromSafetensors } from '../rl/policy-file.ts';
@@ -21,7 +28,12 @@ export function loadPolicyFile(file: string, envFlag?: EnvId, wind?: boolean): L
   try {
     bytes = readFileSync(file);
   } catch (e) {
-    throw new Error(`eval: cannot read ${file}: ${(e as Error).message}`);
+    const error = e as NodeJS.ErrnoException;
+    throw new Error(
+      error.code === 'ENOENT'
+        ? `eval: no such file ${file}; expected a policy.safetensors or a run folder`
+        : `eval: cannot read ${file}: ${error.message}`,
+    );
   }
   // The metadata first: it names the env, which fixes the policy's shape.
   const { metadata } = decodeSafetensors(bytes, file);
@@ -31,24 +43,15 @@ export function loadPolicyFile(file: string, envFlag?: EnvId, wind?: boolean): L
       `eval: ${file} does not say which env it is for (no envId in its metadata); pass --env ${ENV_IDS.join(' or --env ')}`,
     );
   }
-  if (!ENV_IDS.includes(envId)) {
-    throw new Error(`eval: ${file} names env '${envId}'; expected one of ${ENV_IDS.join(', ')}`);
-  }
-  const saved = envFlag === undefined && metadata.envOptions ? parseOptions(metadata.envOptions, file) : {};
-  const envOptions = optionsForId(envId, { ...saved, ...(wind === undefined ? {} : { enableWind: wind }) });
-  const probe = new LunarLander(envOptions);
-  const { policy } = policyFromSafetensors(
-    bytes,
-    { observationSize: probe.observationSpace.shape[0]!, actionSpace: probe.actionSpace },
-    file,
+  const saved = envFromRecord(
+    envId,
+    envFlag === undefined ? metadata.envOptions : undefined,
+    `eval: ${file}`,
   );
-  return { policy, envId, envOptions, metadata };
-}
-
-function parseOptions(text: string, file: string): LunarLanderOptions {
-  try {
-    return JSON.parse(text) as LunarLanderOptions;
-  } catch (e) {
-    throw new Error(`eval: ${file} has envOptions metadata that is not JSON: ${(e as Error).message}`);
-  }
+  const envOptions = optionsForId(saved.envId, {
+    ...saved.envOptions,
+    ...(wind === undefined ? {} : { enableWind: wind }),
+  });
+  const { policy } = policyFromSafetensors(bytes, landerSpaces(envOptions), file);
+  return { policy, envId: saved.envId, envOptions, metadata };
 }

@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { type EnvId, LunarLander, type LunarLanderOptions } from '../env/index.ts';
+import { type EnvId, type LunarLanderOptions, landerSpaces } from '../env/index.ts';
 import { loadModule } from '../nn/index.ts';
 import { ActorCritic } from '../rl/actor-critic.ts';
 import { simplePpoConfig } from '../rl/simple-config.ts';
@@ -80,10 +80,8 @@ export function loadRunPolicy(dir: string, update?: number): RunPolicy {
 /** An untrained policy of the run's shape (its weights come from a checkpoint). */
 function makePolicy(config: PolicyRunConfig, envOptions: LunarLanderOptions): ActorCritic {
   const ppo = config.algorithm === 'simple' ? simplePpoConfig(config.simple, 1) : config.ppo;
-  const probe = new LunarLander(envOptions);
   return new ActorCritic({
-    observationSize: probe.observationSpace.shape[0]!,
-    actionSpace: probe.actionSpace,
+    ...landerSpaces(envOptions),
     hiddenSizes: ppo.hiddenSizes,
     initialLogStd: ppo.initialLogStd,
     normalizeObservations: ppo.normalizeObservations,

@@ -1,7 +1,7 @@
 // The env layer's public face: Gymnasium's LunarLander-v3 on planck, its spaces, the reference heuristic,
 // vector envs (in-thread and worker_threads) with the contract PPO trains on, and SVG/HTML rendering.
-// It stands alone: nothing here imports another layer of the engine, only the leaf src/rng (the seeded
-// generator every layer shares).
+// It stands alone: nothing here imports another layer of the engine, only the leaves src/rng (the seeded
+// generator every layer shares) and src/node-builtins (Node's modules for the worker threads, on use).
 
 export { Rng } from '../rng/index.ts';
 export * as constants from './constants.ts';
@@ -16,7 +16,7 @@ export {
   type ResetResult,
   type StepResult,
 } from './lunar-lander.ts';
-export { ENV_IDS, type EnvId, makeEnv, optionsForId } from './make-env.ts';
+export { ENV_IDS, type EnvId, envFromRecord, landerSpaces, makeEnv, optionsForId } from './make-env.ts';
 export { type MakeVectorEnvOptions, makeVectorEnv } from './make-vector-env.ts';
 export type { LunarLanderOptions, RenderMode, ResolvedLunarLanderOptions } from './options.ts';
 export { renderSvg } from './render-svg.ts';

@@ -2,11 +2,8 @@
 // so that stepping uses every core. Results are written by the workers straight into SharedArrayBuffers;
 // the main thread blocks in Atomics.wait until each worker is done, so reset/step stay synchronous.
 
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { availableParallelism } from 'node:os';
-import { pathToFileURL } from 'node:url';
-import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import type { MessagePort, Worker } from 'node:worker_threads';
+import { nodeBuiltin } from '../node-builtins/index.ts';
 import { CONTINUOUS_ACTION_SIZE, OBSERVATION_SIZE } from './constants.ts';
 import { LunarLander, landerActionSpace } from './lunar-lander.ts';
 import { resolveOptions } from './options.ts';
@@ -38,6 +35,11 @@ import {
   waitWhileEqual,
 } from './worker-protocol.ts';
 
+/** Node's modules for worker threads, looked up on use so the env layer bundles for a browser. */
+function node<Name extends Parameters<typeof nodeBuiltin>[0]>(name: Name) {
+  return nodeBuiltin(name, 'WorkerVectorEnv', 'elsewhere, SyncVectorEnv steps every copy in one thread');
+}
+
 export interface WorkerVectorEnvOptions extends VectorEnvOptions {
   /** Threads that step copies, the main thread included when `mainThreadShare`; default min(cores, numEnvs). */
   numThreads?: number;
@@ -58,6 +60,7 @@ export interface WorkerVectorEnvOptions extends VectorEnvOptions {
 function startWorker(workerData: unknown, transferList: MessagePort[]): Worker {
   const isTypeScript = import.meta.url.endsWith('.ts');
   const url = new URL(isTypeScript ? './vector-worker.ts' : './vector-worker.js', import.meta.url);
+  const { Worker } = node('node:worker_threads');
   if (!isTypeScript) return new Worker(url, { workerData, transferList });
   const entry =
     `import(${JSON.stringify(tsxEsmApiUrl())})` +
@@ -68,12 +71,13 @@ function startWorker(workerData: unknown, transferList: MessagePort[]): Worker {
 
 /** The ESM build of `tsx/esm/api`, found through tsx's own exports map (its CJS build cannot register). */
 function tsxEsmApiUrl(): string {
-  const require = createRequire(import.meta.url);
+  const require = node('node:module').createRequire(import.meta.url);
   const manifestPath = require.resolve('tsx/package.json');
-  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as {
+  const manifest = JSON.parse(node('node:fs').readFileSync(manifestPath, 'utf8')) as {
     exports: Record<string, { import: { default: string } }>;
   };
-  return new URL(manifest.exports['./esm/api']!.import.default, pathToFileURL(manifestPath)).href;
+  return new URL(manifest.exports['./esm/api']!.import.default, node('node:url').pathToFileURL(manifestPath))
+    .href;
 }
 
 export class WorkerVectorEnv implements VectorEnv {
@@ -133,7 +137,7 @@ export class WorkerVectorEnv implements VectorEnv {
     const envOptions = resolveOptions(options.envOptions);
     this.continuous = envOptions.continuous;
     this.actionSpace = landerActionSpace(this.continuous);
-    const threads = options.numThreads ?? Math.min(availableParallelism(), this.numEnvs);
+    const threads = options.numThreads ?? Math.min(node('node:os').availableParallelism(), this.numEnvs);
     if (!Number.isSafeInteger(threads) || threads < 1 || threads > this.numEnvs) {
       throw new RangeError(
         `WorkerVectorEnv: numThreads = ${String(threads)} is invalid; expected an integer in [1, numEnvs = ${this.numEnvs}]`,
@@ -165,7 +169,7 @@ export class WorkerVectorEnv implements VectorEnv {
         envOptions: { ...options.envOptions },
         memory: this.memory,
       };
-      const channel = new MessageChannel();
+      const channel = new (node('node:worker_threads').MessageChannel)();
       this.errorPorts.push(channel.port1);
       this.workers.push(startWorker({ init, errorPort: channel.port2 }, [channel.port2]));
     }
@@ -242,7 +246,8 @@ export class WorkerVectorEnv implements VectorEnv {
     if (localError !== null) throw localError;
     for (let w = 0; w < this.numWorkers; w++) {
       if (Atomics.load(control, failedSlot(w)) !== 0) {
-        const message = receiveMessageOnPort(this.errorPorts[w]!)?.message ?? 'unknown error';
+        const message =
+          node('node:worker_threads').receiveMessageOnPort(this.errorPorts[w]!)?.message ?? 'unknown error';
         void this.terminate();
         throw new Error(`WorkerVectorEnv: worker ${w} failed: ${String(message)}`);
       }

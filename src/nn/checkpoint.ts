@@ -1,19 +1,10 @@
 /**
- * Checkpoints on disk (Node only; the byte encoding lives in serialize.ts and safetensors.ts). Every write
+ * Checkpoints on disk (Node only: in a browser each function here throws, pointing to the byte encoding in
+ * serialize.ts and safetensors.ts, which works anywhere). Every write
  * goes to a temporary file in the same folder, is flushed to disk, and is then renamed over the target:
  * rename within a folder is atomic, so a crash leaves either the old file or the new one, never half a file.
  */
-import {
-  closeSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeSync,
-} from 'node:fs';
-import { dirname, join } from 'node:path';
+import { nodeBuiltin } from '../node-builtins/index.ts';
 import type { Module } from './module.ts';
 import type { Optimizer } from './optim/optimizer.ts';
 import {
@@ -25,9 +16,16 @@ import {
 
 let tmpCounter = 0;
 
+const BYTES_INSTEAD =
+  'elsewhere, moduleToSafetensors and loadModuleFromSafetensors (or encodeSafetensors) work on bytes';
+const fileSystem = (caller: string) => nodeBuiltin('node:fs', caller, BYTES_INSTEAD);
+const paths = (caller: string) => nodeBuiltin('node:path', caller, BYTES_INSTEAD);
+
 /** Writes `bytes` to `file` atomically (temporary file in the same folder, fsync, rename). */
 export function writeFileAtomic(file: string, bytes: Uint8Array | string): void {
-  mkdirSync(dirname(file), { recursive: true });
+  const { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } =
+    fileSystem('writeFileAtomic');
+  mkdirSync(paths('writeFileAtomic').dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.${tmpCounter++}.tmp`;
   try {
     const fd = openSync(tmp, 'w');
@@ -46,7 +44,9 @@ export function writeFileAtomic(file: string, bytes: Uint8Array | string): void 
   }
 }
 
-function readBytes(file: string, what: string): Uint8Array {
+/** The bytes of `file`; `what` (the caller) is quoted in the error, as is the file. */
+export function readFileBytes(file: string, what: string): Uint8Array {
+  const { readFileSync } = fileSystem(what);
   try {
     return readFileSync(file);
   } catch (e) {
@@ -61,7 +61,7 @@ export function saveModule(file: string, module: Module, metadata: Record<string
 
 /** Loads a safetensors file into `module` and returns its metadata. */
 export function loadModule(file: string, module: Module): Record<string, string> {
-  return loadModuleFromSafetensors(module, readBytes(file, 'loadModule'), file);
+  return loadModuleFromSafetensors(module, readFileBytes(file, 'loadModule'), file);
 }
 
 export function saveOptimizer(file: string, optimizer: Optimizer): void {
@@ -69,7 +69,7 @@ export function saveOptimizer(file: string, optimizer: Optimizer): void {
 }
 
 export function loadOptimizer(file: string, optimizer: Optimizer): void {
-  loadOptimizerFromSafetensors(optimizer, readBytes(file, 'loadOptimizer'), file);
+  loadOptimizerFromSafetensors(optimizer, readFileBytes(file, 'loadOptimizer'), file);
 }
 
 export interface CheckpointFiles {
@@ -86,6 +86,7 @@ export function saveCheckpoint(
   name: string,
   parts: { model: Module; optimizer?: Optimizer; metadata?: Record<string, string> },
 ): CheckpointFiles {
+  const { join } = paths('saveCheckpoint');
   const model = join(dir, `${name}.safetensors`);
   const optimizer = parts.optimizer ? join(dir, `${name}.optim.safetensors`) : null;
   const metadata = { ...parts.metadata };
@@ -107,6 +108,7 @@ export function loadCheckpoint(
   name: string,
   parts: { model: Module; optimizer?: Optimizer },
 ): Record<string, string> {
+  const { join } = paths('loadCheckpoint');
   const { [OPTIMIZER_STEPS_KEY]: recordedSteps, ...metadata } = loadModule(
     join(dir, `${name}.safetensors`),
     parts.model,

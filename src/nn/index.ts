@@ -13,6 +13,7 @@ export {
   loadCheckpoint,
   loadModule,
   loadOptimizer,
+  readFileBytes,
   saveCheckpoint,
   saveModule,
   saveOptimizer,

@@ -15,7 +15,7 @@ export const webSpec: CommandSpec = {
   maxPositionals: 0,
   flags: [
     { name: 'host', type: 'string', help: 'address to listen on (default 127.0.0.1: this machine only)' },
-    { name: 'port', type: 'int', min: 0, help: 'port (default 8080; 0 = any free port)' },
+    { name: 'port', type: 'int', min: 0, max: 65535, help: 'port (default 8080; 0 = any free port)' },
     { name: 'out', type: 'string', help: `folder to build the page into (default ${DEFAULT_WEB_OUT})` },
     { name: 'build-only', type: 'boolean', help: 'build the folder and exit without serving it' },
   ],

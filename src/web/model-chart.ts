@@ -24,16 +24,43 @@ function polyline(ctx: CanvasRenderingContext2D, xs: number[], ys: number[], col
   ctx.stroke();
 }
 
+export interface PathBounds {
+  x0: number;
+  x1: number;
+  y0: number;
+  y1: number;
+}
+
+/**
+ * The box the two paths are drawn in: at least the screen's width and the usual height, widened to every
+ * point whose x and y are both finite (a model that diverges predicts NaN or Infinity for some steps).
+ */
+export function pathBounds(path: ModelPath): PathBounds {
+  const xs: number[] = [];
+  const ys: number[] = [];
+  for (const flat of [path.real, path.predicted]) {
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const [x, y] = [flat[i]!, flat[i + 1]!];
+      if (Number.isFinite(x) && Number.isFinite(y)) {
+        xs.push(x);
+        ys.push(y);
+      }
+    }
+  }
+  return {
+    x0: Math.min(-1, ...xs),
+    x1: Math.max(1, ...xs),
+    y0: Math.min(0, ...ys),
+    y1: Math.max(1.6, ...ys),
+  };
+}
+
 /** Positions in the observation's units (x in [-1, 1] across the screen, y 0 at the pad). */
 export function drawModelPath(canvas: HTMLCanvasElement, path: ModelPath): void {
   const ctx = clear(canvas);
   if (!ctx) return;
   const { width, height } = canvas;
-  const all = [...path.real, ...path.predicted].filter(Number.isFinite);
-  const xs = all.filter((_, i) => i % 2 === 0);
-  const ys = all.filter((_, i) => i % 2 === 1);
-  const [x0, x1] = [Math.min(-1, ...xs), Math.max(1, ...xs)];
-  const [y0, y1] = [Math.min(0, ...ys), Math.max(1.6, ...ys)];
+  const { x0, x1, y0, y1 } = pathBounds(path);
   const px = (x: number) => MARGIN + ((x - x0) / (x1 - x0)) * (width - 2 * MARGIN);
   const py = (y: number) => height - MARGIN - ((y - y0) / (y1 - y0)) * (height - 2 * MARGIN);
   ctx.strokeStyle = '#ccc';

@@ -4,6 +4,7 @@
  * build.ts) and started from a blob, so the page also runs from a file:// address, where browsers refuse
  * to start a worker from a file.
  */
+import { defaultSimpleConfig } from '../rl/simple-config.ts';
 import { type CurveData, drawCurve } from './chart.ts';
 import { EpisodePlayer } from './episode-player.ts';
 import { LANDERS, type LanderKind } from './landers.ts';
@@ -46,19 +47,33 @@ let modelCurve: ModelCurve = { points: [] };
 let engine = '';
 /** What is being trained, for the status line: agent, lander and seed. */
 let training = '';
+/** The worker's latest error, kept for the status line once training has failed. */
+let lastError = '';
 
 function showNotice(text: string): void {
   ui.notice.textContent = text;
   ui.notice.hidden = false;
 }
 
-function setState(state: string): void {
+/** 'starting' is the page's own, between the start button and the worker's first state. */
+function setState(state: 'ready' | 'starting' | 'running' | 'paused' | 'finished' | 'failed'): void {
   data.state = state;
   ui.start.disabled = false;
   ui.policyFile.disabled = false;
   ui.pause.disabled = state !== 'running';
   ui.resume.disabled = state !== 'paused';
-  ui.download.disabled = state === 'ready';
+  ui.download.disabled = state === 'ready' || state === 'starting';
+}
+
+/** The model-based agent's pace, from the defaults the page trains it with. */
+function simplePace(): string {
+  const c = defaultSimpleConfig;
+  const steps = (n: number) => n.toLocaleString('en');
+  return (
+    `. The model-based agent reports once per iteration: a model fit and ${steps(c.imaginedStepsPerIteration)} ` +
+    `imagined steps, tens of seconds each (the first, with ${steps(c.initialRealSteps)} random steps and a fit ` +
+    'from scratch, longer).'
+  );
 }
 
 function startWorker(): Worker | null {
@@ -94,12 +109,11 @@ function onMessage(message: FromWorker): void {
       return;
     case 'state':
       setState(message.state);
-      ui.status.textContent = `${message.state}: ${training}; ${engine}`;
-      if (message.state === 'running' && !ui.modelPanels.hidden) {
-        ui.status.textContent +=
-          '. The model-based agent reports once per iteration: a model fit and 100k imagined steps, tens of ' +
-          'seconds each (the first, with 8,000 random steps and a fit from scratch, longer).';
-      }
+      ui.status.textContent =
+        message.state === 'failed'
+          ? `failed: ${training}: ${lastError}. Press start to train again.`
+          : `${message.state}: ${training}; ${engine}`;
+      if (message.state === 'running' && !ui.modelPanels.hidden) ui.status.textContent += simplePace();
       return;
     case 'update': {
       const p = message.point;
@@ -144,6 +158,7 @@ function onMessage(message: FromWorker): void {
       return;
     }
     case 'error':
+      lastError = message.message;
       ui.status.textContent = `Error: ${message.message}`;
       console.error(`worker: ${message.message}`);
       return;
@@ -184,6 +199,10 @@ if (worker) {
     curve = { line: [], dots: [] };
     modelCurve = { points: [] };
     drawCurve(ui.curveCanvas, curve);
+    // The last session's figures go, so nothing reading <body> mistakes them for this one's.
+    for (const key of ['steps', 'curvePoints', 'stepsPerSecond', 'modelPoints', 'modelPaths'])
+      delete data[key];
+    setState('starting');
     ui.modelPanels.hidden = settings.agent !== 'simple';
     send({ type: 'start', settings });
     data.seed = String(settings.seed);
@@ -195,17 +214,17 @@ if (worker) {
   ui.policyFile.onchange = async () => {
     const file = ui.policyFile.files?.[0];
     if (!file) return;
-    const bytes = await file.arrayBuffer();
-    send(
-      {
-        type: 'load-policy',
-        lander: chosen<LanderKind>(ui.lander, LANDERS),
-        seed: seed(),
-        name: file.name,
-        bytes,
-      },
-      [bytes],
-    );
+    try {
+      const message = { lander: chosen<LanderKind>(ui.lander, LANDERS), seed: seed(), name: file.name };
+      const bytes = await file.arrayBuffer();
+      send({ type: 'load-policy', ...message, bytes }, [bytes]);
+    } catch (e) {
+      // A bad seed is already on the status line; anything else goes there too.
+      if (!ui.status.textContent?.includes((e as Error).message)) ui.status.textContent = String(e);
+    } finally {
+      // Choosing the same file again (after fixing the seed) must fire onchange again.
+      ui.policyFile.value = '';
+    }
   };
 }
 drawCurve(ui.curveCanvas, curve);

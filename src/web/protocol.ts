@@ -19,7 +19,10 @@ export type ToWorker =
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'download' }
-  /** Play a policy file greedily on `lander` from `seed` (the CLI's evaluation: argmax or mean). */
+  /**
+   * Play a policy file greedily from `seed` (the CLI's evaluation: argmax or mean), on the env its metadata
+   * names, or on `lander` where it names none.
+   */
   | { type: 'load-policy'; lander: LanderKind; seed: number; name: string; bytes: ArrayBuffer };
 
 export interface UpdatePoint {
@@ -65,7 +68,8 @@ export interface Episode {
 
 export type FromWorker =
   | { type: 'ready'; kernels: string; relaxedSimd: boolean }
-  | { type: 'state'; state: 'running' | 'paused' | 'finished' }
+  /** 'failed' follows the error that ended training (an 'error' message). */
+  | { type: 'state'; state: 'running' | 'paused' | 'finished' | 'failed' }
   | { type: 'update'; point: UpdatePoint }
   | { type: 'episode'; episode: Episode }
   | { type: 'model-path'; path: ModelPath }

@@ -1,10 +1,11 @@
 /**
  * A small static server for the built page: it serves files under one folder and nothing else. A path is
  * decoded once, and anything that could leave the folder (a `..` segment, a backslash, a NUL, an encoding
- * that does not decode) is a 404 before the file system is asked. Every response carries the
- * cross-origin-isolation headers, so a later worker that shares memory (SharedArrayBuffer) needs no change.
+ * that does not decode) is a 404 before the file system is asked, and so is a file whose real path (links
+ * followed) lies outside the folder's. Every response carries the cross-origin-isolation headers, so a later
+ * worker that shares memory (SharedArrayBuffer) needs no change.
  */
-import { createReadStream, statSync } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, openSync, realpathSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, resolve, sep } from 'node:path';
@@ -63,38 +64,69 @@ function notFound(res: ServerResponse): void {
   res.end('404 not found\n');
 }
 
-/** The size of a regular file, or null for anything else (a folder, nothing). */
-function fileSize(file: string): number | null {
+/**
+ * An open descriptor and the size of the regular file `file`, when its real path lies under `realRoot`
+ * (the root's own real path); null for anything else: a link out of the folder, a folder, nothing. The
+ * size comes from the descriptor itself, so a file replaced after the check is never served half-sized.
+ */
+function openServedFile(realRoot: string, file: string): { fd: number; size: number } | null {
+  let fd: number;
   try {
-    const stat = statSync(file);
-    return stat.isFile() ? stat.size : null;
+    const real = realpathSync(file);
+    if (!real.startsWith(realRoot + sep)) return null;
+    fd = openSync(real, 'r');
   } catch {
     return null;
   }
+  try {
+    const stat = fstatSync(fd);
+    if (stat.isFile()) return { fd, size: stat.size };
+  } catch {
+    // Answered as a missing file, below.
+  }
+  closeSync(fd);
+  return null;
 }
 
-function handle(root: string, req: IncomingMessage, res: ServerResponse): void {
+function handle(realRoot: string, req: IncomingMessage, res: ServerResponse): void {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.writeHead(405, { ...PAGE_HEADERS, Allow: 'GET, HEAD' });
     res.end();
     return;
   }
-  const file = resolveRequestPath(root, req.url ?? '/');
-  const size = file === null ? null : fileSize(file);
-  if (file === null || size === null) {
+  const file = resolveRequestPath(realRoot, req.url ?? '/');
+  const opened = file === null ? null : openServedFile(realRoot, file);
+  if (file === null || opened === null) {
     notFound(res);
     return;
   }
   res.writeHead(200, {
     ...PAGE_HEADERS,
     'Content-Type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
-    'Content-Length': String(size),
+    'Content-Length': String(opened.size),
   });
   if (req.method === 'HEAD') {
+    closeSync(opened.fd);
     res.end();
     return;
   }
-  createReadStream(file).pipe(res);
+  const stream = createReadStream('', { fd: opened.fd, autoClose: true });
+  // The headers are gone already, so a read that fails mid-file can only cut the response short; the
+  // client sees fewer bytes than Content-Length, and the server carries on.
+  stream.on('error', () => res.destroy());
+  res.on('close', () => stream.destroy());
+  stream.pipe(res);
+}
+
+/** The real path of the folder to serve, or an error naming it. */
+function realFolder(root: string): string {
+  try {
+    return realpathSync(resolve(root));
+  } catch (e) {
+    throw new Error(
+      `serve: cannot serve ${root}: ${(e as Error).message}; build the page first (npm run web)`,
+    );
+  }
 }
 
 export async function serveStatic(options: ServeOptions): Promise<StaticServer> {
@@ -103,7 +135,8 @@ export async function serveStatic(options: ServeOptions): Promise<StaticServer> 
   if (!Number.isSafeInteger(port) || port < 0 || port > 65535) {
     throw new Error(`serve: port ${port} is invalid; expected 0 (any free port) to 65535`);
   }
-  const server = createServer((req, res) => handle(options.root, req, res));
+  const realRoot = realFolder(options.root);
+  const server = createServer((req, res) => handle(realRoot, req, res));
   await new Promise<void>((done, failed) => {
     server.once('error', (e: NodeJS.ErrnoException) =>
       failed(

@@ -7,7 +7,7 @@
 import { recordEpisode } from '../env/replay-html.ts';
 import { moduleToSafetensors } from '../nn/serialize.ts';
 import type { ActorCritic } from '../rl/actor-critic.ts';
-import { type LanderKind, landerEnv } from './landers.ts';
+import { type LanderEnv, landerEnv } from './landers.ts';
 import type { Episode, ModelPath, TrainSettings, UpdatePoint } from './protocol.ts';
 
 export interface TrainingSession {
@@ -55,7 +55,7 @@ export abstract class TimedSession implements TrainingSession {
   }
 
   episode(seed: number): Episode {
-    return greedyEpisode(this.policy, this.settings.lander, seed, 'training', this.progress());
+    return greedyEpisode(this.policy, landerEnv(this.settings.lander), seed, 'training', this.progress());
   }
 
   weights(): Uint8Array {
@@ -78,12 +78,11 @@ export abstract class TimedSession implements TrainingSession {
 /** An episode acting as the CLI's evaluation does: the argmax action, or the Gaussian mean clipped. */
 export function greedyEpisode(
   policy: ActorCritic,
-  lander: LanderKind,
+  { envId, envOptions }: LanderEnv,
   seed: number,
   source: Episode['source'],
   label: string,
 ): Episode {
-  const { envId, envOptions } = landerEnv(lander);
   const action = new Float32Array(policy.discrete ? 1 : policy.actionOutputs);
   const recording = recordEpisode({
     envId,

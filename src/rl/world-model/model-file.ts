@@ -3,11 +3,11 @@
  * scalers and other arrays under `extra.*` names, and the kind and config as JSON metadata, written
  * atomically. Reading checks the kind and reports a missing or misshapen entry by name.
  */
-import { readFileSync } from 'node:fs';
 import {
   decodeSafetensors,
   encodeSafetensors,
   type Module,
+  readFileBytes,
   type SafetensorsTensor,
   writeFileAtomic,
 } from '../../nn/index.ts';
@@ -42,13 +42,7 @@ export function saveModelFile(
 }
 
 export function readModelFile(file: string): ModelFileContents {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(file);
-  } catch (error) {
-    throw new Error(`world model: cannot read ${file}: ${(error as Error).message}`);
-  }
-  const { tensors, metadata } = decodeSafetensors(bytes, file);
+  const { tensors, metadata } = decodeSafetensors(readFileBytes(file, 'world model'), file);
   const kind = metadata.kind;
   if (kind === undefined || metadata.config === undefined) {
     throw new Error(`world model: ${file} has no 'kind' and 'config' metadata; is it a world-model file?`);

@@ -12,8 +12,7 @@
  * back its episode's previous row lies; windows follow that link and stop at an episode's start or at the
  * oldest row kept.
  */
-import { readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../../nn/index.ts';
+import { readFileBytes, writeFileAtomic } from '../../nn/index.ts';
 import type { Rng } from '../../tensor/index.ts';
 import type { RlVectorStep } from '../vector-env.ts';
 import { type EpisodeSplit, splitByEpisode } from './episode-split.ts';
@@ -367,13 +366,7 @@ export class ReplayBuffer {
 
   /** Reads a buffer saved with `save`; every size given in `expected` must match the file's. */
   static load(file: string, expected?: ExpectedReplayBufferSizes): ReplayBuffer {
-    let bytes: Uint8Array;
-    try {
-      bytes = readFileSync(file);
-    } catch (e) {
-      throw new Error(`ReplayBuffer.load: cannot read ${file}: ${(e as Error).message}`);
-    }
-    return ReplayBuffer.fromSafetensors(bytes, file, expected);
+    return ReplayBuffer.fromSafetensors(readFileBytes(file, 'ReplayBuffer.load'), file, expected);
   }
 
   /** Everything the buffer holds, as plain arrays over its stored rows (views, not copies). */

@@ -6,6 +6,7 @@
  * context exists, which is no GPU at all. So the probe asks for a GL kernel class by name, runs a small
  * kernel, and checks that the kernel which answered is still a GL one and that its answer is right.
  */
+import { nodeBuiltin } from '../../node-builtins/index.ts';
 import type { GpuJs, GpuJsClass, GpuKernel } from './gpu-types.ts';
 
 export type GpuProbe =
@@ -115,8 +116,10 @@ function rendererName(context: GpuKernel['kernel']['context']): string {
  */
 async function loadedGlDriver(): Promise<string | null> {
   try {
-    const { readFileSync } = await import('node:fs');
-    const maps = readFileSync('/proc/self/maps', 'utf8');
+    const maps = nodeBuiltin('node:fs', 'loadedGlDriver', 'elsewhere the driver goes unnamed').readFileSync(
+      '/proc/self/maps',
+      'utf8',
+    );
     const driver = /[\w.-]*(?:_dri\.so|nvidia[\w.-]*\.so)[\w.]*/.exec(maps)?.[0];
     if (!driver) return null;
     return driver.startsWith('swrast') ? `${driver} (Mesa software rendering)` : driver;
