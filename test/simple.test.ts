@@ -180,7 +180,7 @@ describe('Simple', () => {
         restRule: 'model',
         modelContactEventWeight: 1,
         // The figures above were measured drawing imagined steps from the model's Gaussian (the synthetic
-        // lander's vy is noisy); the lander's default takes the mean for its sleep rule's sake.
+        // lander's vy is noisy), whatever the default.
         modelNoise: true,
         seed: 1,
       },

@@ -107,12 +107,13 @@ export interface SimpleConfig {
    */
   restRule: RestRule;
   /**
-   * Draw each imagined step from the model's predicted Gaussian (true, PETS's trajectory sampling) or take its
-   * mean (false, the default; the ensemble's members still differ). The sampled noise kept imagined landers
-   * from lying still for the sleep rule's 25 steps: from 256 real standing states with no engine, seed 1's
-   * model at 92k real steps rested none with it and 138 without; seed 1, whose best greedy evaluation in 200k
-   * real steps with it was 100, reached 195 at 68k without it (100-200 imagined landings an iteration
-   * against 0-9).
+   * Draw each imagined step from the model's predicted Gaussian (true, the default; PETS's trajectory
+   * sampling) or take its mean (false; the ensemble's members still differ). The sampled noise can keep an
+   * imagined lander from lying still for the sleep rule's 25 steps: from 256 real standing states with no
+   * engine, seed 1's model at 92k real steps rested none with it and 138 without, and seed 1 solved without
+   * it (200 at 76k real steps) where it never had with it. Over five seeds it did not pay
+   * (bench/results/simple-model-mean/ against bench/results/simple/, README): other seeds'
+   * sampled actions, not the model, kept their landers from resting.
    */
   modelNoise: boolean;
   /** The sleep rule's largest |vx| and |vy| that count as still (model-env-config.ts `sleepSpeed`). */
@@ -186,7 +187,7 @@ export const defaultSimpleConfig: Readonly<SimpleConfig> = Object.freeze({
   modelReward: 'shaping' as 'shaping' | 'predicted',
   outOfBoundsCrash: true,
   restRule: 'sleep' as RestRule,
-  modelNoise: false,
+  modelNoise: true,
   sleepSpeed: defaultModelEnvConfig.sleepSpeed,
   sleepSpin: defaultModelEnvConfig.sleepSpin,
   realEnvs: 8,
