@@ -1,8 +1,9 @@
 /**
  * Hyperparameters that follow the model's measured quality (Zhang, Rajan, Pineda, Lambert et al. 2021,
  * "On the Importance of Hyperparameter Optimization for Model-based Reinforcement Learning": the best
- * horizon and exploration change as the model improves). Each rule is a plain function of measurements
- * taken on real episodes the model was not fitted on (diagnostics/fresh-errors.ts).
+ * horizon and exploration change as the model improves). Each rule is a plain function of measurements on
+ * real episodes: the model's errors on episodes it was not fitted on (diagnostics/fresh-errors.ts), or the
+ * exploring policy's own returns.
  */
 import type { HorizonError } from './world-model/diagnostics/predictions.ts';
 
