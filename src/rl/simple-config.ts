@@ -13,7 +13,7 @@ import {
   positiveIntegers,
   refuseUnknownKeys,
 } from './config-checks.ts';
-import { type PpoConfig, resolvePpoConfig } from './ppo-config.ts';
+import { defaultPpoConfig, type PpoConfig, resolvePpoConfig } from './ppo-config.ts';
 import { defaultModelEnvConfig, REST_RULES, type RestRule } from './world-model/model-env-config.ts';
 
 export type SimpleModelKind = 'ensemble' | 'mlp' | 'gru' | 'article';
@@ -275,7 +275,7 @@ export function resolveSimpleConfig(overrides: Partial<SimpleConfig> = {}): Simp
       `simple config: minTemperature = ${config.minTemperature} exceeds temperature = ${config.temperature}`,
     );
   }
-  const startEntropy = config.ppo.entropyCoef ?? simplePpoDefaults.entropyCoef ?? 0;
+  const startEntropy = startEntropyCoef(config);
   if (config.minEntropyCoef > startEntropy) {
     throw new Error(
       `simple config: minEntropyCoef = ${config.minEntropyCoef} exceeds the entropy bonus it starts from (ppo.entropyCoef = ${startEntropy})`,
@@ -289,6 +289,11 @@ export function resolveSimpleConfig(overrides: Partial<SimpleConfig> = {}): Simp
   // PPO's part is checked now, so a bad key fails before any real step is taken.
   simplePpoConfig(config, 1);
   return config;
+}
+
+/** The entropy bonus PPO in the model starts from (the dynamic rule lowers it toward `minEntropyCoef`). */
+export function startEntropyCoef(config: SimpleConfig): number {
+  return config.ppo.entropyCoef ?? simplePpoDefaults.entropyCoef ?? defaultPpoConfig.entropyCoef;
 }
 
 /** PPO options whose state lives in one `Ppo`, refused by the loop (see simplePpoConfig). */

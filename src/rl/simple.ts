@@ -37,7 +37,12 @@ import {
 import { exploringActions } from './explore.ts';
 import { iterationSeed } from './iteration-seed.ts';
 import { Ppo } from './ppo.ts';
-import { resolveSimpleConfig, type SimpleConfig, simplePpoConfig } from './simple-config.ts';
+import {
+  resolveSimpleConfig,
+  type SimpleConfig,
+  simplePpoConfig,
+  startEntropyCoef,
+} from './simple-config.ts';
 import { actionSize, type RlVectorEnv } from './vector-env.ts';
 import { type FreshErrors, freshErrors } from './world-model/diagnostics/fresh-errors.ts';
 import { defaultWarmSteps } from './world-model/diagnostics/predictions.ts';
@@ -318,7 +323,7 @@ export class Simple {
     const fitSeconds = seconds(t0);
 
     // 3. Hyperparameters from the measurement (Lambert et al. 2021); fixed ones when not dynamic.
-    const startEntropy = simplePpoConfig(c, 1).entropyCoef;
+    const startEntropy = startEntropyCoef(c);
     const [lowReturn, highReturn] = c.entropyReturns as [number, number];
     const entropyCoef = c.dynamic
       ? entropyBonus(this.recentReturn(), startEntropy, c.minEntropyCoef, lowReturn, highReturn)
