@@ -12,6 +12,7 @@ import { defaultPpoConfig } from '../src/rl/ppo-config.ts';
 import { kernels } from '../src/tensor/index.ts';
 import { relaxedSimd } from '../src/tensor/wasm/features.ts';
 import { buildWeb } from '../src/web/build.ts';
+import { HEADLESS_CHROMIUM_ARGS } from '../src/web/chromium-args.ts';
 import { LANDERS, type LanderKind } from '../src/web/landers.ts';
 import { WEB_NUM_ENVS } from '../src/web/ppo-session.ts';
 import { serveStatic } from '../src/web/serve.ts';
@@ -51,7 +52,7 @@ function nodeRound(seed: number): number {
 const site = mkdtempSync(join(tmpdir(), 'lander-bench-web-'));
 await buildWeb(site);
 const server = await serveStatic({ root: site });
-const browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] });
+const browser = await chromium.launch({ executablePath, args: [...HEADLESS_CHROMIUM_ARGS] });
 const page = await browser.newPage();
 const pageErrors: string[] = [];
 page.on('console', (m) => {

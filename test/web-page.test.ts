@@ -18,6 +18,7 @@ import { latestCheckpoint } from '../src/cli/run-folder.ts';
 import { loadRunPolicy } from '../src/cli/run-policy.ts';
 import { trainOptionsFromArgs, trainPpo } from '../src/cli/train.ts';
 import { buildWeb } from '../src/web/build.ts';
+import { HEADLESS_CHROMIUM_ARGS } from '../src/web/chromium-args.ts';
 import { type StaticServer, serveStatic } from '../src/web/serve.ts';
 import { tinyPpoArgs } from './helpers/tiny-ppo.ts';
 
@@ -34,12 +35,24 @@ const site = join(root, 'site');
 let server: StaticServer;
 let browser: Browser;
 
+/**
+ * A first launch of Chromium on a fresh machine builds its font cache and profile, which took longer than
+ * vitest's default 10 s hook timeout on CI; each step is named so a stall says which one stalled.
+ */
+const SETUP_TIMEOUT_MS = 180_000;
 beforeAll(async () => {
   if (!hasChromium) return;
-  await buildWeb(site);
-  server = await serveStatic({ root: site });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-});
+  await step('building the page', buildWeb(site));
+  server = await step('starting the server', serveStatic({ root: site }));
+  browser = await step(
+    `launching ${CHROMIUM}`,
+    chromium.launch({
+      executablePath: CHROMIUM,
+      args: [...HEADLESS_CHROMIUM_ARGS],
+      timeout: SETUP_TIMEOUT_MS - 10_000,
+    }),
+  );
+}, SETUP_TIMEOUT_MS);
 afterAll(async () => {
   await browser?.close();
   await server?.close();

@@ -26,7 +26,7 @@ beforeAll(async () => {
   symlinkSync(root, join(site, 'folder-out'));
   symlinkSync(join(site, 'sub', 'a.txt'), join(site, 'link-in.txt'));
   server = await serveStatic({ root: site });
-});
+}, 120_000); // esbuild's first build on a loaded CI machine can pass vitest's 10 s hook default
 afterAll(async () => {
   await server?.close();
   rmSync(root, { recursive: true, force: true });
