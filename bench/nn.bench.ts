@@ -1,16 +1,42 @@
-// `npm run bench -- nn`: one full training step (forward, MSE loss, backward, Adam update) of a tanh MLP,
-// every contender of nn-contenders.ts on the same problem, one benny suite per size, all in one run; then
-// the contenders again in short alternating turns (paired.ts), whose per-round ratios the targets use, as
-// they hold up when other work loads the machine; then the heap growth of our steady step over 1,000
-// steps. Results: bench/results/nn-train-<size>.json (benny) and bench/results/nn.json (summary, targets).
+// `npm run bench -- nn [--only a,b] [--rounds n]`: one full training step (forward, MSE loss, backward,
+// Adam update) of a tanh MLP, every contender of nn-contenders.ts on the same problem, one benny suite per
+// size, all in one run; then the contenders again in short alternating turns (paired.ts), whose per-round
+// ratios the targets use, as they hold up when other work loads the machine, with PyTorch on one thread
+// among them (bench/nn-torch.py in a child process, torch-child.ts; skipped, with a note, where no python
+// has torch); then the heap growth of our steady step over 1,000 steps.
+// `--only ours-wasm,pytorch` races just those contenders in the alternating turns (no benny, no heap);
+// `--rounds` sets the number of rounds (default 8); `--sizes b256-12-200-200-9` runs only the sizes named.
+// Results: bench/results/nn-train-<size>.json (benny) and bench/results/nn.json (summary, targets), or
+// bench/results/nn-only.json with --only.
 import { loadavg } from 'node:os';
 import b from 'benny';
+import type { CommandSpec } from '../src/cli/args.ts';
 import { measureHeap } from './heap.ts';
 import { initJax } from './jax-contenders.ts';
 import { type Contender, makeProblem, nnContenders, type TrainingStep } from './nn-contenders.ts';
-import { type PairedTiming, pairedRatio, pairedTiming } from './paired.ts';
-import { machineInfo, printTargets, resultsDir, saveResult, type Target } from './report.ts';
+import { type PairedTiming, pairedRatio, pairedTiming, type Turn, turnsOf } from './paired.ts';
+import { machineInfo, parseBenchArgs, printTargets, resultsDir, saveResult, type Target } from './report.ts';
 import { initTfjs } from './tfjs.ts';
+import { TORCH_SKIPPED, TorchChild } from './torch-child.ts';
+
+const spec: CommandSpec = {
+  command: 'bench nn',
+  positionals: '',
+  minPositionals: 0,
+  maxPositionals: 0,
+  flags: [
+    {
+      name: 'only',
+      type: 'string',
+      help: 'comma-separated contenders, alternating turns only (e.g. ours-wasm,pytorch)',
+    },
+    { name: 'rounds', type: 'int', min: 1, help: 'rounds of alternating turns (default 8)' },
+    { name: 'sizes', type: 'string', help: 'comma-separated size labels (default all three)' },
+  ],
+};
+const { flags } = parseBenchArgs(spec);
+const only = (flags.only as string | undefined)?.split(',');
+const rounds = (flags.rounds as number | undefined) ?? 8;
 
 interface Size {
   label: string;
@@ -18,11 +44,19 @@ interface Size {
   sizes: number[];
 }
 
-const sizes: Size[] = [
+const allSizes: Size[] = [
   { label: 'b64-8-64-64-4', batch: 64, sizes: [8, 64, 64, 4] },
   { label: 'b256-12-200-200-9', batch: 256, sizes: [12, 200, 200, 9] },
   { label: 'b2048-8-64-64-4', batch: 2048, sizes: [8, 64, 64, 4] },
 ];
+const sizeLabels = (flags.sizes as string | undefined)?.split(',');
+for (const label of sizeLabels ?? []) {
+  if (!allSizes.some((s) => s.label === label)) {
+    console.error(`--sizes: unknown size '${label}'; expected ${allSizes.map((s) => s.label).join(', ')}`);
+    process.exit(2);
+  }
+}
+const sizes = allSizes.filter((s) => !sizeLabels || sizeLabels.includes(s.label));
 
 /** Targets against each tfjs backend, per size label: ours must be at least this many times as fast. */
 const required: Record<string, Record<string, number>> = {
@@ -32,7 +66,7 @@ const required: Record<string, Record<string, number>> = {
 };
 
 const heapSteps = 1000;
-const contenders: Contender[] = nnContenders();
+const contenders: Contender[] = nnContenders().filter((c) => !only || only.includes(c.name));
 const ours = contenders.filter((c) => c.name.startsWith('ours-'));
 const opsPerSec: Record<string, Record<string, number>> = {};
 const heap: Record<string, Record<string, ReturnType<typeof measureHeap>>> = {};
@@ -48,6 +82,9 @@ function speedRatio(size: string, a: string, b: string): number | undefined {
 const loadBefore = loadavg();
 await initTfjs();
 await initJax();
+const torch = !only || only.includes('pytorch') ? await TorchChild.start('nn-torch.py') : null;
+/** What nn-torch.py chose per size (its faster Adam), and the times it measured choosing. */
+const torchNotes: Record<string, unknown> = {};
 for (const size of sizes) {
   const problem = makeProblem(size.batch, size.sizes);
   // Every contender starts from the same weights: check they agree on the first loss before timing them.
@@ -57,6 +94,18 @@ for (const size of sizes) {
     firstLoss[c.name] = step.run();
     step.dispose();
   }
+  if (torch) {
+    const { notes } = await torch.prepare({
+      label: size.label,
+      ...problem,
+      x: Array.from(problem.x),
+      y: Array.from(problem.y),
+      weights: problem.weights.map((w) => Array.from(w)),
+      biases: problem.biases.map((v) => Array.from(v)),
+    });
+    torchNotes[size.label] = notes;
+    firstLoss.pytorch = (await torch.turn(size.label, 0)).loss;
+  }
   console.log(`${size.label}: first loss ${JSON.stringify(firstLoss)}`);
   const reference = Object.values(firstLoss)[0]!;
   for (const [name, loss] of Object.entries(firstLoss)) {
@@ -65,34 +114,38 @@ for (const size of sizes) {
     }
   }
   const prepared: Record<string, TrainingStep> = {};
-  await b.suite(
-    `nn train step ${size.label}`,
-    ...contenders.map((c) =>
-      b.add(c.name, () => {
-        const step = c.prepare(problem);
-        prepared[c.name] = step;
-        return () => step.run();
+  if (only) for (const c of contenders) prepared[c.name] = c.prepare(problem);
+  else
+    await b.suite(
+      `nn train step ${size.label}`,
+      ...contenders.map((c) =>
+        b.add(c.name, () => {
+          const step = c.prepare(problem);
+          prepared[c.name] = step;
+          return () => step.run();
+        }),
+      ),
+      b.cycle((result: { name: string; ops: number }) => {
+        opsPerSec[result.name] ??= {};
+        opsPerSec[result.name]![size.label] = result.ops;
+        console.log(
+          `  ${size.label.padEnd(18)} ${result.name.padEnd(12)} ${result.ops.toFixed(1).padStart(9)} steps/s`,
+        );
       }),
-    ),
-    b.cycle((result: { name: string; ops: number }) => {
-      opsPerSec[result.name] ??= {};
-      opsPerSec[result.name]![size.label] = result.ops;
-      console.log(
-        `  ${size.label.padEnd(18)} ${result.name.padEnd(12)} ${result.ops.toFixed(1).padStart(9)} steps/s`,
-      );
-    }),
-    b.complete(),
-    b.save({ file: `nn-train-${size.label}`, folder: resultsDir, format: 'json', details: false }),
-  );
+      b.complete(),
+      b.save({ file: `nn-train-${size.label}`, folder: resultsDir, format: 'json', details: false }),
+    );
   const runs = Object.fromEntries(Object.entries(prepared).map(([name, step]) => [name, () => step.run()]));
-  paired[size.label] = pairedTiming(runs, 8, 400);
+  const turns: Record<string, Turn> = turnsOf(runs);
+  if (torch) turns.pytorch = (turnMs) => torch.turn(size.label, turnMs);
+  paired[size.label] = await pairedTiming(turns, rounds, 400);
   for (const [name, perSecond] of Object.entries(paired[size.label]!.perSecond)) {
     console.log(
       `  ${size.label.padEnd(18)} ${name.padEnd(12)} ${perSecond.toFixed(1).padStart(9)} steps/s (alternating turns)`,
     );
   }
   for (const step of Object.values(prepared)) step.dispose();
-  for (const c of ours) {
+  for (const c of only ? [] : ours) {
     const step = c.prepare(problem);
     const report = measureHeap(() => step.run(), heapSteps);
     step.dispose();
@@ -132,11 +185,36 @@ for (const size of opsPerSec['ours-wasm'] ? sizes : []) {
     });
   }
 }
+// Issue 16: our step at or below PyTorch's time (one thread each) at every size.
+for (const size of sizes) {
+  const measured = speedRatio(size.label, 'ours-wasm', 'pytorch');
+  if (measured === undefined) continue;
+  targets.push({ label: `issue 16, ${size.label}: ours-wasm / pytorch`, measured, required: 1 });
+}
+torch?.close();
+/** Milliseconds per step (median of the alternating turns) and our time over PyTorch's, per size. */
+const versusTorch = Object.fromEntries(
+  sizes.flatMap((size) => {
+    const speed = paired[size.label]?.perSecond;
+    const ratio = speedRatio(size.label, 'pytorch', 'ours-wasm');
+    if (!speed?.pytorch || !speed['ours-wasm'] || ratio === undefined) return [];
+    const row = { oursMs: 1000 / speed['ours-wasm'], torchMs: 1000 / speed.pytorch, oursOverTorch: ratio };
+    console.log(
+      `${size.label.padEnd(18)} ours-wasm ${row.oursMs.toFixed(3)} ms, pytorch ${row.torchMs.toFixed(3)} ms: ` +
+        `ours / pytorch time ${ratio.toFixed(2)}x`,
+    );
+    return [[size.label, row]];
+  }),
+);
 const met = printTargets(targets);
-const file = saveResult('nn', {
+const file = saveResult(only ? 'nn-only' : 'nn', {
   machine: machineInfo(),
   // 1/5/15-minute load averages: the machine is shared, so figures taken under load are slower.
   loadAverage: { before: loadBefore, after: loadavg() },
+  only: only ?? null,
+  rounds,
+  torch: torch ? { python: torch.python, blas: torch.blas, perSize: torchNotes } : TORCH_SKIPPED,
+  versusTorch,
   sizes,
   // benny, each contender for seconds in turn; and the median of the alternating turns, which the targets use.
   stepsPerSec: opsPerSec,

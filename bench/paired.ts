@@ -1,8 +1,17 @@
 // Speed ratios that hold up on a shared machine. benny times each case for seconds, one after another, so
 // a change in load between two cases skews their ratio. Here the contenders take short turns, round after
 // round; a ratio is taken within each round (the two ran moments apart, under the same load) and the
-// median over rounds is reported.
+// median over rounds is reported. A contender may run elsewhere (PyTorch in a child process,
+// torch-child.ts): a turn is any function that runs for at least its time and says how many calls it made.
 import { median } from './report.ts';
+
+export interface TurnResult {
+  calls: number;
+  ms: number;
+}
+
+/** One contender's turn: calls for at least `turnMs` milliseconds. */
+export type Turn = (turnMs: number) => TurnResult | Promise<TurnResult>;
 
 export interface PairedTiming {
   /** Median over rounds of each contender's calls per second. */
@@ -11,22 +20,38 @@ export interface PairedTiming {
   rounds: Record<string, number[]>;
 }
 
-/** Runs every function in `runs` for about `turnMs` per turn, `rounds` times over, in turn. */
-export function pairedTiming(runs: Record<string, () => unknown>, rounds = 8, turnMs = 250): PairedTiming {
-  const names = Object.keys(runs);
+/** Calls `run` until `turnMs` have passed (at least once). */
+export function timedTurn(run: () => unknown, turnMs: number): TurnResult {
+  let calls = 0;
+  const start = performance.now();
+  let elapsed = 0;
+  do {
+    run();
+    calls++;
+    elapsed = performance.now() - start;
+  } while (elapsed < turnMs);
+  return { calls, ms: elapsed };
+}
+
+/** Turns of in-process functions, by name. */
+export function turnsOf(runs: Record<string, () => unknown>): Record<string, Turn> {
+  return Object.fromEntries(
+    Object.entries(runs).map(([name, run]) => [name, (turnMs: number) => timedTurn(run, turnMs)]),
+  );
+}
+
+/** Gives every contender a turn of about `turnMs`, `rounds` times over, in turn. */
+export async function pairedTiming(
+  turns: Record<string, Turn>,
+  rounds = 8,
+  turnMs = 250,
+): Promise<PairedTiming> {
+  const names = Object.keys(turns);
   const perRound: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
   for (let r = 0; r < rounds; r++) {
     for (const name of names) {
-      const run = runs[name]!;
-      let calls = 0;
-      const start = performance.now();
-      let elapsed = 0;
-      do {
-        run();
-        calls++;
-        elapsed = performance.now() - start;
-      } while (elapsed < turnMs);
-      perRound[name]!.push((1000 * calls) / elapsed);
+      const { calls, ms } = await turns[name]!(turnMs);
+      perRound[name]!.push((1000 * calls) / ms);
     }
   }
   const perSecond = Object.fromEntries(names.map((n) => [n, median(perRound[n]!)]));

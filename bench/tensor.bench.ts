@@ -23,7 +23,7 @@ import {
   wasmKernels,
 } from '../src/tensor/index.ts';
 import { initJax, jaxMatmul } from './jax-contenders.ts';
-import { type PairedTiming, pairedTiming } from './paired.ts';
+import { type PairedTiming, pairedTiming, turnsOf } from './paired.ts';
 import { machineInfo, median, printTargets, resultsDir, saveResult, type Target } from './report.ts';
 import { initTfjs, switchTfjsBackend, type TfjsBackend, tf } from './tfjs.ts';
 
@@ -126,7 +126,7 @@ for (const n of sizes) {
       b.save({ file: `matmul-${n}`, folder: resultsDir, format: 'json', details: false }),
     );
   }
-  paired[n] = pairedTiming(prepared, rounds, turnMs);
+  paired[n] = await pairedTiming(turnsOf(prepared), rounds, turnMs);
   for (const [name, ops] of Object.entries(paired[n]!.perSecond)) {
     const gflops = (ops * 2 * n ** 3) / 1e9;
     console.log(

@@ -7,15 +7,11 @@
 //   bounds penalty, backward, Adam);
 // - gru-train: one training step of a GRU (T = 16, N = 256, input 12, hidden 200) with a linear head
 //   (MSE, backward, Adam).
-// Ours and PyTorch take short turns, round after round (as bench/paired.ts), and the ratios are medians of
-// per-round ratios. Two reference cases of ours show where the ensemble stands against the plain gemm:
+// Ours and PyTorch (torch-child.ts) take short turns, round after round (bench/paired.ts), and the ratios
+// are medians of per-round ratios. Two reference cases of ours show where the ensemble stands against the plain gemm:
 // ensemble-body-forward (the EnsembleMLP alone) and mlp-forward (one MLP of the same sizes over all
 // 7 x 1024 rows). Results: bench/results/world-model-speed.json (not with --quick, a smoke run).
-import { spawn, spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import {
   Adam,
   EnsembleMLP,
@@ -27,7 +23,9 @@ import {
   ProbabilisticEnsemble,
 } from '../src/nn/index.ts';
 import { kernels, noGrad, Rng, type Tensor, tensor, tidy } from '../src/tensor/index.ts';
+import { pairedTiming, type Turn, turnsOf } from './paired.ts';
 import { machineInfo, median, saveResult } from './report.ts';
+import { TORCH_SKIPPED, TorchChild } from './torch-child.ts';
 
 const quick = process.argv.slice(2).includes('--quick');
 const rounds = quick ? 2 : 8;
@@ -120,97 +118,37 @@ function oursCases(): Record<string, () => number> {
   };
 }
 
-// ---- PyTorch, in a child process ----
-
-interface TorchTurn {
-  calls: number;
-  ms: number;
-  loss: number;
-}
-
-class TorchWorker {
-  private readonly child;
-  private readonly lines: AsyncIterator<string>;
-
-  constructor(python: string, script: string) {
-    // One thread everywhere: OpenMP, MKL and OpenBLAS (Debian's python3-torch calls OpenBLAS through its own pool).
-    const env = { ...process.env, OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' };
-    this.child = spawn(python, [script], { stdio: ['pipe', 'pipe', 'inherit'], env });
-    this.lines = createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();
-  }
-
-  async request<T>(message: object): Promise<T> {
-    this.child.stdin.write(`${JSON.stringify(message)}\n`);
-    const next = await this.lines.next();
-    if (next.done) throw new Error('the PyTorch worker exited');
-    return JSON.parse(next.value) as T;
-  }
-
-  close(): void {
-    this.child.stdin.write(`${JSON.stringify({ quit: true })}\n`);
-    this.child.stdin.end();
-  }
-}
-
-function findTorchPython(): string | null {
-  for (const python of ['/usr/bin/python3', 'python3']) {
-    const probe = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' });
-    if (probe.status === 0) return python;
-  }
-  return null;
-}
-
 // ---- the run ----
 
 const loadBefore = loadavg();
 const ours = oursCases();
 const torchCases = new Set(['ensemble-forward', 'ensemble-train', 'gru-train']);
-const python = findTorchPython();
-let worker: TorchWorker | null = null;
-let blas: unknown = null;
-if (python) {
-  worker = new TorchWorker(python, join(dirname(fileURLToPath(import.meta.url)), 'world-model-torch.py'));
-  const hello = await worker.request<{ blas: unknown }>({
+const torch = await TorchChild.start('world-model-torch.py');
+if (torch) {
+  await torch.prepare({
     members,
     ensemble_sizes: ensembleSizes,
     forward_batch: forwardBatch,
     train_batch: trainBatch,
     gru: gruShape,
   });
-  blas = hello.blas;
-  console.log(`PyTorch (${python}), one thread: ${JSON.stringify(blas)}`);
-} else {
-  console.log('PyTorch SKIPPED: no python3 that can import torch (apt-get install python3-torch)');
 }
 console.log(`ours: kernels '${kernels().name}', ${rounds} rounds of ${turnMs} ms turns`);
 
 /** Milliseconds per call in every round, per case and contender. */
 const msPerCall: Record<string, { ours: number[]; torch: number[] }> = {};
-for (const name of Object.keys(ours)) {
-  const run = ours[name]!;
+for (const [name, run] of Object.entries(ours)) {
   for (let i = 0; i < 3; i++) run(); // warm up: compile, fill the pool
-  if (worker && torchCases.has(name)) await worker.request<TorchTurn>({ case: name, turn_ms: 100 });
-  msPerCall[name] = { ours: [], torch: [] };
-}
-for (let r = 0; r < rounds; r++) {
-  for (const name of Object.keys(ours)) {
-    const run = ours[name]!;
-    let calls = 0;
-    const start = performance.now();
-    let elapsed = 0;
-    do {
-      run();
-      calls++;
-      elapsed = performance.now() - start;
-    } while (elapsed < turnMs);
-    msPerCall[name]!.ours.push(elapsed / calls);
-    if (worker && torchCases.has(name)) {
-      const turn = await worker.request<TorchTurn>({ case: name, turn_ms: turnMs });
-      msPerCall[name]!.torch.push(turn.ms / turn.calls);
-    }
+  const turns: Record<string, Turn> = turnsOf({ ours: run });
+  if (torch && torchCases.has(name)) {
+    await torch.turn(name, 100);
+    turns.torch = (ms) => torch.turn(name, ms);
   }
+  const timing = await pairedTiming(turns, rounds, turnMs);
+  const perCall = (perSecond: number[] | undefined): number[] => (perSecond ?? []).map((v) => 1000 / v);
+  msPerCall[name] = { ours: perCall(timing.rounds.ours), torch: perCall(timing.rounds.torch) };
 }
-worker?.close();
+torch?.close();
 
 interface CaseResult {
   oursMs: number;
@@ -273,7 +211,7 @@ const file = saveResult('world-model-speed', {
   machine: machineInfo(),
   loadAverage: { before: loadBefore, after: loadavg() },
   kernels: kernels().name,
-  torch: python ? { python, blas } : 'skipped: no python3 that can import torch',
+  torch: torch ? { python: torch.python, blas: torch.blas } : TORCH_SKIPPED,
   problem: { members, ensembleSizes, forwardBatch, trainBatch, gru: gruShape },
   rounds,
   turnMs,

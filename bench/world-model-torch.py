@@ -1,43 +1,15 @@
-"""PyTorch side of `npm run bench -- world-model-speed` (one thread, CPU).
+"""PyTorch side of `npm run bench -- world-model-speed` (one thread, CPU), served by torch_child.py.
 
-Started by bench/world-model-speed.bench.ts as a long-lived child process so that its turns alternate with
-ours under the same load. Protocol, one JSON object per line each way:
-  <- {"sizes": ..., "members": ..., ...}              the problem; answered with {"ready": true, "blas": ...}
-  <- {"case": "ensemble-forward", "turn_ms": 250}   runs the case for at least turn_ms; answered with
-     {"calls": n, "ms": elapsed, "loss": last value}
-  <- {"quit": true}
-
-The models are written the way a PyTorch user would write them for speed: the ensemble keeps its weights
-as [E, in, out] and runs one baddbmm per layer (as MBPO's and PETS' reference code do), with F.silu and
-the PETS soft log-variance bounds; the GRU is torch.nn.GRU with an nn.Linear head.
+The problem ({"members", "ensemble_sizes", "forward_batch", "train_batch", "gru"}) gives three cases:
+ensemble-forward, ensemble-train and gru-train. The models are written the way a PyTorch user would write
+them for speed: the ensemble keeps its weights as [E, in, out] and runs one baddbmm per layer (as MBPO's
+and PETS' reference code do), with F.silu and the PETS soft log-variance bounds; the GRU is torch.nn.GRU
+with an nn.Linear head.
 """
-
-import json
-import re
-import sys
-import time
 
 import torch
 import torch.nn.functional as F
-
-torch.set_num_threads(1)
-
-
-def blas_info():
-    """What BLAS this torch uses: its build config, and which BLAS library the process actually mapped."""
-    torch.mm(torch.ones(64, 64), torch.ones(64, 64))  # make sure the BLAS is loaded
-    libs = set()
-    try:
-        with open("/proc/self/maps") as f:
-            for line in f:
-                path = line.split()[-1]
-                if any(k in path for k in ("blas", "mkl", "lapack")):
-                    libs.add(path)
-    except OSError:
-        pass
-    match = re.search(r"BLAS_INFO=(\w+)", torch.__config__.show())
-    build = f"BLAS_INFO={match.group(1)}" if match else "unknown"
-    return {"torch": torch.__version__, "build": build, "loaded": sorted(libs), "threads": torch.get_num_threads()}
+from torch_child import serve
 
 
 class Ensemble(torch.nn.Module):
@@ -67,8 +39,7 @@ class Ensemble(torch.nn.Module):
         return mean, logvar
 
 
-def main():
-    problem = json.loads(sys.stdin.readline())
+def prepare(problem):
     torch.manual_seed(0)
     members = problem["members"]
     sizes = problem["ensemble_sizes"]  # [in, hidden..., out]; the last layer emits 2 * out
@@ -109,23 +80,8 @@ def main():
         return loss.item()
 
     cases = {"ensemble-forward": ensemble_forward, "ensemble-train": ensemble_train, "gru-train": gru_train}
-    print(json.dumps({"ready": True, "blas": blas_info()}), flush=True)
-    for line in sys.stdin:
-        request = json.loads(line)
-        if request.get("quit"):
-            break
-        run = cases[request["case"]]
-        turn = request["turn_ms"] / 1000
-        calls = 0
-        start = time.perf_counter()
-        while True:
-            value = run()
-            calls += 1
-            elapsed = time.perf_counter() - start
-            if elapsed >= turn:
-                break
-        print(json.dumps({"calls": calls, "ms": 1000 * elapsed, "loss": value}), flush=True)
+    return cases, {}
 
 
 if __name__ == "__main__":
-    main()
+    serve(prepare)
