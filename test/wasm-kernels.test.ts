@@ -346,13 +346,35 @@ describe('fused linear layer (nn linear under the js and wasm sets)', () => {
   }
 });
 
+// The gemm with separate multiplies and adds, and with fused multiply-adds (relaxed SIMD, switched on where it
+// can be), every call on the WebAssembly path.
+const fmaVariants = [false, ...(relaxedSimd() ? [true] : [])].map((fma) => ({
+  fma,
+  set: createWasmKernels({ minGemmWork: 0, minMapElements: 0, fma }),
+}));
+
+/** gemmBatched of `kset` against gemmBatchedJs on random operands (A and B batch strides aS and bS). */
+function expectGemmBatched(
+  kset: KernelSet,
+  [batch, m, n, k]: [number, number, number, number],
+  [tA, tB, acc]: [boolean, boolean, boolean],
+  [aS, bS]: [number, number],
+  s: number,
+): void {
+  const rng = new Rng(s);
+  const cS = m * n;
+  const a = randomArray(rng, (batch - 1) * aS + m * k);
+  const b = randomArray(rng, (batch - 1) * bS + k * n);
+  const c0 = randomArray(rng, batch * cS);
+  const [expected, actual] = [c0.slice(), c0.slice()];
+  gemmBatchedJs(batch, tA, tB, m, n, k, a, 0, aS, b, 0, bS, expected, 0, cS, acc);
+  kset.gemmBatched!(batch, tA, tB, m, n, k, a, 0, aS, b, 0, bS, actual, 0, cS, acc);
+  expectClose(actual, expected, 2e-5 * Math.sqrt(k), 1e-5);
+}
+
 describe('gemm over long shared dimensions, with and without fused multiply-adds', () => {
-  // k beyond K_BLOCK is split into blocks that accumulate; FMA needs relaxed SIMD (switched on where it can be).
-  const variants = [false, ...(relaxedSimd() ? [true] : [])].map((fma) => ({
-    fma,
-    set: createWasmKernels({ minGemmWork: 0, minMapElements: 0, fma }),
-  }));
-  for (const { fma, set: kset } of variants) {
+  // k beyond K_BLOCK is split into blocks that accumulate.
+  for (const { fma, set: kset } of fmaVariants) {
     it(`fma ${fma}: matches gemmBatchedJs for k up to 3·K_BLOCK, shared and strided operands`, () => {
       fc.assert(
         fc.property(
@@ -365,20 +387,64 @@ describe('gemm over long shared dimensions, with and without fused multiply-adds
           fc.boolean(),
           seed,
           (batch, m, n, k, tA, tB, acc, s) => {
-            const rng = new Rng(s);
-            const aS = s % 2 === 0 ? 0 : m * k;
-            const bS = s % 3 === 0 ? 0 : k * n;
-            const cS = m * n;
-            const a = randomArray(rng, (batch - 1) * aS + m * k);
-            const b = randomArray(rng, (batch - 1) * bS + k * n);
-            const c0 = randomArray(rng, batch * cS);
-            const [expected, actual] = [c0.slice(), c0.slice()];
-            gemmBatchedJs(batch, tA, tB, m, n, k, a, 0, aS, b, 0, bS, expected, 0, cS, acc);
-            kset.gemmBatched!(batch, tA, tB, m, n, k, a, 0, aS, b, 0, bS, actual, 0, cS, acc);
-            expectClose(actual, expected, 2e-5 * Math.sqrt(k), 1e-5);
+            const strides: [number, number] = [s % 2 === 0 ? 0 : m * k, s % 3 === 0 ? 0 : k * n];
+            expectGemmBatched(kset, [batch, m, n, k], [tA, tB, acc], strides, s);
           },
         ),
         { numRuns: 25, seed: 21 },
+      );
+    });
+  }
+});
+
+describe('gemm right-edge panels of 1-4 columns (groups of A tiles), with and without fused multiply-adds', () => {
+  // n = 8j + 1..4 puts 1-4 live columns in the last panel, which goes through groups of 2-6 A tiles (8-24
+  // rows) and leaves the remaining tiles to the 4x8 sweep: m runs past several groups and their remainders.
+  const narrowN = fc.constantFrom(1, 2, 3, 4, 9, 10, 11, 12, 17, 20, 36);
+  for (const { fma, set: kset } of fmaVariants) {
+    it(`fma ${fma}: gemmBatched matches gemmBatchedJs (transposes, accumulation, k past K_BLOCK)`, () => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 1, max: 2 }),
+          fc.integer({ min: 1, max: 80 }),
+          narrowN,
+          fc.oneof(fc.integer({ min: 1, max: 40 }), fc.integer({ min: K_BLOCK - 2, max: K_BLOCK + 9 })),
+          fc.boolean(),
+          fc.boolean(),
+          fc.boolean(),
+          seed,
+          (batch, m, n, k, tA, tB, acc, s) => {
+            const strides: [number, number] = [m * k, s % 2 === 0 ? 0 : k * n];
+            expectGemmBatched(kset, [batch, m, n, k], [tA, tB, acc], strides, s);
+          },
+        ),
+        { numRuns: 40, seed: 23 },
+      );
+    });
+
+    it(`fma ${fma}: the fused linear layer's bias joins the narrow groups`, () => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 1, max: 80 }),
+          fc.integer({ min: 1, max: 40 }),
+          narrowN,
+          seed,
+          (rows, inF, outF, s) => {
+            const rng = new Rng(s);
+            const [x, w, bias] = [
+              randomArray(rng, rows * inF),
+              randomArray(rng, inF * outF),
+              randomArray(rng, outF),
+            ];
+            const expected = new Float32Array(rows * outF);
+            gemmJs(false, false, rows, outF, inF, x, 0, w, 0, expected, 0, false);
+            for (let i = 0; i < expected.length; i++) expected[i]! += bias[i % outF]!;
+            const actual = new Float32Array(rows * outF);
+            kset.linear!.forward('identity', rows, inF, outF, x, w, bias, actual, null);
+            expectClose(actual, expected, 2e-5 * Math.sqrt(inF), 1e-5);
+          },
+        ),
+        { numRuns: 40, seed: 24 },
       );
     });
   }

@@ -463,10 +463,11 @@ const readsReleased = (t: Tensor): boolean => t.disposed;
 function checkNode(node: Tensor): void {
   const op = node.op;
   if (op === null) return;
-  const where = `${op} (shape ${shapeString(node.shape)})`;
+  // Built only for an error: this runs for every node of every backward pass.
+  const where = (): string => `${op} (shape ${shapeString(node.shape)})`;
   if (node.backwardFn === null) {
     throw new Error(
-      `backward: trying to backward through the graph a second time: the graph through ${where} was ` +
+      `backward: trying to backward through the graph a second time: the graph through ${where()} was ` +
         'freed by an earlier backward(); pass { retainGraph: true } to the first backward() to keep it',
     );
   }
@@ -475,7 +476,7 @@ function checkNode(node: Tensor): void {
     : (node.parents?.find(readsReleased) ?? node.saved?.find(readsReleased));
   if (released) {
     throw new Error(
-      `backward: the graph through ${where} reads a tensor of shape ${shapeString(released.shape)} that ` +
+      `backward: the graph through ${where()} reads a tensor of shape ${shapeString(released.shape)} that ` +
         'was disposed when its tidy() scope ended; call backward() inside the tidy() that built the graph',
     );
   }

@@ -41,6 +41,7 @@ export const Op = {
   i32And: 0x71,
   i32Or: 0x72,
   i32Shl: 0x74,
+  i32ShrU: 0x76,
   f32Abs: 0x8b,
   f32Neg: 0x8c,
   f32Sqrt: 0x91,
