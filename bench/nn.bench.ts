@@ -174,7 +174,7 @@ const wasmRequired: Record<string, number> = {
   'b256-12-200-200-9': 3,
   'b2048-8-64-64-4': 3,
 };
-for (const size of opsPerSec['ours-wasm'] ? sizes : []) {
+for (const size of ours.some((c) => c.name === 'ours-wasm') ? sizes : []) {
   for (const rival of ['tfjs-wasm', 'jax-js']) {
     const measured = speedRatio(size.label, 'ours-wasm', rival);
     if (measured === undefined) continue;

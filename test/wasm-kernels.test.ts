@@ -19,6 +19,7 @@ import {
   gemmBatchedJs,
   gemmJs,
   gruGatesJs,
+  jsKernels,
   type KernelSet,
   kernels,
   noGrad,
@@ -312,6 +313,13 @@ describe('Adam update', () => {
   });
 });
 
+// The gemm with separate multiplies and adds, and with fused multiply-adds (relaxed SIMD, switched on where it
+// can be), every call on the WebAssembly path.
+const fmaVariants = [false, ...(relaxedSimd() ? [true] : [])].map((fma) => ({
+  fma,
+  set: createWasmKernels({ minGemmWork: 0, minMapElements: 0, fma }),
+}));
+
 describe('fused linear layer (nn linear under the js and wasm sets)', () => {
   let before: KernelSet;
   beforeAll(() => {
@@ -320,8 +328,8 @@ describe('fused linear layer (nn linear under the js and wasm sets)', () => {
   afterAll(() => setKernels(before));
 
   const activations: Activation[] = ['identity', 'tanh', 'relu', 'sigmoid', 'silu'];
-  function run(choice: 'js' | 'wasm', act: Activation, rows: number, inF: number, outF: number, s: number) {
-    useKernels(choice);
+  function run(set: KernelSet, act: Activation, rows: number, inF: number, outF: number, s: number) {
+    setKernels(set);
     const rng = new Rng(s);
     const layer = new Linear(inF, outF, { rng, activation: act });
     const x = tensor(randomArray(rng, rows * inF), [rows, inF], { requiresGrad: true });
@@ -330,28 +338,24 @@ describe('fused linear layer (nn linear under the js and wasm sets)', () => {
     y.mul(gy).sum().backward();
     return [y.data, x.grad!.data, layer.weight.grad!.data, layer.bias!.grad!.data];
   }
-  for (const act of activations) {
-    it(`${act}: output and the gradients of x, W and b`, () => {
-      fc.assert(
-        fc.property(dim, dim, dim, seed, (rows, inF, outF, s) => {
-          const js = run('js', act, rows, inF, outF, s);
-          const wa = run('wasm', act, rows, inF, outF, s);
-          js.forEach((expected, i) => {
-            expectClose(wa[i]!, expected, 2e-5 * Math.sqrt(Math.max(rows, inF)), 2e-5);
-          });
-        }),
-        { numRuns: 20, seed: 14 },
-      );
-    });
+  // The fused layer's kernels (gemm, activation maps) with and without fused multiply-adds.
+  for (const { fma, set: wasmSet } of fmaVariants) {
+    for (const act of activations) {
+      it(`fma ${fma}, ${act}: output and the gradients of x, W and b`, () => {
+        fc.assert(
+          fc.property(dim, dim, dim, seed, (rows, inF, outF, s) => {
+            const js = run(jsKernels, act, rows, inF, outF, s);
+            const wa = run(wasmSet, act, rows, inF, outF, s);
+            js.forEach((expected, i) => {
+              expectClose(wa[i]!, expected, 2e-5 * Math.sqrt(Math.max(rows, inF)), 2e-5);
+            });
+          }),
+          { numRuns: 20, seed: 14 },
+        );
+      });
+    }
   }
 });
-
-// The gemm with separate multiplies and adds, and with fused multiply-adds (relaxed SIMD, switched on where it
-// can be), every call on the WebAssembly path.
-const fmaVariants = [false, ...(relaxedSimd() ? [true] : [])].map((fma) => ({
-  fma,
-  set: createWasmKernels({ minGemmWork: 0, minMapElements: 0, fma }),
-}));
 
 /** gemmBatched of `kset` against gemmBatchedJs on random operands (A and B batch strides aS and bS). */
 function expectGemmBatched(
