@@ -13,6 +13,8 @@ export const TORCH_SKIPPED =
 export interface TorchTurn {
   calls: number;
   ms: number;
+  /** CPU time the child used in the turn. */
+  cpuMs: number;
   /** The last call's return value (a loss). */
   loss: number;
 }
@@ -78,8 +80,9 @@ export class TorchChild {
   }
 
   /** Runs case `name` for at least `turnMs` (0: exactly one call). */
-  turn(name: string, turnMs: number): Promise<TorchTurn> {
-    return this.request({ case: name, turn_ms: turnMs });
+  async turn(name: string, turnMs: number): Promise<TorchTurn> {
+    const turn = await this.request<TorchTurn & { cpu_ms: number }>({ case: name, turn_ms: turnMs });
+    return { calls: turn.calls, ms: turn.ms, cpuMs: turn.cpu_ms, loss: turn.loss };
   }
 
   close(): void {

@@ -7,7 +7,7 @@ script (bench/nn-torch.py, bench/world-model-torch.py) defines `prepare(problem)
   <- {"prepare": {...}}                           builds the cases of a problem; answered with
      {"prepared": [case names], "notes": {...}}
   <- {"case": "name", "turn_ms": 250}             runs the case for at least turn_ms (0: exactly once);
-     answered with {"calls": n, "ms": elapsed, "loss": the last call's value}
+     answered with {"calls": n, "ms": elapsed, "cpu_ms": this process's CPU time, "loss": the last call's value}
   <- {"quit": true}
 """
 
@@ -68,6 +68,7 @@ def serve(prepare):
         run = cases[request["case"]]
         turn = request["turn_ms"] / 1000
         calls = 0
+        cpu = time.process_time()
         start = time.perf_counter()
         while True:
             value = run()
@@ -75,4 +76,5 @@ def serve(prepare):
             elapsed = time.perf_counter() - start
             if elapsed >= turn:
                 break
-        send({"calls": calls, "ms": 1000 * elapsed, "loss": value})
+        cpu = time.process_time() - cpu
+        send({"calls": calls, "ms": 1000 * elapsed, "cpu_ms": 1000 * cpu, "loss": value})

@@ -1,4 +1,4 @@
-// `npm run bench -- world-model-speed [--quick]`: the world-model workloads of issue 11, ours against
+// `npm run bench -- world-model-speed [--quick] [--rounds n] [--turn-ms ms]`: the world-model workloads of issue 11, ours against
 // PyTorch on one thread (bench/world-model-torch.py, run by /usr/bin/python3 or python3 where one of them
 // can import torch; skipped, with a note, otherwise):
 // - ensemble-forward: ProbabilisticEnsemble (7 members, [12, 200, 200, 200, 200, 18], SiLU, soft-bounded
@@ -24,12 +24,23 @@ import {
 } from '../src/nn/index.ts';
 import { kernels, noGrad, Rng, type Tensor, tensor, tidy } from '../src/tensor/index.ts';
 import { pairedTiming, type Turn, turnsOf } from './paired.ts';
-import { machineInfo, median, saveResult } from './report.ts';
+import { machineInfo, median, parseBenchArgs, saveResult } from './report.ts';
 import { TORCH_SKIPPED, TorchChild } from './torch-child.ts';
 
-const quick = process.argv.slice(2).includes('--quick');
-const rounds = quick ? 2 : 8;
-const turnMs = quick ? 100 : 400;
+const { flags } = parseBenchArgs({
+  command: 'bench world-model-speed',
+  positionals: '',
+  minPositionals: 0,
+  maxPositionals: 0,
+  flags: [
+    { name: 'quick', type: 'boolean', help: 'a smoke run: 2 rounds of 100 ms turns, nothing saved' },
+    { name: 'rounds', type: 'int', min: 1, help: 'rounds of alternating turns (default 8)' },
+    { name: 'turn-ms', type: 'int', min: 1, help: 'milliseconds per turn (default 400)' },
+  ],
+});
+const quick = flags.quick === true;
+const rounds = (flags.rounds as number | undefined) ?? (quick ? 2 : 8);
+const turnMs = (flags['turn-ms'] as number | undefined) ?? (quick ? 100 : 400);
 
 const members = 7;
 const ensembleSizes = [12, 200, 200, 200, 200, 18];
@@ -135,8 +146,9 @@ if (torch) {
 }
 console.log(`ours: kernels '${kernels().name}', ${rounds} rounds of ${turnMs} ms turns`);
 
-/** Milliseconds per call in every round, per case and contender. */
+/** Milliseconds per call in every round, per case and contender, by the clock and by CPU time. */
 const msPerCall: Record<string, { ours: number[]; torch: number[] }> = {};
+const cpuMsPerCall: Record<string, { ours: number[]; torch: number[] }> = {};
 for (const [name, run] of Object.entries(ours)) {
   for (let i = 0; i < 3; i++) run(); // warm up: compile, fill the pool
   const turns: Record<string, Turn> = turnsOf({ ours: run });
@@ -147,6 +159,7 @@ for (const [name, run] of Object.entries(ours)) {
   const timing = await pairedTiming(turns, rounds, turnMs);
   const perCall = (perSecond: number[] | undefined): number[] => (perSecond ?? []).map((v) => 1000 / v);
   msPerCall[name] = { ours: perCall(timing.rounds.ours), torch: perCall(timing.rounds.torch) };
+  cpuMsPerCall[name] = { ours: perCall(timing.cpuRounds.ours), torch: perCall(timing.cpuRounds.torch) };
 }
 torch?.close();
 
@@ -155,13 +168,23 @@ interface CaseResult {
   torchMs: number | null;
   /** Median over rounds of our time / PyTorch's time in the same round. */
   ratio: number | null;
+  /** The same by each process's CPU time (the machine's other work left out). */
+  cpuRatio: number | null;
 }
+/** Median over rounds of ours / torch in the same round; null without PyTorch. */
+const roundRatio = (t: { ours: number[]; torch: number[] }): number | null =>
+  t.torch.length > 0 && t.torch.length === t.ours.length
+    ? median(t.ours.map((v, i) => v / t.torch[i]!))
+    : null;
 const results: Record<string, CaseResult> = {};
 for (const [name, t] of Object.entries(msPerCall)) {
-  const ratio = t.torch.length > 0 ? median(t.ours.map((v, i) => v / t.torch[i]!)) : null;
-  results[name] = { oursMs: median(t.ours), torchMs: t.torch.length > 0 ? median(t.torch) : null, ratio };
+  const ratio = roundRatio(t);
+  const cpuRatio = roundRatio(cpuMsPerCall[name]!);
+  const torchMs = t.torch.length > 0 ? median(t.torch) : null;
+  results[name] = { oursMs: median(t.ours), torchMs, ratio, cpuRatio };
   const torchText = results[name]!.torchMs === null ? '' : `  torch ${results[name]!.torchMs!.toFixed(2)} ms`;
-  const ratioText = ratio === null ? '' : `  ours/torch ${ratio.toFixed(2)}x`;
+  const ratioText =
+    ratio === null ? '' : `  ours/torch ${ratio.toFixed(2)}x (CPU time ${cpuRatio?.toFixed(2) ?? '-'}x)`;
   console.log(
     `${name.padEnd(22)} ours ${results[name]!.oursMs.toFixed(2).padStart(7)} ms${torchText}${ratioText}`,
   );
@@ -217,6 +240,7 @@ const file = saveResult('world-model-speed', {
   turnMs,
   results,
   msPerCallByRound: msPerCall,
+  cpuMsPerCallByRound: cpuMsPerCall,
   checks,
   issuePyTorchMs: recorded,
 });
