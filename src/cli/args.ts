@@ -168,25 +168,22 @@ export interface ResumeOptions {
   resume: true;
   quiet: boolean;
   stopAfter: number | undefined;
+  stopAtSteps: number | undefined;
 }
+
+/** The flags a resumed session takes; `--set` changes the saved config from the checkpoint on (config-changes.ts). */
+const RESUME_FLAGS = ['resume', 'quiet', 'stop-after', 'stop-at-steps', 'set'];
 
 /**
  * For a command whose `--resume` continues a run with its saved config: null without `--resume`, else the
- * resume options; any other flag given (or one of `alsoGiven`, such as `set`) is a usage error naming it.
+ * resume options; any other flag given is a usage error naming it.
  */
-export function resumeOptions(
-  flags: ParsedArgs['flags'],
-  spec: CommandSpec,
-  alsoGiven: readonly string[] = [],
-): ResumeOptions | null {
+export function resumeOptions(flags: ParsedArgs['flags'], spec: CommandSpec): ResumeOptions | null {
   if (flags.resume === undefined) return null;
-  const others = [
-    ...Object.keys(flags).filter((k) => !['resume', 'quiet', 'stop-after'].includes(k)),
-    ...alsoGiven,
-  ];
+  const others = Object.keys(flags).filter((k) => !RESUME_FLAGS.includes(k));
   if (others.length > 0) {
     throw new UsageError(
-      `--resume continues a run with its saved config; drop ${others.map((k) => `--${k}`).join(', ')}`,
+      `--resume continues a run with its saved config (--set changes it); drop ${others.map((k) => `--${k}`).join(', ')}`,
       spec,
     );
   }
@@ -195,8 +192,17 @@ export function resumeOptions(
     resume: true,
     quiet: flags.quiet === true,
     stopAfter: flags['stop-after'] as number | undefined,
+    stopAtSteps: flags['stop-at-steps'] as number | undefined,
   };
 }
+
+/** The flag every train command offers to end a session at a real-step count, for a later `--resume`. */
+export const STOP_AT_STEPS_FLAG: FlagSpec = {
+  name: 'stop-at-steps',
+  type: 'int',
+  min: 1,
+  help: 'stop at the first update with at least this many real steps (checkpointed and evaluated there)',
+};
 
 /**
  * Pulls every `--set k=v [k=v ...]` (and `--set=k=v`) out of argv: one --set takes all the key=value words
@@ -249,5 +255,14 @@ export function parseSetValue(raw: string, like: unknown): unknown {
   } catch {
     // Not JSON: the string itself; the config's validation names it if a string is not what it takes.
     return raw;
+  }
+}
+
+/** `fn`'s result; an error it throws (a config check) becomes a usage error, for exit status 2. */
+export function usageOnError<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw new UsageError((e as Error).message);
   }
 }

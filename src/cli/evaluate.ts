@@ -143,3 +143,25 @@ export function summarize(returns: number[], lengths: number[], seeds: [number, 
     lengths,
   };
 }
+
+/** An evaluation as a metrics line's fields. */
+export function evaluationFields(summary: EvalSummary): {
+  evalMeanReturn: number;
+  evalSolvedFraction: number;
+} {
+  return { evalMeanReturn: summary.meanReturn, evalSolvedFraction: summary.solvedFraction };
+}
+
+/**
+ * An iteration's metrics with an evaluation: its own, or else one run now by `evaluate` (its time added to
+ * `evalSeconds`), for a stop that must be ranked on (`--stop-at-steps`).
+ */
+export function withEvaluation<M extends { evalMeanReturn?: number; evalSeconds: number }>(
+  metrics: M,
+  evaluate: () => EvalSummary,
+): M {
+  if (metrics.evalMeanReturn !== undefined) return metrics;
+  const started = performance.now();
+  const fields = evaluationFields(evaluate());
+  return { ...metrics, ...fields, evalSeconds: metrics.evalSeconds + (performance.now() - started) / 1000 };
+}

@@ -11,7 +11,12 @@ import { ENV_IDS, type EnvId, type LunarLanderOptions, makeVectorEnv, optionsFor
 import { writeFileAtomic } from '../nn/index.ts';
 import { defaultCemConfig } from '../rl/cem-config.ts';
 import { Pets, type PetsIterationMetrics, type PetsState } from '../rl/pets.ts';
-import { defaultPetsConfig, type PetsConfig, resolvePetsConfig } from '../rl/pets-config.ts';
+import {
+  defaultPetsConfig,
+  PETS_FIXED_DURING_RUN,
+  type PetsConfig,
+  resolvePetsConfig,
+} from '../rl/pets-config.ts';
 import { actionSize } from '../rl/vector-env.ts';
 import { EnsembleModel, loadModel, ReplayBuffer } from '../rl/world-model/index.ts';
 import {
@@ -20,9 +25,11 @@ import {
   parseArgs,
   parseSetValue,
   resumeOptions,
+  STOP_AT_STEPS_FLAG,
   UsageError,
 } from './args.ts';
-import { type EvalSummary, evaluatePlanner } from './evaluate.ts';
+import { type ChangedConfig, changedOnResume } from './config-changes.ts';
+import { type EvalSummary, evaluatePlanner, withEvaluation } from './evaluate.ts';
 import { ProgressBar } from './progress.ts';
 import {
   appendMetrics,
@@ -36,7 +43,7 @@ import {
 } from './run-folder.ts';
 
 /** Everything a PETS run was asked for; written to config.json and read back by resume, eval, plot. */
-export interface PetsRunConfig {
+export interface PetsRunConfig extends ChangedConfig {
   algorithm: 'pets';
   envId: EnvId;
   envOptions: LunarLanderOptions;
@@ -96,10 +103,13 @@ export const trainPetsSpec: CommandSpec = {
     {
       name: 'set',
       type: 'list',
-      help: `loop option(s), repeatable (${PETS_KEYS.join(', ')}; cem.<${CEM_FIELDS.join(' | ')}>)`,
+      help:
+        `loop option(s), repeatable (${PETS_KEYS.join(', ')}; cem.<${CEM_FIELDS.join(' | ')}>); with --resume, ` +
+        `changes the run's config from its checkpoint on (not ${PETS_FIXED_DURING_RUN.join(', ')})`,
     },
     { name: 'resume', type: 'string', help: 'continue the run in this folder from its last checkpoint' },
     { name: 'stop-after', type: 'int', min: 1, help: 'stop after this many iterations in this session' },
+    STOP_AT_STEPS_FLAG,
     { name: 'quiet', type: 'boolean', help: 'no progress bar' },
   ],
 };
@@ -108,8 +118,12 @@ export interface TrainPetsOptions {
   dir: string;
   config?: PetsRunConfig;
   resume?: boolean;
+  /** On resume: loop options changed from the checkpoint on, recorded in config.json (config-changes.ts). */
+  set?: Partial<PetsConfig>;
   quiet?: boolean;
   stopAfter?: number;
+  /** End the session at the first iteration with at least this many real steps, checkpointed and evaluated. */
+  stopAtSteps?: number;
   log?: (line: string) => void;
 }
 
@@ -147,8 +161,8 @@ export function parsePetsOverrides(entries: readonly string[]): Partial<PetsConf
 export function trainPetsOptionsFromArgs(argv: readonly string[]): TrainPetsOptions {
   const { sets, rest } = extractSets(argv, trainPetsSpec);
   const { flags } = parseArgs(rest, trainPetsSpec);
-  const resume = resumeOptions(flags, trainPetsSpec, sets.length > 0 ? ['set'] : []);
-  if (resume) return resume;
+  const resume = resumeOptions(flags, trainPetsSpec);
+  if (resume) return { ...resume, set: parsePetsOverrides(sets) };
   const envId = (flags.env as EnvId | undefined) ?? 'LunarLander-v3';
   const overrides = parsePetsOverrides(sets) as Record<string, unknown>;
   const fromFlags: [string, keyof PetsConfig][] = [
@@ -176,6 +190,7 @@ export function trainPetsOptionsFromArgs(argv: readonly string[]): TrainPetsOpti
     },
     quiet: flags.quiet === true,
     stopAfter: flags['stop-after'] as number | undefined,
+    stopAtSteps: flags['stop-at-steps'] as number | undefined,
   };
 }
 
@@ -217,6 +232,14 @@ export async function trainPets(options: TrainPetsOptions): Promise<TrainPetsRes
   if (options.resume) {
     if (!existsSync(paths.config)) throw new Error(`resume: ${dir} has no config.json; is it a run folder?`);
     config = readPetsRunConfig(dir, 'resume');
+    config = changedOnResume(
+      dir,
+      config,
+      'pets',
+      options.set,
+      { resolve: resolvePetsConfig, fixed: PETS_FIXED_DURING_RUN, counter: 'iteration' },
+      (changed) => writeFileAtomic(paths.config, `${JSON.stringify(changed, null, 2)}\n`),
+    );
   } else {
     if (!options.config) throw new Error('train pets: a config is required for a fresh run');
     if (existsSync(paths.config)) {
@@ -278,14 +301,18 @@ export async function trainPets(options: TrainPetsOptions): Promise<TrainPetsRes
     const metrics: PetsMetricsLine[] = [];
     let finalEval: EvalSummary | null = null;
     let session = 0;
-    while (!loop.done && (options.stopAfter === undefined || session < options.stopAfter)) {
+    const reachedStop = () => options.stopAtSteps !== undefined && loop.realSteps >= options.stopAtSteps;
+    while (!loop.done && !reachedStop() && (options.stopAfter === undefined || session < options.stopAfter)) {
       lastEval = null;
-      const m = loop.iterate();
+      let m = loop.iterate();
       session++;
+      // A stop at a real-step count is a point to rank the run at and to resume from: evaluated, checkpointed.
+      const ending = loop.done || reachedStop();
+      if (ending) m = withEvaluation(m, () => evaluate(loop.evaluationController()));
       const line: PetsMetricsLine = { ...m, steps: m.realSteps, wallSeconds: wall() };
       metrics.push(line);
       appendMetrics(dir, line);
-      if (m.iteration % config.checkpointEvery === 0 || loop.done) saveRunCheckpoint(dir, loop, wall());
+      if (m.iteration % config.checkpointEvery === 0 || ending) saveRunCheckpoint(dir, loop, wall());
       if (loop.done) finalEval = lastEval;
       if (m.evalMeanReturn !== undefined) lastEvalReturn = m.evalMeanReturn;
       progress.update({

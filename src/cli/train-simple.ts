@@ -18,7 +18,12 @@ import {
   type SimpleModel,
   type SimpleState,
 } from '../rl/simple.ts';
-import { defaultSimpleConfig, resolveSimpleConfig, type SimpleConfig } from '../rl/simple-config.ts';
+import {
+  defaultSimpleConfig,
+  resolveSimpleConfig,
+  SIMPLE_FIXED_DURING_RUN,
+  type SimpleConfig,
+} from '../rl/simple-config.ts';
 import { TORCH_POLICY_FILE, torchPolicySafetensors } from '../rl/torch-export.ts';
 import { actionSize } from '../rl/vector-env.ts';
 import { errorAtHorizon } from '../rl/world-model/diagnostics/fresh-errors.ts';
@@ -30,9 +35,11 @@ import {
   parseArgs,
   parseSetValue,
   resumeOptions,
+  STOP_AT_STEPS_FLAG,
   UsageError,
 } from './args.ts';
-import { type EvalSummary, evaluatePolicy } from './evaluate.ts';
+import { type ChangedConfig, changedOnResume } from './config-changes.ts';
+import { type EvalSummary, evaluatePolicy, withEvaluation } from './evaluate.ts';
 import { formatCount, ProgressBar } from './progress.ts';
 import {
   appendMetrics,
@@ -46,7 +53,7 @@ import {
 } from './run-folder.ts';
 
 /** Everything a model-based run was asked for; written to config.json and read back by resume, eval, plot. */
-export interface SimpleRunConfig {
+export interface SimpleRunConfig extends ChangedConfig {
   algorithm: 'simple';
   envId: EnvId;
   envOptions: LunarLanderOptions;
@@ -120,7 +127,8 @@ export const trainSimpleSpec: CommandSpec = {
       type: 'list',
       help:
         'loop option(s), repeatable, several after one --set, e.g. --set modelEnvs=64 modelHiddenSizes=200,200 ' +
-        `ppo.gamma=0.98 (${SIMPLE_KEYS.join(', ')}; ppo.<${PPO_KEYS.filter((k) => !PPO_LOOP_KEYS.includes(k)).join(' | ')}>)`,
+        `ppo.gamma=0.98 (${SIMPLE_KEYS.join(', ')}; ppo.<${PPO_KEYS.filter((k) => !PPO_LOOP_KEYS.includes(k)).join(' | ')}>); ` +
+        `with --resume, changes the run's config from its checkpoint on (not ${SIMPLE_FIXED_DURING_RUN.join(', ')})`,
     },
     { name: 'resume', type: 'string', help: 'continue the run in this folder from its last checkpoint' },
     {
@@ -129,6 +137,7 @@ export const trainSimpleSpec: CommandSpec = {
       min: 1,
       help: 'stop after this many iterations in this session (for testing resume)',
     },
+    STOP_AT_STEPS_FLAG,
     { name: 'quiet', type: 'boolean', help: 'no progress bar' },
   ],
 };
@@ -138,8 +147,12 @@ export interface TrainSimpleOptions {
   /** For a fresh run; ignored on resume (config.json decides). */
   config?: SimpleRunConfig;
   resume?: boolean;
+  /** On resume: loop options changed from the checkpoint on, recorded in config.json (config-changes.ts). */
+  set?: Partial<SimpleConfig>;
   quiet?: boolean;
   stopAfter?: number;
+  /** End the session at the first iteration with at least this many real steps, checkpointed and evaluated. */
+  stopAtSteps?: number;
   log?: (line: string) => void;
 }
 
@@ -187,8 +200,8 @@ export function parseSimpleOverrides(entries: readonly string[]): Partial<Simple
 export function trainSimpleOptionsFromArgs(argv: readonly string[]): TrainSimpleOptions {
   const { sets, rest } = extractSets(argv, trainSimpleSpec);
   const { flags } = parseArgs(rest, trainSimpleSpec);
-  const resume = resumeOptions(flags, trainSimpleSpec, sets.length > 0 ? ['set'] : []);
-  if (resume) return resume;
+  const resume = resumeOptions(flags, trainSimpleSpec);
+  if (resume) return { ...resume, set: parseSimpleOverrides(sets) };
   const envId = (flags.env as EnvId | undefined) ?? 'LunarLander-v3';
   const overrides: Partial<SimpleConfig> = parseSimpleOverrides(sets);
   // The flags win over --set of the same option.
@@ -221,6 +234,7 @@ export function trainSimpleOptionsFromArgs(argv: readonly string[]): TrainSimple
     config,
     quiet: flags.quiet === true,
     stopAfter: flags['stop-after'] as number | undefined,
+    stopAtSteps: flags['stop-at-steps'] as number | undefined,
   };
 }
 
@@ -319,6 +333,14 @@ export async function trainSimple(options: TrainSimpleOptions): Promise<TrainSim
   if (options.resume) {
     if (!existsSync(paths.config)) throw new Error(`resume: ${dir} has no config.json; is it a run folder?`);
     config = readSimpleRunConfig(dir, 'resume');
+    config = changedOnResume(
+      dir,
+      config,
+      'simple',
+      options.set,
+      { resolve: resolveSimpleConfig, fixed: SIMPLE_FIXED_DURING_RUN, counter: 'iteration' },
+      (changed) => writeFileAtomic(paths.config, configJson(changed)),
+    );
   } else {
     if (!options.config) throw new Error('train simple: a config is required for a fresh run');
     if (existsSync(paths.config)) {
@@ -365,6 +387,10 @@ export async function trainSimple(options: TrainSimpleOptions): Promise<TrainSim
       );
       replayActionLog(env, file(CHECKPOINT_FILES.actions), saved.log, saved.simple.observations, dir);
       loop.resume(saved.simple);
+      // A starting value set on resume starts again from there (the dynamic rule then moves it as usual).
+      for (const key of ['horizon', 'temperature', 'lambdaUncertainty'] as const) {
+        if (options.set?.[key] !== undefined) loop[key] = c[key];
+      }
       truncateMetrics(dir, checkpoint.update, 'iteration');
       wallBefore = saved.wallSeconds;
     } else {
@@ -390,14 +416,22 @@ export async function trainSimple(options: TrainSimpleOptions): Promise<TrainSim
     const metrics: SimpleMetricsLine[] = [];
     let finalEval: EvalSummary | null = null;
     let sessionIterations = 0;
-    while (!loop.done && (options.stopAfter === undefined || sessionIterations < options.stopAfter)) {
+    const reachedStop = () => options.stopAtSteps !== undefined && loop.realSteps >= options.stopAtSteps;
+    while (
+      !loop.done &&
+      !reachedStop() &&
+      (options.stopAfter === undefined || sessionIterations < options.stopAfter)
+    ) {
       lastEval = null;
-      const m = loop.iterate();
+      let m = loop.iterate();
       sessionIterations++;
+      // A stop at a real-step count is a point to rank the run at and to resume from: evaluated, checkpointed.
+      const ending = loop.done || reachedStop();
+      if (ending) m = withEvaluation(m, () => evaluate(loop.policy));
       const line: SimpleMetricsLine = { ...m, steps: m.realSteps, wallSeconds: wall() };
       metrics.push(line);
       appendMetrics(dir, line);
-      if (m.iteration % config.checkpointEvery === 0 || loop.done) saveRunCheckpoint(dir, loop, env, wall());
+      if (m.iteration % config.checkpointEvery === 0 || ending) saveRunCheckpoint(dir, loop, env, wall());
       if (loop.done) finalEval = lastEval;
       if (m.evalMeanReturn !== undefined) lastEvalReturn = m.evalMeanReturn;
       const error = modelError(m);

@@ -10,6 +10,7 @@ import { loadModule, loadOptimizer, saveModule, saveOptimizer, writeFileAtomic }
 import { Ppo, type PpoState, type PpoUpdateMetrics } from '../rl/ppo.ts';
 import {
   defaultPpoConfig,
+  PPO_FIXED_DURING_RUN,
   type PpoConfig,
   ppoDefaultsForLander,
   resolvePpoConfig,
@@ -17,7 +18,15 @@ import {
 import { RecordedVectorEnv } from '../rl/recorded-env.ts';
 import { TORCH_POLICY_FILE, torchPolicySafetensors } from '../rl/torch-export.ts';
 import { replayActionLog, writeActionLog } from './action-log-file.ts';
-import { type CommandSpec, parseArgs, parseOverrides, resumeOptions, UsageError } from './args.ts';
+import {
+  type CommandSpec,
+  parseArgs,
+  parseOverrides,
+  resumeOptions,
+  STOP_AT_STEPS_FLAG,
+  UsageError,
+} from './args.ts';
+import { type ChangedConfig, changedOnResume } from './config-changes.ts';
 import { type EvalSummary, evaluatePolicy } from './evaluate.ts';
 import { ProgressBar } from './progress.ts';
 import {
@@ -32,7 +41,7 @@ import {
 } from './run-folder.ts';
 
 /** Everything a PPO run was asked for; written to config.json and read back by resume, eval and replay. */
-export interface PpoRunConfig {
+export interface PpoRunConfig extends ChangedConfig {
   algorithm: 'ppo';
   envId: EnvId;
   envOptions: LunarLanderOptions;
@@ -75,7 +84,9 @@ export const trainSpec: CommandSpec = {
     {
       name: 'set',
       type: 'list',
-      help: `PPO option, repeatable, e.g. --set gamma=0.99 (${Object.keys(defaultPpoConfig).join(', ')})`,
+      help:
+        `PPO option, repeatable, e.g. --set gamma=0.99 (${Object.keys(defaultPpoConfig).join(', ')}); with ` +
+        `--resume, changes the run's config from its checkpoint on (not ${PPO_FIXED_DURING_RUN.join(', ')})`,
     },
     { name: 'resume', type: 'string', help: 'continue the run in this folder from its last checkpoint' },
     {
@@ -84,6 +95,7 @@ export const trainSpec: CommandSpec = {
       min: 1,
       help: 'stop after this many updates in this session (for testing resume)',
     },
+    STOP_AT_STEPS_FLAG,
     { name: 'quiet', type: 'boolean', help: 'no progress bar' },
   ],
 };
@@ -93,8 +105,12 @@ export interface TrainOptions {
   /** For a fresh run; ignored on resume (config.json decides). */
   config?: PpoRunConfig;
   resume?: boolean;
+  /** On resume: PPO options changed from the checkpoint on, recorded in config.json (config-changes.ts). */
+  set?: Partial<PpoConfig>;
   quiet?: boolean;
   stopAfter?: number;
+  /** End the session at the first update with at least this many real steps, checkpointed and evaluated. */
+  stopAtSteps?: number;
   log?: (line: string) => void;
 }
 
@@ -108,15 +124,15 @@ export interface TrainResult {
 /** Parses `train ppo` arguments into the run folder and config (or a resume). */
 export function trainOptionsFromArgs(argv: readonly string[]): TrainOptions {
   const { flags } = parseArgs(argv, trainSpec);
-  const resume = resumeOptions(flags, trainSpec);
-  if (resume) return resume;
-  const envId = (flags.env as EnvId | undefined) ?? 'LunarLander-v3';
-  const seed = (flags.seed as number | undefined) ?? 1;
   const overrides = parseOverrides(
     (flags.set as string[] | undefined) ?? [],
     Object.keys(defaultPpoConfig),
     trainSpec,
-  );
+  ) as Partial<PpoConfig>;
+  const resume = resumeOptions(flags, trainSpec);
+  if (resume) return { ...resume, set: overrides };
+  const envId = (flags.env as EnvId | undefined) ?? 'LunarLander-v3';
+  const seed = (flags.seed as number | undefined) ?? 1;
   const numEnvs = (flags.envs as number | undefined) ?? 16;
   let ppo: PpoConfig;
   try {
@@ -148,6 +164,7 @@ export function trainOptionsFromArgs(argv: readonly string[]): TrainOptions {
     config,
     quiet: flags.quiet === true,
     stopAfter: flags['stop-after'] as number | undefined,
+    stopAtSteps: flags['stop-at-steps'] as number | undefined,
   };
 }
 
@@ -188,6 +205,19 @@ export async function trainPpo(options: TrainOptions): Promise<TrainResult> {
   if (options.resume) {
     if (!existsSync(paths.config)) throw new Error(`resume: ${dir} has no config.json; is it a run folder?`);
     config = readJson<PpoRunConfig>(paths.config, 'resume');
+    const { numEnvs } = config;
+    config = changedOnResume(
+      dir,
+      config,
+      'ppo',
+      options.set,
+      {
+        resolve: (ppo) => resolvePpoConfig(ppo, numEnvs),
+        fixed: PPO_FIXED_DURING_RUN,
+        counter: 'update',
+      },
+      (changed) => writeJson(paths.config, changed),
+    );
   } else {
     if (!options.config) throw new Error('train: a config is required for a fresh run');
     if (existsSync(paths.config)) {
@@ -239,12 +269,19 @@ export async function trainPpo(options: TrainOptions): Promise<TrainResult> {
     const metrics: PpoUpdateMetrics[] = [];
     let finalEval: EvalSummary | null = null;
     let sessionUpdates = 0;
-    while (!ppo.done && (options.stopAfter === undefined || sessionUpdates < options.stopAfter)) {
+    const reachedStop = () => options.stopAtSteps !== undefined && ppo.steps >= options.stopAtSteps;
+    while (
+      !ppo.done &&
+      !reachedStop() &&
+      (options.stopAfter === undefined || sessionUpdates < options.stopAfter)
+    ) {
       const m = ppo.update();
       sessionUpdates++;
       metrics.push(m);
+      // A stop at a real-step count is a point to rank the run at and to resume from: evaluated, checkpointed.
+      const ending = ppo.done || reachedStop();
       let evaluation: Record<string, number> = {};
-      if ((config.evalEvery > 0 && m.update % config.evalEvery === 0) || ppo.done) {
+      if ((config.evalEvery > 0 && m.update % config.evalEvery === 0) || ending) {
         const evalStarted = performance.now();
         const summary = evaluatePolicy(ppo.policy, config.envId, config.envOptions, config.evalEpisodes);
         evaluation = {
@@ -255,7 +292,7 @@ export async function trainPpo(options: TrainOptions): Promise<TrainResult> {
         if (ppo.done) finalEval = summary;
       }
       appendMetrics(dir, { ...m, ...evaluation, wallSeconds: wall() });
-      if (m.update % config.checkpointEvery === 0 || ppo.done) saveRunCheckpoint(dir, ppo, env, wall());
+      if (m.update % config.checkpointEvery === 0 || ending) saveRunCheckpoint(dir, ppo, env, wall());
       progress.update({
         steps: m.steps,
         meanReturn: m.meanReturn,

@@ -4,6 +4,7 @@
 
 import type { MessagePort, Worker } from 'node:worker_threads';
 import { nodeBuiltin } from '../node-builtins/index.ts';
+import { startModuleWorker } from '../node-builtins/module-worker.ts';
 import { CONTINUOUS_ACTION_SIZE, OBSERVATION_SIZE } from './constants.ts';
 import { LunarLander, landerActionSpace } from './lunar-lander.ts';
 import { resolveOptions } from './options.ts';
@@ -36,8 +37,10 @@ import {
 } from './worker-protocol.ts';
 
 /** Node's modules for worker threads, looked up on use so the env layer bundles for a browser. */
+const ELSEWHERE = 'elsewhere, SyncVectorEnv steps every copy in one thread';
+
 function node<Name extends Parameters<typeof nodeBuiltin>[0]>(name: Name) {
-  return nodeBuiltin(name, 'WorkerVectorEnv', 'elsewhere, SyncVectorEnv steps every copy in one thread');
+  return nodeBuiltin(name, 'WorkerVectorEnv', ELSEWHERE);
 }
 
 export interface WorkerVectorEnvOptions extends VectorEnvOptions {
@@ -52,32 +55,11 @@ export interface WorkerVectorEnvOptions extends VectorEnvOptions {
   timeoutMs?: number;
 }
 
-/**
- * Worker threads run TypeScript through tsx, as the rest of the project does. On Node 20 neither a .ts
- * entry file nor `--import tsx` in the worker's execArgv gets tsx's hooks installed, so the entry is a
- * small script that registers tsx's ESM API in the worker and then imports the worker module.
- */
+/** A worker thread stepping a slice of the copies (TypeScript through tsx where the engine runs as source). */
 function startWorker(workerData: unknown, transferList: MessagePort[]): Worker {
   const isTypeScript = import.meta.url.endsWith('.ts');
   const url = new URL(isTypeScript ? './vector-worker.ts' : './vector-worker.js', import.meta.url);
-  const { Worker } = node('node:worker_threads');
-  if (!isTypeScript) return new Worker(url, { workerData, transferList });
-  const entry =
-    `import(${JSON.stringify(tsxEsmApiUrl())})` +
-    `.then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); })` +
-    '.catch((error) => { setImmediate(() => { throw error; }); });';
-  return new Worker(entry, { eval: true, workerData, transferList });
-}
-
-/** The ESM build of `tsx/esm/api`, found through tsx's own exports map (its CJS build cannot register). */
-function tsxEsmApiUrl(): string {
-  const require = node('node:module').createRequire(import.meta.url);
-  const manifestPath = require.resolve('tsx/package.json');
-  const manifest = JSON.parse(node('node:fs').readFileSync(manifestPath, 'utf8')) as {
-    exports: Record<string, { import: { default: string } }>;
-  };
-  return new URL(manifest.exports['./esm/api']!.import.default, node('node:url').pathToFileURL(manifestPath))
-    .href;
+  return startModuleWorker(url, { workerData, transferList }, 'WorkerVectorEnv', ELSEWHERE);
 }
 
 export class WorkerVectorEnv implements VectorEnv {

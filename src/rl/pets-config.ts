@@ -73,6 +73,20 @@ export const defaultPetsConfig: Readonly<PetsConfig> = Object.freeze({
   seed: 1,
 } satisfies PetsConfig);
 
+/**
+ * Fields fixed once a run has started: the budget and first collection, the ensemble's shape, the buffer
+ * and the seed. A resumed run may change any other from its next iteration on (`--resume <dir> --set`).
+ */
+export const PETS_FIXED_DURING_RUN: readonly string[] = Object.freeze([
+  'totalRealSteps',
+  'initialRealSteps',
+  'modelHiddenSizes',
+  'ensembleMembers',
+  'ensembleElites',
+  'bufferCapacity',
+  'seed',
+]);
+
 const checks: FieldCheck<PetsConfig>[] = [
   ['totalRealSteps', positiveInteger, 'a positive integer'],
   ['initialRealSteps', positiveInteger, 'a positive integer'],

@@ -139,6 +139,11 @@ export class Pets {
     );
   }
 
+  /** The planner an evaluation after the last iteration uses: seeded apart from that iteration's collection. */
+  evaluationController(): MpcController {
+    return this.controller(iterationSeed(this.config.seed, this.iteration - 1) + 1);
+  }
+
   /** One iteration (steps 1 to 3 of the header; the first collects at random instead of planning). */
   iterate(): PetsIterationMetrics {
     const c = this.config;
@@ -175,7 +180,7 @@ export class Pets {
     t0 = performance.now();
     let evaluation: { evalMeanReturn?: number; evalSolvedFraction?: number } = {};
     if (this.evaluate && ((c.evalEvery > 0 && this.iteration % c.evalEvery === 0) || this.done)) {
-      const result = this.evaluate(this.controller(seed + 1));
+      const result = this.evaluate(this.evaluationController());
       evaluation = { evalMeanReturn: result.meanReturn, evalSolvedFraction: result.solvedFraction };
     }
     const evalSeconds = seconds(t0);

@@ -92,6 +92,21 @@ export const defaultPpoConfig: Readonly<PpoConfig> = Object.freeze({
   seed: 1,
 });
 
+/**
+ * Fields fixed once a run has started: the budget, the rollout length its state carries, the network's
+ * shape and first weights, the normalisers its state keeps, and the seed. A resumed run may change any
+ * other from its next update on (`npm run train -- ppo --resume <dir> --set key=value`).
+ */
+export const PPO_FIXED_DURING_RUN: readonly string[] = Object.freeze([
+  'totalSteps',
+  'stepsPerEnv',
+  'hiddenSizes',
+  'initialLogStd',
+  'normalizeObservations',
+  'normalizeRewards',
+  'seed',
+]);
+
 type Check = [keyof PpoConfig, (v: never) => boolean, string];
 
 const positiveInteger = (v: number): boolean => Number.isSafeInteger(v) && v > 0;

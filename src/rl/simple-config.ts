@@ -198,6 +198,26 @@ export const defaultSimpleConfig: Readonly<SimpleConfig> = Object.freeze({
   seed: 1,
 } satisfies SimpleConfig);
 
+/**
+ * Fields fixed once a run has started (named as `--set` names them): the budget and first collection, the
+ * model's kind and shape, the real copies, the buffer, the policy's shape and the seed. A resumed run may
+ * change any other from its next iteration on (`npm run train -- simple --resume <dir> --set key=value`).
+ */
+export const SIMPLE_FIXED_DURING_RUN: readonly string[] = Object.freeze([
+  'totalRealSteps',
+  'initialRealSteps',
+  'model',
+  'modelHiddenSizes',
+  'ensembleMembers',
+  'ensembleElites',
+  'familiarity',
+  'realEnvs',
+  'bufferCapacity',
+  'seed',
+  'ppo.hiddenSizes',
+  'ppo.initialLogStd',
+]);
+
 const checks: FieldCheck<SimpleConfig>[] = [
   ['totalRealSteps', positiveInteger, 'a positive integer'],
   ['initialRealSteps', positiveInteger, 'a positive integer'],

@@ -20,3 +20,13 @@ export const tinyPpoArgs = (out: string, extra: string[] = []): string[] => [
   '--quiet',
   ...extra,
 ];
+
+/**
+ * The shared part of a sweep file of tiny PPO trials (2 envs x 64 steps per update, a 16-unit network, 2
+ * evaluation episodes at the end only, a checkpoint every 2 updates); add `steps`, the seeds and a search.
+ */
+export const tinyPpoSweep = {
+  algorithm: 'ppo',
+  settings: { stepsPerEnv: 64, hiddenSizes: [16] },
+  flags: { envs: 2, 'eval-every': 0, 'eval-episodes': 2, 'checkpoint-every': 2 },
+};

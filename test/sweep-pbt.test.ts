@@ -1,0 +1,216 @@
+/**
+ * Population-based training through the sweep controller (the one scheduler of `npm run sweep`), on a
+ * synthetic task whose best schedule is not any fixed step size (test/helpers/synthetic-trials.ts): the
+ * population is ranked at every ready interval and no other time, the bottom quarter copies the top quarter
+ * and perturbs the copied step size by 0.8 or 1.25, and the result beats the initial configurations trained
+ * alone. Also: grid and random search's trials, and PBT's decision rule on its own.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runSweep } from '../src/sweep/controller.ts';
+import { lineage } from '../src/sweep/lineage.ts';
+import { rank, truncationCount, truncationSelection } from '../src/sweep/pbt.ts';
+import { plannedTrials } from '../src/sweep/search.ts';
+import { parseSweep, type Sweep } from '../src/sweep/sweep-file.ts';
+import type { TrainJob } from '../src/sweep/trial-job.ts';
+import { Rng } from '../src/tensor/index.ts';
+import { SyntheticTrials } from './helpers/synthetic-trials.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'lander-sweep-pbt-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const median = (values: number[]) => {
+  const s = [...values].sort((a, b) => a - b);
+  return (s[(s.length - 1) >> 1]! + s[s.length >> 1]!) / 2;
+};
+
+/** The sweep through the synthetic task into `out`. */
+const synthetic = (sweep: Sweep, out: string, transport = new SyntheticTrials()) =>
+  runSweep({ sweep, file: 'synthetic', out, transport, transportKind: 'local', log: () => {} });
+
+describe('population-based training on a synthetic task', () => {
+  const sweep = parseSweep({
+    algorithm: 'ppo',
+    steps: 100,
+    seeds: [1, 2, 3, 4, 5, 6, 7, 8],
+    pbt: {
+      population: 8,
+      readyInterval: 10,
+      explore: { learningRate: { initial: { logUniform: [0.001, 0.3] }, perturb: [0.8, 1.25] } },
+    },
+  });
+
+  it('exploits and explores at the ready interval, and beats the initial configurations trained alone', async () => {
+    const trials = new SyntheticTrials();
+    const out = join(root, 'pbt');
+    const state = await synthetic(sweep, out, trials);
+
+    // Ten rounds: every member trains to 10, 20, ... 90 real steps, then to its budget; exploits only between.
+    const rounds = Array.from({ length: 10 }, (_, r) => trials.jobs.slice(r * 10, r * 10 + 10));
+    for (const [r, jobs] of rounds.entries()) {
+      const train = jobs.slice(0, 8) as TrainJob[];
+      expect(train.map((j) => [j.kind, j.stopAtSteps])).toEqual(
+        Array(8).fill(['train', r < 9 ? (r + 1) * 10 : null]),
+      );
+      expect(jobs.slice(8).map((j) => j.kind)).toEqual(r < 9 ? ['exploit', 'exploit'] : []);
+    }
+    expect(trials.jobs).toHaveLength(9 * 10 + 8);
+    // Each copy takes the donor's step size times 0.8 or 1.25 (kept inside the initial range).
+    for (const t of state.trials) {
+      for (const [i, s] of t.segments.entries()) {
+        expect(s.fromSteps).toBe(10 * i);
+        if (!s.copiedFrom) continue;
+        const donor = state.trials.find((d) => d.name === s.copiedFrom)!.segments[i - 1]!;
+        const copied = donor.hyperparameters.learningRate as number;
+        const perturbed = [0.8, 1.25].map((f) => Math.min(0.3, Math.max(0.001, copied * f)));
+        expect(perturbed).toContain(s.hyperparameters.learningRate);
+        expect(donor.score!).toBeGreaterThanOrEqual(t.segments[i - 1]!.score!);
+      }
+    }
+    expect(state.trials.flatMap((t) => t.segments).filter((s) => s.copiedFrom)).toHaveLength(18);
+    expect(state.totalRealSteps).toBe(8 * 100);
+
+    // The same first configurations, each trained alone for the whole budget.
+    const alone = await Promise.all(
+      state.trials.map(async (t) => {
+        const result = await new SyntheticTrials().run({
+          kind: 'train',
+          id: t.name,
+          trial: t.name,
+          algorithm: 'ppo',
+          dir: t.name,
+          args: ['--steps', '100', '--seed', String(t.seed)],
+          hyperparameters: t.segments[0]!.hyperparameters,
+          stopAtSteps: null,
+        });
+        return result.evals.at(-1)!.meanReturn;
+      }),
+    );
+    const finals = state.trials.map((t) => t.evals.at(-1)!.meanReturn);
+    expect(Math.max(...finals)).toBeGreaterThan(median(alone));
+    expect(median(finals)).toBeGreaterThan(median(alone));
+    // The winner's lineage ends on a smaller step size than its largest: the schedule PBT found.
+    const rates = lineage(state.trials, state.best!).map((s) => s.hyperparameters.learningRate as number);
+    expect(rates).toHaveLength(10);
+    expect(rates.at(-1)!).toBeLessThan(Math.max(...rates));
+
+    const report = readFileSync(join(out, 'report.md'), 'utf8');
+    expect(report).toContain('**Real steps of the whole sweep: 800**');
+    expect(report).toContain(`## Best: \`${state.best}\``);
+    expect(report).toContain('![learningRate against real steps](hyperparameter-learningRate.svg)');
+    expect(readFileSync(join(out, 'hyperparameter-learningRate.svg'), 'utf8')).toMatch(/^<svg/);
+  });
+
+  it('continues a sweep from its sweep.json without running finished jobs again', async () => {
+    const out = join(root, 'again');
+    const first = await synthetic(sweep, out);
+    const trials = new SyntheticTrials();
+    const second = await synthetic(sweep, out, trials);
+    expect(trials.jobs).toEqual([]);
+    expect(second.trials).toEqual(first.trials);
+    const other = parseSweep({ algorithm: 'ppo', steps: 50, grid: { gamma: [0.9] } });
+    await expect(
+      runSweep({
+        sweep: other,
+        file: 'other.json',
+        out,
+        transport: trials,
+        transportKind: 'local',
+        log: () => {},
+      }),
+    ).rejects.toThrow(/holds a sweep of another file or content \(synthetic\)/);
+  });
+});
+
+describe('a failed trial', () => {
+  it('is recorded with its error, and the sweep carries on without it', async () => {
+    const sweep = parseSweep({ algorithm: 'ppo', steps: 50, grid: { learningRate: [0.1, 2, 0.01] } });
+    const out = join(root, 'failed');
+    const state = await synthetic(sweep, out);
+    expect(state.trials.map((t) => [t.name, t.status, t.error])).toEqual([
+      ['trial-00', 'finished', null],
+      ['trial-01', 'failed', 'trial-01 failed: diverged at step size 2'],
+      ['trial-02', 'finished', null],
+    ]);
+    expect(state).toMatchObject({ status: 'finished', best: 'trial-00', totalRealSteps: 100 });
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain(
+      '| failed: trial-01 failed: diverged at step size 2 |',
+    );
+  });
+});
+
+describe('the search', () => {
+  it('ranks by score and copies from the top into the bottom quarter', () => {
+    const members = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'].map((name, i) => ({
+      name,
+      score: i === 7 ? null : i,
+      hyperparameters: { learningRate: 0.01 * (i + 1) },
+    }));
+    expect(rank(members).map((m) => m.name)).toEqual(['g', 'f', 'e', 'd', 'c', 'b', 'a', 'h']);
+    expect([
+      truncationCount(8, 0.25),
+      truncationCount(2, 0.25),
+      truncationCount(5, 0.5),
+      truncationCount(1, 0.5),
+    ]).toEqual([2, 1, 2, 0]);
+    const pbt = parseSweep({
+      algorithm: 'ppo',
+      steps: 100,
+      pbt: {
+        population: 8,
+        readyInterval: 10,
+        explore: { learningRate: { initial: { uniform: [0, 1] }, perturb: [2] } },
+      },
+    }).search;
+    if (pbt.kind !== 'pbt') throw new Error('expected pbt');
+    const decisions = truncationSelection(members, pbt, new Rng(3));
+    expect(decisions.map((d) => d.member)).toEqual(['a', 'h']);
+    for (const d of decisions) {
+      expect(['g', 'f']).toContain(d.from);
+      const donor = members.find((m) => m.name === d.from)!;
+      expect(d.hyperparameters.learningRate).toBeCloseTo(
+        Math.min(1, 2 * donor.hyperparameters.learningRate),
+        12,
+      );
+    }
+  });
+
+  it('plans grid trials as every combination with every seed, and random ones reproducibly', () => {
+    const grid = parseSweep({
+      algorithm: 'ppo',
+      steps: 10,
+      seeds: [1, 2],
+      grid: { gamma: [0.9, 0.99], lambda: [0.9] },
+    });
+    expect(plannedTrials(grid)).toEqual([
+      { name: 'trial-00', seed: 1, hyperparameters: { gamma: 0.9, lambda: 0.9 } },
+      { name: 'trial-01', seed: 2, hyperparameters: { gamma: 0.9, lambda: 0.9 } },
+      { name: 'trial-02', seed: 1, hyperparameters: { gamma: 0.99, lambda: 0.9 } },
+      { name: 'trial-03', seed: 2, hyperparameters: { gamma: 0.99, lambda: 0.9 } },
+    ]);
+    const random = parseSweep({
+      algorithm: 'ppo',
+      steps: 10,
+      random: {
+        trials: 20,
+        parameters: {
+          learningRate: { logUniform: [1e-5, 1e-3] },
+          epochs: { intUniform: [1, 3] },
+          hiddenSizes: { choice: [[16], [32]] },
+        },
+      },
+    });
+    const planned = plannedTrials(random);
+    expect(planned).toEqual(plannedTrials(random));
+    expect(planned).toHaveLength(20);
+    for (const { hyperparameters: h } of planned) {
+      expect(h.learningRate).toBeGreaterThanOrEqual(1e-5);
+      expect(h.learningRate).toBeLessThanOrEqual(1e-3);
+      expect([1, 2, 3]).toContain(h.epochs);
+      expect([[16], [32]]).toContainEqual(h.hiddenSizes);
+    }
+    expect(new Set(planned.map((t) => t.hyperparameters.epochs)).size).toBe(3);
+  });
+});
