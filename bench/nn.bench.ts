@@ -226,6 +226,10 @@ const file = saveResult(only ? 'nn-only' : 'nn', {
   // benny, each contender for seconds in turn; and the median of the alternating turns, which the targets use.
   stepsPerSec: opsPerSec,
   alternatingStepsPerSec: Object.fromEntries(Object.entries(paired).map(([size, t]) => [size, t.perSecond])),
+  // Every round's steps per second, by the clock and per CPU second, per size and contender.
+  alternatingRounds: Object.fromEntries(
+    Object.entries(paired).map(([size, t]) => [size, { wall: t.rounds, cpu: t.cpuRounds }]),
+  ),
   heap,
   targets,
   met,
