@@ -5,7 +5,6 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -14,6 +13,7 @@ import { checkReachable, hidePassword, parseRedisUrl } from '../src/sweep/redis-
 import { sweepCommand } from '../src/sweep/sweep-command.ts';
 import { parseSweep, readSweepFile } from '../src/sweep/sweep-file.ts';
 import { checkSweepArgs, freshArgs } from '../src/sweep/trial-args.ts';
+import { freePort } from './helpers/redis-server.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'lander-sweep-file-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -198,6 +198,10 @@ describe('the Redis address', () => {
       /--redis: 'http:\/\/\*\*\*@h:1' has scheme 'http:'; expected redis:\/\//,
     );
     expect(() => parseRedisUrl('not a url', {})).toThrow(/is not a URL/);
+    // A password with an unencoded '@' or '/' makes a URL that does not parse: masked whole all the same.
+    for (const url of ['redis://:p@ss@host:abc', 'redis://:p/ss@host', 'http://:p@ss@h']) {
+      expect(() => parseRedisUrl(url, {}), url).toThrow(/'\w+:\/\/\*\*\*@h\w*(:abc)?' /);
+    }
     expect(() => parseRedisUrl('redis://h:6379/x', {})).toThrow(/has database 'x'; expected a number >= 0/);
   });
 
@@ -208,16 +212,6 @@ describe('the Redis address', () => {
     ).rejects.toThrow(new RegExp(`cannot use the Redis server at redis://127.0.0.1:${port}: .*ECONNREFUSED`));
   });
 });
-
-/** A port nothing listens on (a server that took it and let it go). */
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Runs `npm run <script> -- args`'s command (package.json: tsx src/sweep/main.ts <script>); its exit status and output. */
 function run(script: string, args: string[]): Promise<{ status: number | null; output: string }> {

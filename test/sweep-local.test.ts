@@ -15,7 +15,9 @@ import { runSweep } from '../src/sweep/controller.ts';
 import { LocalTransport } from '../src/sweep/local-transport.ts';
 import { parseSweep } from '../src/sweep/sweep-file.ts';
 import type { SweepState } from '../src/sweep/sweep-state.ts';
+import { TrialFailed } from '../src/sweep/transport.ts';
 import { tinyPpoSweep } from './helpers/tiny-ppo.ts';
+import { tinyPpoTrainJob } from './helpers/tiny-trial-job.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'lander-sweep-local-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -87,6 +89,34 @@ describe('npm run sweep, locally', () => {
       expect(existsSync(join(out, chart))).toBe(true);
     }
   });
+
+  it('fails a job in a run folder of another sweep, and reports the real steps a failed run took', async () => {
+    const transport = new LocalTransport(join(root, 'store'), 1, () => {});
+    const job = (id: string, sweep: string, hyperparameters: Record<string, unknown>) =>
+      tinyPpoTrainJob(id, sweep, 'shared/trial-00', hyperparameters);
+    const failure = (id: string, sweep: string, hyperparameters: Record<string, unknown>) =>
+      transport.run(job(id, sweep, hyperparameters)).then(
+        () => null,
+        (e: TrialFailed) => e,
+      );
+    try {
+      expect(await transport.run(job('a', 'sweep-a', {}))).toMatchObject({ realSteps: 128, finished: false });
+      // Its own sweep's job that fails (a fixed field changed): the steps the run had taken.
+      const fixed = await failure('b', 'sweep-a', { hiddenSizes: [32] });
+      expect(fixed).toBeInstanceOf(TrialFailed);
+      expect(fixed!.message).toMatch(/hiddenSizes is fixed once a run has started/);
+      expect(fixed!.realSteps).toBe(128);
+      // Another sweep's job in the same folder (two sweeps of one --out name in one store): refused, untouched.
+      const other = await failure('c', 'sweep-b', {});
+      expect(other!.message).toMatch(
+        /shared\/trial-00 in the store holds trial-00 of sweep sweep-a, not trial-00 of sweep sweep-b/,
+      );
+      expect(other!.realSteps).toBe(0);
+      expect(readMetrics(join(root, 'store', 'shared', 'trial-00'))).toHaveLength(1);
+    } finally {
+      await transport.close();
+    }
+  }, 60_000);
 
   it('resumes a trial whose local worker process was killed, to the metrics it would have had', async () => {
     // Two identical trials side by side: the one whose worker dies must end as the other does.

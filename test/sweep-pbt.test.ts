@@ -5,15 +5,17 @@
  * and perturbs the copied step size by 0.8 or 1.25, and the result beats the initial configurations trained
  * alone. Also: grid and random search's trials, and PBT's decision rule on its own.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runSweep } from '../src/sweep/controller.ts';
-import { lineage } from '../src/sweep/lineage.ts';
+import { lineage, lineageEvals } from '../src/sweep/lineage.ts';
 import { rank, truncationCount, truncationSelection } from '../src/sweep/pbt.ts';
+import { writeReport } from '../src/sweep/report.ts';
 import { plannedTrials } from '../src/sweep/search.ts';
 import { parseSweep, type Sweep } from '../src/sweep/sweep-file.ts';
+import type { SweepState } from '../src/sweep/sweep-state.ts';
 import type { TrainJob } from '../src/sweep/trial-job.ts';
 import { Rng } from '../src/tensor/index.ts';
 import { SyntheticTrials } from './helpers/synthetic-trials.ts';
@@ -78,6 +80,7 @@ describe('population-based training on a synthetic task', () => {
         const result = await new SyntheticTrials().run({
           kind: 'train',
           id: t.name,
+          sweep: 'alone',
           trial: t.name,
           algorithm: 'ppo',
           dir: t.name,
@@ -125,7 +128,7 @@ describe('population-based training on a synthetic task', () => {
 });
 
 describe('a failed trial', () => {
-  it('is recorded with its error, and the sweep carries on without it', async () => {
+  it('is recorded with its error and the real steps it took, and the sweep carries on without it', async () => {
     const sweep = parseSweep({ algorithm: 'ppo', steps: 50, grid: { learningRate: [0.1, 2, 0.01] } });
     const out = join(root, 'failed');
     const state = await synthetic(sweep, out);
@@ -134,7 +137,9 @@ describe('a failed trial', () => {
       ['trial-01', 'failed', 'trial-01 failed: diverged at step size 2'],
       ['trial-02', 'finished', null],
     ]);
-    expect(state).toMatchObject({ status: 'finished', best: 'trial-00', totalRealSteps: 100 });
+    // Step size 2 multiplies theta's mean by -3 a step: past 100 after 3 steps, which the total counts.
+    expect(state.trials.map((t) => t.spentRealSteps)).toEqual([50, 3, 50]);
+    expect(state).toMatchObject({ status: 'finished', best: 'trial-00', totalRealSteps: 103 });
     expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain(
       '| failed: trial-01 failed: diverged at step size 2 |',
     );
@@ -212,5 +217,66 @@ describe('the search', () => {
       expect([[16], [32]]).toContainEqual(h.hiddenSizes);
     }
     expect(new Set(planned.map((t) => t.hyperparameters.epochs)).size).toBe(3);
+  });
+});
+
+describe('the PBT report', () => {
+  it("counts the winner's real steps to 200 along its lineage, not its own evaluations before it copied", async () => {
+    const sweep = parseSweep({
+      algorithm: 'ppo',
+      steps: 20,
+      seeds: [1, 2],
+      pbt: {
+        population: 2,
+        readyInterval: 10,
+        explore: { learningRate: { initial: { uniform: [0.1, 0.2] }, perturb: [2] } },
+      },
+    });
+    const segment = (round: number, copiedFrom: string | null) => ({
+      round,
+      fromSteps: 10 * round,
+      toSteps: 10 * round + 10,
+      hyperparameters: { learningRate: 0.1 },
+      copiedFrom,
+      score: null,
+    });
+    const member = (name: string, returns: [number, number], copiedFrom: string | null) => ({
+      name,
+      seed: 1,
+      hyperparameters: { learningRate: 0.1 },
+      status: 'finished' as const,
+      error: null,
+      realSteps: 20,
+      spentRealSteps: 20,
+      evals: returns.map((meanReturn, i) => ({ steps: 10 * i + 10, meanReturn })),
+      segments: [segment(0, null), segment(1, copiedFrom)],
+    });
+    // member-00 was the worse at 10 steps and copied member-01, which had reached 200 by then.
+    const trials = [member('member-00', [50, 230], 'member-01'), member('member-01', [205, 150], null)];
+    expect(lineageEvals(trials, 'member-00')).toEqual([
+      { steps: 10, meanReturn: 205 },
+      { steps: 20, meanReturn: 230 },
+    ]);
+    const out = join(root, 'lineage-report');
+    mkdirSync(out);
+    const state: SweepState = {
+      id: 'lineage-report',
+      name: 'lineage-report',
+      file: 'test',
+      sweep,
+      transport: 'local',
+      transportDescription: 'test',
+      status: 'finished',
+      round: 1,
+      phase: 'train',
+      exploits: [],
+      trials,
+      totalRealSteps: 40,
+      best: 'member-00',
+    };
+    await writeReport(out, state, () => {});
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain(
+      'Final evaluation 230.0 (mean greedy return); first at or above 200 at 10 real steps of its own lineage.',
+    );
   });
 });

@@ -18,8 +18,10 @@ import { LocalTransport } from '../src/sweep/local-transport.ts';
 import { QueueTransport } from '../src/sweep/queue-transport.ts';
 import { checkReachable, parseRedisUrl } from '../src/sweep/redis-connection.ts';
 import { parseSweep } from '../src/sweep/sweep-file.ts';
+import { TrialFailed } from '../src/sweep/transport.ts';
 import { hasRedisServer, redisNote, TestRedis } from './helpers/redis-server.ts';
 import { tinyPpoSweep } from './helpers/tiny-ppo.ts';
+import { tinyPpoTrainJob } from './helpers/tiny-trial-job.ts';
 
 if (!hasRedisServer) console.warn(`test/sweep-redis.test.ts: ${redisNote}`);
 
@@ -173,6 +175,28 @@ describe.skipIf(!hasRedisServer)(`sweeps through BullMQ on Redis (${redisNote})`
     expect(pair.map((w) => w.output()).join('\n')).toMatch(/ECONNREFUSED/);
     await stopWorkers();
   }, 120_000);
+
+  it("brings a failed trial's error and real steps back to the controller", async () => {
+    const store = join(root, 'store-failed');
+    startWorker(store, 5);
+    const transport = new QueueTransport(parseRedisUrl(redis.url, {}), () => {}, 200);
+    const job = (id: string, hyperparameters: Record<string, unknown>) =>
+      tinyPpoTrainJob(id, 'failed', 'failed/trial-00', hyperparameters);
+    try {
+      expect(await transport.run(job('failed.a', {}))).toMatchObject({ realSteps: 128 });
+      // A fixed field changed on resume: the job fails after the run had taken 128 real steps.
+      const failed = await transport.run(job('failed.b', { hiddenSizes: [32] })).then(
+        () => null,
+        (e: TrialFailed) => e,
+      );
+      expect(failed).toBeInstanceOf(TrialFailed);
+      expect(failed!.message).toMatch(/trial-00 failed: .*hiddenSizes is fixed once a run has started/);
+      expect(failed!.realSteps).toBe(128);
+    } finally {
+      await transport.close();
+      await stopWorkers();
+    }
+  }, 60_000);
 
   it('refuses a wrong password, printing neither password', async () => {
     const wrong = 'wrong-pw-also-unprinted';

@@ -5,7 +5,7 @@
  * a field fixed for a run; and PBT's exploit (copying a better run's checkpoint) makes a run continue
  * exactly as the better run would.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -164,6 +164,43 @@ describe('the model-based loops in segments', () => {
         was: { horizon: 5, 'ppo.entropyCoef': null },
       },
     ]);
+  });
+
+  it('train simple: a starting value set again unchanged keeps the dynamic state; a change applies from its checkpoint', async () => {
+    // Dynamic rules on (an ensemble of 2): iteration 4 measures a temperature that iteration 5 collects with.
+    const args = (out: string) => [
+      ...['--steps', '1000', '--set', 'initialRealSteps=200', 'realStepsPerIteration=200', 'modelEnvs=16'],
+      ...['imaginedStepsPerIteration=128', 'modelHiddenSizes=16,16', 'ensembleMembers=2', 'ensembleElites=2'],
+      ...['modelStepsPerEpoch=5', 'modelEpochs=1', 'startStates=32', 'familiarity=false'],
+      ...['lambdaFamiliarity=0', 'temperature=1.5', 'ppo.hiddenSizes=16', '--quiet'],
+      ...rareEvaluation(out),
+    ];
+    const train = (argv: string[]) => trainSimple({ ...trainSimpleOptionsFromArgs(argv), log: quiet });
+    const rows = (dir: string) => training(readMetrics(dir));
+    const unbroken = join(root, 'simple-dynamic');
+    await train(args(unbroken));
+    const temperatures = readMetrics<{ temperature: number }>(unbroken).map((r) => r.temperature);
+    expect(temperatures[4]).not.toBe(1.5);
+
+    const same = join(root, 'simple-dynamic-same');
+    await train([...args(same), '--stop-at-steps', '800']);
+    const stopped = join(root, 'simple-dynamic-stopped');
+    cpSync(same, stopped, { recursive: true });
+    await train(['--resume', same, '--set', 'temperature=1.5', '--quiet']);
+    expect(rows(same)).toEqual(rows(unbroken));
+    expect(readSimpleRunConfig(same).changes).toBeUndefined();
+
+    // A change restarts the temperature from the new value at the checkpoint it was made at, also when the
+    // session that made it died before its next checkpoint (config.json changed, the checkpoint not).
+    const changed = join(root, 'simple-dynamic-changed');
+    cpSync(stopped, changed, { recursive: true });
+    await train(['--resume', changed, '--set', 'temperature=2', '--quiet']);
+    expect(readMetrics<{ temperature: number }>(changed)[4]!.temperature).toBe(2);
+    const died = join(root, 'simple-dynamic-died');
+    cpSync(stopped, died, { recursive: true });
+    cpSync(join(changed, 'config.json'), join(died, 'config.json'));
+    await train(['--resume', died, '--set', 'temperature=2', '--quiet']);
+    expect(rows(died)).toEqual(rows(changed));
   });
 
   it('train pets: stops with an evaluation and resumes with a new planner setting recorded', async () => {

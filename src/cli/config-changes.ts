@@ -85,6 +85,19 @@ export function withChanges<R extends ChangedConfig, K extends keyof R & string>
 }
 
 /**
+ * The fields whose values a change recorded at `update` set: those a run resumed from its checkpoint at
+ * `update` takes afresh there (a starting value that a dynamic rule then moves), whether or not the session
+ * that recorded the change got further before it stopped.
+ */
+export function keysChangedAt(run: ChangedConfig, update: number): Set<string> {
+  const keys = new Set<string>();
+  for (const change of run.changes ?? []) {
+    if (change.update === update) for (const key of Object.keys(change.set ?? {})) keys.add(key);
+  }
+  return keys;
+}
+
+/**
  * Appends `change` to the `changes` of the run's config.json (read and written as plain JSON, so every
  * algorithm's config keeps its own fields), unless it is already the last entry: a retried job records once.
  */

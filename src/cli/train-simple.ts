@@ -38,7 +38,7 @@ import {
   STOP_AT_STEPS_FLAG,
   UsageError,
 } from './args.ts';
-import { type ChangedConfig, changedOnResume } from './config-changes.ts';
+import { type ChangedConfig, changedOnResume, keysChangedAt } from './config-changes.ts';
 import { type EvalSummary, evaluatePolicy, withEvaluation } from './evaluate.ts';
 import { formatCount, ProgressBar } from './progress.ts';
 import {
@@ -387,9 +387,11 @@ export async function trainSimple(options: TrainSimpleOptions): Promise<TrainSim
       );
       replayActionLog(env, file(CHECKPOINT_FILES.actions), saved.log, saved.simple.observations, dir);
       loop.resume(saved.simple);
-      // A starting value set on resume starts again from there (the dynamic rule then moves it as usual).
+      // A starting value changed at this checkpoint starts again from there (the dynamic rule then moves it as
+      // usual); one set again to the value it has, or changed at an earlier checkpoint, keeps the saved state.
+      const changed = keysChangedAt(config, checkpoint.update);
       for (const key of ['horizon', 'temperature', 'lambdaUncertainty'] as const) {
-        if (options.set?.[key] !== undefined) loop[key] = c[key];
+        if (changed.has(key)) loop[key] = c[key];
       }
       truncateMetrics(dir, checkpoint.update, 'iteration');
       wallBefore = saved.wallSeconds;

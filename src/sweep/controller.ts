@@ -32,13 +32,17 @@ import { freshArgs } from './trial-args.ts';
 import type { EvalPoint, TrainJob, TrialJob, TrialResult } from './trial-job.ts';
 
 export interface SweepOptions {
+  /** The sweep file's content, checked (sweep-file.ts). */
   sweep: Sweep;
   /** The sweep file, as given (recorded, and named in messages). */
   file: string;
   /** runs/<sweep>: sweep.json, report.md and the charts; its name is the trials' folder in the store. */
   out: string;
+  /** What carries the jobs to worker processes (transport.ts). */
   transport: TrialTransport;
+  /** Which kind it is, recorded: a sweep continues only on the kind it started with. */
   transportKind: 'local' | 'redis';
+  /** Where the sweep's progress lines go. */
   log: (line: string) => void;
 }
 
@@ -113,6 +117,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepState> {
   const trainJob = (t: TrialRecord, idTail: string, stopAtSteps: number | null): TrainJob => ({
     kind: 'train',
     id: `${state.id}.${t.name}.${idTail}`,
+    sweep: state.id,
     trial: t.name,
     algorithm: sweep.algorithm,
     dir: `${state.name}/${t.name}`,
@@ -120,7 +125,10 @@ export async function runSweep(options: SweepOptions): Promise<SweepState> {
     hyperparameters: t.hyperparameters,
     stopAtSteps,
   });
-  /** Runs a job of `t`'s; a failure of the trial's own is recorded, anything else ends the sweep. */
+  /**
+   * Runs a job of `t`'s; a failure of the trial's own is recorded, with the real steps the failed training
+   * took (they count in the sweep's total); anything else ends the sweep.
+   */
   const attempt = async (t: TrialRecord, job: TrialJob, done: (r: TrialResult) => void) => {
     try {
       done(await transport.run(job));
@@ -128,6 +136,10 @@ export async function runSweep(options: SweepOptions): Promise<SweepState> {
       if (!(e instanceof TrialFailed)) throw e;
       t.status = 'failed';
       t.error = e.message;
+      if (job.kind === 'train' && e.realSteps !== null) {
+        t.spentRealSteps += Math.max(0, e.realSteps - (t.segments.at(-1)?.fromSteps ?? 0));
+        t.realSteps = e.realSteps;
+      }
       log(e.message);
     }
     save();
@@ -230,6 +242,7 @@ async function runPbt(state: SweepState, pbt: PbtSearch, steps: number, tools: P
           {
             kind: 'exploit',
             id: `${state.id}.${e.member}.r${round}.exploit`,
+            sweep: state.id,
             trial: e.member,
             algorithm: state.sweep.algorithm,
             dir: `${state.name}/${e.member}`,

@@ -82,7 +82,8 @@ export class LocalTransport implements TrialTransport {
       const done = child.job;
       child.job = null;
       if (done && 'result' in message) done.resolve(message.result);
-      else if (done && 'error' in message) done.reject(new TrialFailed(done.job.trial, message.error));
+      else if (done && 'error' in message)
+        done.reject(new TrialFailed(done.job.trial, message.error, message.realSteps));
       this.dispatch();
     });
     worker.once('exit', (code, signal) => {

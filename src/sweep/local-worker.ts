@@ -4,7 +4,7 @@
  * parent goes away it exits at once, ending the thread with it.
  */
 import type { TrialJob } from './trial-job.ts';
-import { TrialThreads } from './trial-thread-runner.ts';
+import { JobFailed, TrialThreads } from './trial-thread-runner.ts';
 
 export interface LocalJobMessage {
   job: TrialJob;
@@ -12,7 +12,7 @@ export interface LocalJobMessage {
 
 export type LocalResultMessage =
   | { id: string; result: import('./trial-job.ts').TrialResult }
-  | { id: string; error: string };
+  | { id: string; error: string; realSteps: number | null };
 
 const store = process.argv[2];
 if (!store || !process.send) {
@@ -26,6 +26,11 @@ process.on('message', ({ job }: LocalJobMessage) => {
   console.log(`worker ${process.pid}: started ${job.trial} (${job.kind})`);
   threads.run(job).result.then(
     (result) => process.send!({ id: job.id, result } satisfies LocalResultMessage),
-    (error: Error) => process.send!({ id: job.id, error: error.message } satisfies LocalResultMessage),
+    (error: Error) =>
+      process.send!({
+        id: job.id,
+        error: error.message,
+        realSteps: error instanceof JobFailed ? error.realSteps : null,
+      } satisfies LocalResultMessage),
   );
 });

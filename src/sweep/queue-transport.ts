@@ -12,6 +12,17 @@ import type { TrialJob, TrialResult } from './trial-job.ts';
 
 /** The queue every sweep's jobs go to and every worker takes them from. */
 export const QUEUE_NAME = 'lander-engine-trials';
+/** A failed job's progress (queue-worker.ts sets it): the real steps its run folder had reached. */
+export interface FailedProgress {
+  realSteps: number;
+}
+
+/** The real steps a failed job's progress names, or null. */
+function failedRealSteps(progress: unknown): number | null {
+  const steps = (progress as Partial<FailedProgress> | null)?.realSteps;
+  return typeof steps === 'number' ? steps : null;
+}
+
 /** Finished jobs are kept this long: long enough to answer a restarted controller. */
 const KEEP_SECONDS = 30 * 24 * 3600;
 
@@ -44,7 +55,10 @@ export class QueueTransport implements TrialTransport {
       if (state !== 'completed' && state !== 'failed') continue;
       const job = await Job.fromId<TrialJob, TrialResult>(this.queue, trialJob.id);
       if (state === 'completed' && job?.returnvalue) return job.returnvalue;
-      if (state === 'failed') throw new TrialFailed(trialJob.trial, job?.failedReason ?? 'no reason given');
+      if (state === 'failed') {
+        const reason = job?.failedReason ?? 'no reason given';
+        throw new TrialFailed(trialJob.trial, reason, failedRealSteps(job?.progress));
+      }
     }
   }
 

@@ -9,12 +9,13 @@
  */
 import { hostname } from 'node:os';
 import { DelayedError, Worker } from 'bullmq';
-import { QUEUE_NAME } from './queue-transport.ts';
+import { type FailedProgress, QUEUE_NAME } from './queue-transport.ts';
 import { connectionOptions, hidePassword, type RedisTarget } from './redis-connection.ts';
 import type { TrialJob, TrialResult } from './trial-job.ts';
-import { TrialThreads } from './trial-thread-runner.ts';
+import { JobFailed, TrialThreads } from './trial-thread-runner.ts';
 
 export interface QueueWorkerOptions {
+  /** The Redis server the jobs are on (redis-connection.ts). */
   target: RedisTarget;
   /** Where the run folders are (`TrialJob.dir` is relative to it). */
   store: string;
@@ -22,6 +23,7 @@ export interface QueueWorkerOptions {
   jobs: number;
   /** A job's lock lasts this long unrenewed: how soon a dead worker's trial moves on (renewed every half). */
   lockSeconds: number;
+  /** Where the worker's lines go (a password is never in them). */
   log: (line: string) => void;
 }
 
@@ -48,6 +50,10 @@ export function startQueueWorker(options: QueueWorkerOptions): { stop(): Promise
         if (stopping && token) {
           await job.moveToDelayed(Date.now(), token);
           throw new DelayedError();
+        }
+        // The real steps the failed run took, for the sweep's total (queue-transport.ts reads them back).
+        if (!signal?.aborted && error instanceof JobFailed) {
+          await job.updateProgress({ realSteps: error.realSteps } satisfies FailedProgress);
         }
         throw error;
       }

@@ -55,9 +55,12 @@ export function parseRedisUrl(url: string, env: NodeJS.ProcessEnv = process.env)
   };
 }
 
-/** A URL-like text with anything between '//' and '@' (user and password) masked. */
+/**
+ * A URL-like text with its user and password masked: anything from '//' to the last '@' before the next
+ * space, so a password holding '@' or '/' (unencoded, in a URL that does not parse) is masked whole.
+ */
 function maskCredentials(text: string): string {
-  return text.replace(/\/\/[^/@]*@/, '//***@');
+  return text.replace(/\/\/\S*@/g, '//***@');
 }
 
 /** `text` with the target's password masked wherever it appears. */

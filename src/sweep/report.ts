@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { writeFileAtomic } from '../nn/index.ts';
 import { hyperparameterChart, hyperparameterChartFile, populationChart } from './charts.ts';
-import { lineage } from './lineage.ts';
+import { lineage, lineageEvals } from './lineage.ts';
 import { searchedKeys } from './sweep-file.ts';
 import type { SweepState, TrialRecord } from './sweep-state.ts';
 import { freshArgs } from './trial-args.ts';
@@ -64,17 +64,19 @@ function trialRow(t: TrialRecord, keys: readonly string[]): string {
 function bestSection(state: SweepState, keys: readonly string[]): string[] {
   const best = state.trials.find((t) => t.name === state.best);
   if (!best) return ['## Best', '', 'No trial has an evaluation yet.'];
-  const solved = stepsToSolve(best.evals);
+  const pbt = state.sweep.search.kind === 'pbt';
+  // A PBT winner's history is its lineage's: before it copied another member, its weights were that one's.
+  const solved = stepsToSolve(pbt ? lineageEvals(state.trials, best.name) : best.evals);
   const lines = [
     `## Best: \`${best.name}\``,
     '',
     `Final evaluation ${showReturn(best.evals.at(-1)?.meanReturn)} (mean greedy return); ` +
       (solved === null
-        ? `it never reached ${SOLVED}.`
-        : `first at or above ${SOLVED} at ${solved} real steps of its own.`),
+        ? `it never reached ${SOLVED}${pbt ? ' along its lineage' : ''}.`
+        : `first at or above ${SOLVED} at ${solved} real steps of its own${pbt ? ' lineage' : ''}.`),
     '',
   ];
-  if (state.sweep.search.kind !== 'pbt') {
+  if (!pbt) {
     const args = freshArgs(state.sweep, best.seed, best.hyperparameters).filter((a) => a !== '--quiet');
     return [
       ...lines,

@@ -17,9 +17,16 @@ export interface TrialTransport {
   close(): Promise<void>;
 }
 
-/** A job that failed on its own account (not by losing its worker): the trial is recorded as failed. */
+/**
+ * A job that failed on its own account (not by losing its worker): the trial is recorded as failed, with
+ * the real steps its run folder reached (null: not known), which the sweep's total counts.
+ */
 export class TrialFailed extends Error {
-  constructor(trial: string, reason: string) {
+  constructor(
+    trial: string,
+    reason: string,
+    readonly realSteps: number | null = null,
+  ) {
     super(`${trial} failed: ${reason}`);
     this.name = 'TrialFailed';
   }

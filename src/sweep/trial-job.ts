@@ -6,14 +6,20 @@
  */
 import type { Algorithm } from './sweep-file.ts';
 
-export interface TrainJob {
-  kind: 'train';
+/** What every job names: itself, its sweep and its trial's run folder. */
+interface JobBase {
   /** Unique over every sweep: the queue's job id (a second add of the same id is the same job). */
   id: string;
+  /** The sweep's id (`SweepState.id`): a run folder in the store belongs to one sweep (trial-runner.ts). */
+  sweep: string;
   trial: string;
   algorithm: Algorithm;
   /** The trial's run folder, relative to the store every worker reaches (`<sweep>/<trial>`). */
   dir: string;
+}
+
+export interface TrainJob extends JobBase {
+  kind: 'train';
   /** The train command's flags for a fresh run (no --out): env, budget, seed, shared settings, the trial's values. */
   args: string[];
   /** The trial's searched values now, `--set` again on resume: a no-op unless PBT's explore changed them. */
@@ -22,12 +28,8 @@ export interface TrainJob {
   stopAtSteps: number | null;
 }
 
-export interface ExploitJob {
+export interface ExploitJob extends JobBase {
   kind: 'exploit';
-  id: string;
-  trial: string;
-  algorithm: Algorithm;
-  dir: string;
   /** The better member's run folder, relative to the store: its newest checkpoint and metrics are copied. */
   from: string;
 }

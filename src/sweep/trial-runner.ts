@@ -2,24 +2,18 @@
  * What a worker does with one job, in the thread that runs it (trial-thread.ts): train the trial's run
  * folder with its train command (fresh the first time, `--resume` with the trial's values every time after,
  * which also continues a job a dead worker left half done), or copy a better member's checkpoint (exploit.ts).
- * The result is read from the run folder, so a retried job reports exactly what a first one would.
+ * Either only in a run folder of the job's own sweep (trial-owner.ts). The result is read from the run
+ * folder, so a retried job reports exactly what a first one would.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { readMetrics, runPaths } from '../cli/run-folder.ts';
+import { basename, join } from 'node:path';
+import { runPaths } from '../cli/run-folder.ts';
 import { TRAIN_COMMANDS } from './algorithms.ts';
 import { copyBetterRun } from './exploit.ts';
+import { readRunProgress } from './run-progress.ts';
 import { setArgs } from './trial-args.ts';
-import type { EvalPoint, TrialJob, TrialResult } from './trial-job.ts';
-
-/** The evaluations and real steps a run folder holds now. */
-export function readRunProgress(dir: string): { realSteps: number; evals: EvalPoint[] } {
-  const rows = readMetrics<{ steps?: number; evalMeanReturn?: number }>(dir);
-  const evals = rows
-    .filter((m) => typeof m.evalMeanReturn === 'number')
-    .map((m) => ({ steps: m.steps ?? 0, meanReturn: m.evalMeanReturn! }));
-  return { realSteps: rows.at(-1)?.steps ?? 0, evals };
-}
+import type { TrialJob, TrialResult } from './trial-job.ts';
+import { checkRunFolder, claimRunFolder } from './trial-owner.ts';
 
 export async function runTrialJob(
   job: TrialJob,
@@ -27,8 +21,11 @@ export async function runTrialJob(
   log: (line: string) => void,
 ): Promise<TrialResult> {
   const dir = join(store, job.dir);
+  claimRunFolder(dir, job.dir, { sweep: job.sweep, trial: job.trial });
   if (job.kind === 'exploit') {
-    copyBetterRun(join(store, job.from), dir, TRAIN_COMMANDS[job.algorithm].counter);
+    const from = join(store, job.from);
+    checkRunFolder(from, job.from, { sweep: job.sweep, trial: basename(job.from) });
+    copyBetterRun(from, dir, TRAIN_COMMANDS[job.algorithm].counter);
     log(`${job.trial}: continues from ${job.from}'s checkpoint`);
     return { trial: job.trial, finished: false, ...readRunProgress(dir) };
   }

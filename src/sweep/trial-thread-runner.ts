@@ -3,12 +3,26 @@
  * finished a job waits for the next (starting one and loading the engine into it costs about a second); the
  * thread of a job that failed or was stopped is ended, and the next job starts a fresh one.
  */
+import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { startModuleWorker } from '../node-builtins/module-worker.ts';
+import { readRunProgress } from './run-progress.ts';
 import type { TrialJob, TrialResult } from './trial-job.ts';
+import { ownedBy } from './trial-owner.ts';
+
+/** Why a job failed, and the real steps its run folder had reached then (what the failed run cost). */
+export class JobFailed extends Error {
+  constructor(
+    message: string,
+    readonly realSteps: number,
+  ) {
+    super(message);
+    this.name = 'JobFailed';
+  }
+}
 
 export interface RunningTrial {
-  /** The job's result; rejects with the job's error, or when its thread is stopped or dies. */
+  /** The job's result; rejects with a `JobFailed` for the job's error, or when its thread is stopped or dies. */
   result: Promise<TrialResult>;
   /** Ends the job's thread wherever it is (every file a run writes is written atomically). */
   stop(): Promise<void>;
@@ -21,7 +35,8 @@ export class TrialThreads {
 
   run(job: TrialJob): RunningTrial {
     const thread = this.idle.pop() ?? this.start();
-    const result = new Promise<TrialResult>((resolve, reject) => {
+    const result = new Promise<TrialResult>((resolve, rejectWith) => {
+      const reject = (error: Error) => rejectWith(new JobFailed(error.message, this.realStepsOf(job)));
       const settle = (outcome: () => void) => {
         thread.off('message', onMessage).off('error', onError).off('exit', onExit);
         outcome();
@@ -48,6 +63,16 @@ export class TrialThreads {
     });
     thread.postMessage({ job });
     return { result, stop: async () => void (await thread.terminate()) };
+  }
+
+  /** The real steps of the job's own run folder: none of a folder it refused (another sweep's) or cannot read. */
+  private realStepsOf(job: TrialJob): number {
+    const dir = join(this.store, job.dir);
+    try {
+      return ownedBy(dir, { sweep: job.sweep, trial: job.trial }) ? readRunProgress(dir).realSteps : 0;
+    } catch {
+      return 0;
+    }
   }
 
   /** Ends the idle threads (a running job's is ended by its `stop`). */

@@ -55,6 +55,7 @@ export class TestRedis {
     );
     for (let tries = 0; ; tries++) {
       const client = new Redis({
+        host: '127.0.0.1',
         port: this.port,
         password: this.password,
         lazyConnect: true,

@@ -5,7 +5,7 @@
  * + lr^2); its evaluation is the expected return -(m^2 + v). A large step size shrinks m fast but leaves a
  * large v; a small one leaves a small v but shrinks m slowly; so a schedule that starts large and ends small
  * beats every fixed one: what PBT should find. Exploit jobs copy a run's state as a checkpoint copy would.
- * A step size of 1 or more fails the job, as a run that diverged would.
+ * A step size of 1 or more diverges: the job fails once |theta|'s mean passes 100, after the steps it took.
  */
 
 import { TrialFailed, type TrialTransport } from '../../src/sweep/transport.ts';
@@ -36,9 +36,11 @@ export class SyntheticTrials implements TrialTransport {
     const run = this.runs.get(job.dir) ?? { mean: 4, variance: 0, steps: 0, evals: [] };
     this.runs.set(job.dir, run);
     const lr = job.hyperparameters.learningRate as number;
-    if (lr >= 1) throw new TrialFailed(job.trial, `diverged at step size ${lr}`);
     const stop = job.stopAtSteps ?? budget;
     while (run.steps < stop) {
+      if (Math.abs(run.mean) > 100) {
+        throw new TrialFailed(job.trial, `diverged at step size ${lr}`, run.steps);
+      }
       run.mean *= 1 - 2 * lr;
       run.variance = (1 - 2 * lr) ** 2 * run.variance + lr * lr;
       run.steps++;
