@@ -49,13 +49,23 @@ const START_TIMEOUT_MS = 120_000;
  * The helper thread an ensemble fit splits its members with, started on the first fit and kept for the
  * next ones; `close()` ends it (an unclosed helper does not keep the process alive).
  */
+/** The helper thread as a fit drives it: messages to it, and the port its errors arrive on. */
+export interface FitHelper {
+  worker: { postMessage(message: unknown): void };
+  errorPort: { close(): void };
+  fresh: boolean;
+}
+
 export class FitThreads {
   private worker: Worker | null = null;
   private errorPort: MessagePort | null = null;
   private exit: string | null = null;
 
-  /** The helper, started on first use. */
-  helper(): { worker: Worker; errorPort: MessagePort; fresh: boolean } {
+  /**
+   * The helper, started on first use. Typed by what a fit uses of it, not by node's Worker and MessagePort,
+   * so that the package's declarations need no Node types (test/package.test.ts type-checks them without).
+   */
+  helper(): FitHelper {
     if (this.exit !== null) throw new Error(`ensemble fit thread: the helper thread ${this.exit}`);
     if (this.worker && this.errorPort)
       return { worker: this.worker, errorPort: this.errorPort, fresh: false };
@@ -206,7 +216,7 @@ export class SplitFit {
     };
     this.indices = new Int32Array(E * B);
     const helper = threads.helper();
-    this.errorPort = helper.errorPort;
+    this.errorPort = helper.errorPort as MessagePort;
     // The helper answers the start as a command: done = request = 1.
     Atomics.store(this.control, SLOT_REQUEST, 1);
     helper.worker.postMessage(this.begin);
