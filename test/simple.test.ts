@@ -367,6 +367,36 @@ describe('Simple', () => {
     });
   });
 
+  it('gives bit-identical metrics, state and weights with the refit on one thread or two, and closes its helper', async () => {
+    const config: Partial<SimpleConfig> = {
+      ...tiny,
+      ensembleMembers: 3,
+      ensembleElites: 2,
+      realStepsPerIteration: 128,
+      totalRealSteps: 96 + 2 * 128,
+    };
+    const runs = [1, 2].map((threads) => {
+      const loop = new Simple(new SyntheticLanderVectorEnv(8), { ...config, threads });
+      loop.start();
+      return { loop, metrics: timeless(run(loop)) };
+    });
+    const [one, two] = runs as [(typeof runs)[0], (typeof runs)[0]];
+    expect(one.metrics).toHaveLength(3);
+    expect(two.metrics).toEqual(one.metrics);
+    expect(two.loop.state()).toEqual(one.loop.state());
+    type WithNetwork = { network: { stateDict(): Record<string, { data: Float32Array }> } };
+    const reference = (one.loop.model as unknown as WithNetwork).network.stateDict();
+    const weights = (two.loop.model as unknown as WithNetwork).network.stateDict();
+    for (const key of Object.keys(reference)) {
+      expect(Array.from(weights[key]!.data), key).toEqual(Array.from(reference[key]!.data));
+    }
+    const threads = (two.loop as unknown as { threads: { alive: boolean } }).threads;
+    expect(threads.alive).toBe(true);
+    await two.loop.close();
+    expect(threads.alive).toBe(false);
+    await one.loop.close();
+  });
+
   it('evaluates every evalEvery iterations and at the end, through parts.evaluate, without real steps', () => {
     for (const evalEvery of [2, 0]) {
       const env = new CountingEnv(new SyntheticLanderVectorEnv(8));

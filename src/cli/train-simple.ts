@@ -355,6 +355,8 @@ export async function trainSimple(options: TrainSimpleOptions): Promise<TrainSim
   const env = new RecordedVectorEnv(
     await makeVectorEnv(config.envId, { numEnvs: c.realEnvs, envOptions: config.envOptions }),
   );
+  // The loop, once made: closed at the end (it may hold the refit's helper thread).
+  let opened: Simple | null = null;
   try {
     let lastEval: EvalSummary | null = null;
     const evaluate = (policy: Simple['policy']) => {
@@ -401,6 +403,7 @@ export async function trainSimple(options: TrainSimpleOptions): Promise<TrainSim
       loop = new Simple(env, c, { evaluate });
       loop.start();
     }
+    opened = loop;
     if (loop.done) log(`${dir} has already spent its ${c.totalRealSteps} real steps; nothing to train`);
     const started = performance.now();
     const wall = () => wallBefore + (performance.now() - started) / 1000;
@@ -452,6 +455,7 @@ export async function trainSimple(options: TrainSimpleOptions): Promise<TrainSim
     progress.finish();
     return { dir, metrics, finished: loop.done, finalEval };
   } finally {
+    await opened?.close();
     await env.close();
   }
 }

@@ -521,7 +521,14 @@ export class ProbabilisticEnsemble extends Module {
     packed: PackedWeightsKey | null = null,
     memberRows: Int32Array | null = null,
   ): GaussianOutput {
-    const raw = this.body.forward(x, packed, memberRows);
+    return this.head(this.body.forward(x, packed, memberRows));
+  }
+
+  /**
+   * The Gaussian head on the body's raw output [E, B, 2·out]: the mean and the bounded log-variance. Apart
+   * from `forward` so that a fit split across threads (members' bodies elsewhere) applies it to all of them.
+   */
+  head(raw: Tensor): GaussianOutput {
     const out = this.outFeatures;
     const mean = raw.slice(-1, 0, out);
     // The log-variance is read straight from the second half of each row (no sliced copy).

@@ -47,7 +47,7 @@ export {
 export { MLP, type MLPOptions } from './mlp.ts';
 export { type LoadStateDictOptions, Module, parameter, type StateDict } from './module.ts';
 export { Adam, type AdamOptions, AdamW } from './optim/adam.ts';
-export { clipGradNorm } from './optim/clip.ts';
+export { clipCoefficient, clipGradNorm, gradNorm, scaleGrads } from './optim/clip.ts';
 export { Optimizer, type OptimizerState } from './optim/optimizer.ts';
 export { SGD, type SGDOptions } from './optim/sgd.ts';
 export {

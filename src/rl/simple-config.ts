@@ -132,6 +132,11 @@ export interface SimpleConfig {
   ppo: Partial<PpoConfig>;
   /** Seed of every draw: real envs, model weights, rollouts, PPO. */
   seed: number;
+  /**
+   * Threads of the ensemble's refit (1 or 2; Node only): with 2 a worker thread trains half the members, to
+   * bit-identical numbers (world-model/split-fit.ts). Other models fit on one.
+   */
+  threads: number;
 }
 
 /**
@@ -196,6 +201,7 @@ export const defaultSimpleConfig: Readonly<SimpleConfig> = Object.freeze({
   bufferCapacity: 1_000_000,
   ppo: {},
   seed: 1,
+  threads: 2,
 } satisfies SimpleConfig);
 
 /**
@@ -271,6 +277,7 @@ const checks: FieldCheck<SimpleConfig>[] = [
   ['evalEpisodes', positiveInteger, 'a positive integer'],
   ['bufferCapacity', positiveInteger, 'a positive integer'],
   ['seed', nonNegativeInteger, 'a non-negative integer'],
+  ['threads', (v) => v === 1 || v === 2, '1 or 2'],
 ];
 
 /** The defaults overridden by `overrides`, checked: a bad value is an error naming it and what was expected. */

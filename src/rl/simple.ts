@@ -56,6 +56,7 @@ import {
   EnsembleModel,
   type EpisodeTransitions,
   FamiliarityModel,
+  FitThreads,
   familiarityScorer,
   GruModel,
   lastSteps,
@@ -181,6 +182,7 @@ export class Simple {
   private readonly actions: Float32Array;
   private readonly recentReturns: number[] = [];
   private started = false;
+  private threads: FitThreads | null = null;
 
   constructor(
     readonly env: RlVectorEnv,
@@ -318,7 +320,10 @@ export class Simple {
       seed,
     };
     const validation = bufferTransitions(this.buffer, split.validation);
-    const report = this.model.fit(train, validation, fitOptions);
+    const report =
+      this.model instanceof EnsembleModel
+        ? this.model.fit(train, validation, fitOptions, this.fitThreads())
+        : this.model.fit(train, validation, fitOptions);
     this.familiarity?.fit(train, validation, { ...fitOptions, contactEventWeight: 1, seed: seed + 1 });
     const fitSeconds = seconds(t0);
 
@@ -380,6 +385,20 @@ export class Simple {
       imagineSeconds,
       evalSeconds,
     };
+  }
+
+  /** The helper thread of the ensemble's refit when `threads` is 2 (started on the first fit), else null. */
+  private fitThreads(): FitThreads | null {
+    if (this.config.threads < 2) return null;
+    this.threads ??= new FitThreads();
+    return this.threads;
+  }
+
+  /** Ends the refit's helper thread, if one was started (a later iteration starts a new one). */
+  async close(): Promise<void> {
+    const threads = this.threads;
+    this.threads = null;
+    await threads?.close();
   }
 
   /** The exploring policy's mean return over its last (up to) 20 real episodes; null before the first ends. */

@@ -22,6 +22,11 @@ export interface AdamOptions {
    * weights directly, decoupled from the adaptive step. Default 0 for Adam, 1e-2 for AdamW.
    */
   weightDecay?: number;
+  /**
+   * Per parameter, the length of the whole parameter it is a slice of (AdamStep.wholeLength), for an
+   * optimiser that steps one thread's share of split parameters. Default: each parameter's own size.
+   */
+  wholeLengths?: readonly number[];
 }
 
 export class Adam extends Optimizer {
@@ -31,6 +36,7 @@ export class Adam extends Optimizer {
   readonly weightDecay: number;
   /** True for AdamW's decoupled decay. */
   readonly decoupled: boolean;
+  private readonly wholeLengths: readonly number[] | null;
   private readonly m: Float32Array[];
   private readonly v: Float32Array[];
 
@@ -47,6 +53,12 @@ export class Adam extends Optimizer {
     this.beta1 = beta1;
     this.beta2 = beta2;
     this.decoupled = decoupled;
+    this.wholeLengths = options.wholeLengths ?? null;
+    if (this.wholeLengths && this.wholeLengths.length !== this.params.length) {
+      throw new Error(
+        `${what}: ${this.wholeLengths.length} wholeLengths for ${this.params.length} parameters`,
+      );
+    }
     this.m = this.params.map((p) => new Float32Array(p.size));
     this.v = this.params.map((p) => new Float32Array(p.size));
   }
@@ -69,7 +81,9 @@ export class Adam extends Optimizer {
     const scalars: AdamStep = { b1, b2, stepSize, invSqrtBc2, eps, l2, shrink };
     for (let k = 0; k < this.params.length; k++) {
       const p = this.params[k]!;
-      if (p.grad) update(p.data, p.grad.data, this.m[k]!, this.v[k]!, scalars);
+      const whole = this.wholeLengths?.[k];
+      const s = whole === undefined ? scalars : { ...scalars, wholeLength: whole };
+      if (p.grad) update(p.data, p.grad.data, this.m[k]!, this.v[k]!, s);
     }
   }
 

@@ -13,21 +13,31 @@ import { checkNumber } from '../errors.ts';
  */
 export function clipGradNorm(params: readonly Tensor[], maxNorm: number): number {
   checkNumber('clipGradNorm: maxNorm', maxNorm, 0, Number.POSITIVE_INFINITY, { min: true });
-  let total = 0;
-  for (const p of params) {
-    if (!p.grad) continue;
-    const g = p.grad.data;
-    for (let i = 0; i < g.length; i++) total += g[i]! * g[i]!;
-  }
-  const norm = Math.sqrt(total);
+  const grads = params.flatMap((p) => (p.grad ? [p.grad.data] : []));
+  const norm = gradNorm(grads);
   if (!Number.isFinite(norm)) return norm;
-  const coef = maxNorm / (norm + 1e-6);
-  if (coef < 1) {
-    for (const p of params) {
-      if (!p.grad) continue;
-      const g = p.grad.data;
-      for (let i = 0; i < g.length; i++) g[i]! *= coef;
-    }
-  }
+  scaleGrads(grads, clipCoefficient(norm, maxNorm));
   return norm;
+}
+
+/**
+ * The global L2 norm of gradient arrays taken in order (clipGradNorm's sum, element by element): a fit whose
+ * parameters are split across threads passes the parts in the order of the whole, for the same number.
+ */
+export function gradNorm(grads: readonly Float32Array[]): number {
+  let total = 0;
+  for (const g of grads) for (let i = 0; i < g.length; i++) total += g[i]! * g[i]!;
+  return Math.sqrt(total);
+}
+
+/** The factor clipGradNorm scales by for a finite `norm`: maxNorm / (norm + 1e-6) when below 1, else 1. */
+export function clipCoefficient(norm: number, maxNorm: number): number {
+  const coef = maxNorm / (norm + 1e-6);
+  return coef < 1 ? coef : 1;
+}
+
+/** Multiplies every element by `coef` in place (nothing when it is 1). */
+export function scaleGrads(grads: readonly Float32Array[], coef: number): void {
+  if (coef === 1) return;
+  for (const g of grads) for (let i = 0; i < g.length; i++) g[i]! *= coef;
 }

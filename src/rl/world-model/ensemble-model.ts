@@ -7,10 +7,12 @@
  */
 import { type Activation, ProbabilisticEnsemble } from '../../nn/index.ts';
 import { type PackedWeightsKey, Rng, type Tensor } from '../../tensor/index.ts';
-import { FeedForwardModel, type NetworkOutput } from './feed-forward-model.ts';
+import { FeedForwardModel, type NetworkOutput, VALIDATION_CHUNK } from './feed-forward-model.ts';
 import { type ModelActionSpace, OUTPUT_SIZE } from './lander-layout.ts';
-import { modelInputSize } from './model-data.ts';
+import { type ModelData, modelInputSize } from './model-data.ts';
 import { readModelFile, saveModelFile } from './model-file.ts';
+import { type FitThreads, SplitFit } from './split-fit.ts';
+import { type FitOptions, resolveFitOptions } from './trainer.ts';
 
 export interface EnsembleModelConfig {
   /** Members E. */
@@ -69,6 +71,28 @@ export class EnsembleModel extends FeedForwardModel {
 
   protected override regulariser(): Tensor | null {
     return this.config.boundsPenalty > 0 ? this.ensemble.boundsPenalty(this.config.boundsPenalty) : null;
+  }
+
+  protected override splitFit(
+    threads: FitThreads,
+    train: ModelData,
+    valid: ModelData,
+    contactEventWeight: number,
+    options: Partial<FitOptions>,
+  ): SplitFit {
+    return new SplitFit(
+      threads,
+      {
+        ensemble: this.ensemble,
+        train,
+        valid,
+        outcomeWeights: this.outcomeWeights,
+        contactEventWeight,
+        regulariser: () => this.regulariser(),
+        validationChunk: VALIDATION_CHUNK,
+      },
+      resolveFitOptions(options),
+    );
   }
 
   protected eliteCount(): number {

@@ -39,6 +39,7 @@ import {
   readOutcomeOffsets,
   weightOffsets,
 } from './outcome-calibration.ts';
+import type { FitThreads, SplitFit } from './split-fit.ts';
 import {
   type FitOptions,
   type FitReport,
@@ -49,7 +50,7 @@ import {
 } from './trainer.ts';
 
 /** Validation rows per forward pass, so a large validation set never needs huge activations at once. */
-const VALIDATION_CHUNK = 2048;
+export const VALIDATION_CHUNK = 2048;
 
 export interface NetworkOutput {
   /** [E, B, OUTPUT_SIZE] */
@@ -189,10 +190,15 @@ export abstract class FeedForwardModel implements DynamicsModel {
     return pred;
   }
 
+  /**
+   * Fits to early stopping (trainer.ts). With `threads` (an ensemble only), the members are trained on two
+   * threads (split-fit.ts), to the same numbers as on one.
+   */
   fit(
     train: EpisodeTransitions,
     validation: EpisodeTransitions,
     options: Partial<FitOptions> = {},
+    threads: FitThreads | null = null,
   ): FitReport {
     this.weightsVersion++;
     if (!this.fitted) {
@@ -201,13 +207,21 @@ export abstract class FeedForwardModel implements DynamicsModel {
     const trainData = prepareModelData(train, this.actionSpace, this.scalers);
     const validData = prepareModelData(validation, this.actionSpace, this.scalers);
     if (!this.fitted) this.setOutcomeWeights(outcomeWeights(trainData.outcome));
-    const report = fitLearner(this.learner(trainData, validData, options.contactEventWeight ?? 1), options);
-    this.weightsVersion++;
-    this.calibrateOutcomes(validData);
-    const last = report.epochs.find((e) => e.epoch === report.bestEpoch)?.validation;
-    const memberLosses =
-      last?.members ??
-      noGrad(() => this.learner(trainData, validData, options.contactEventWeight ?? 1).validate().members);
+    const cew = options.contactEventWeight ?? 1;
+    const split = threads ? this.splitFit(threads, trainData, validData, cew, options) : null;
+    let report: FitReport;
+    let memberLosses: number[];
+    try {
+      report = fitLearner(this.learner(trainData, validData, cew, split), options);
+      this.weightsVersion++;
+      this.calibrateOutcomes(validData, split);
+      const last = report.epochs.find((e) => e.epoch === report.bestEpoch)?.validation;
+      memberLosses =
+        last?.members ?? noGrad(() => this.learner(trainData, validData, cew, split).validate().members);
+      split?.finish();
+    } finally {
+      split?.end();
+    }
     this.elites = memberLosses
       .map((loss, member) => ({ loss, member }))
       .sort((a, b) => a.loss - b.loss)
@@ -225,9 +239,24 @@ export abstract class FeedForwardModel implements DynamicsModel {
     this.fitted = true;
   }
 
+  /**
+   * A session that fits this model's members on two threads (split-fit.ts); only an ensemble has one.
+   */
+  protected splitFit(
+    _threads: FitThreads,
+    _train: ModelData,
+    _valid: ModelData,
+    _contactEventWeight: number,
+    _options: Partial<FitOptions>,
+  ): SplitFit {
+    throw new Error(
+      `${this.kind} model: only an ensemble's fit runs on two threads; fit it with threads = 1`,
+    );
+  }
+
   /** Refits every member's outcome offsets on the validation rows (outcome-calibration.ts). */
-  private calibrateOutcomes(valid: ModelData): void {
-    const { outs } = this.validationOutputs(valid);
+  private calibrateOutcomes(valid: ModelData, split: SplitFit | null): void {
+    const { outs } = this.validationOutputs(valid, split);
     const size = valid.rows * OUTPUT_SIZE;
     const initial = weightOffsets(this.outcomeWeights);
     for (let m = 0; m < this.members; m++) {
@@ -242,12 +271,19 @@ export abstract class FeedForwardModel implements DynamicsModel {
   }
 
   /** Every member's outputs (and log-variances) for all validation rows, in chunks to bound activations. */
-  private validationOutputs(valid: ModelData): { outs: Float32Array; logVars: Float32Array | null } {
+  private validationOutputs(
+    valid: ModelData,
+    split: SplitFit | null,
+  ): { outs: Float32Array; logVars: Float32Array | null } {
     const E = this.members;
     const width = this.inputSize;
     const size = valid.rows * OUTPUT_SIZE;
     const outs = new Float32Array(E * size);
     const logVars = this.stochastic ? new Float32Array(E * size) : null;
+    if (split) {
+      split.validationOutputs(outs, logVars);
+      return { outs, logVars };
+    }
     noGrad(() => {
       for (let start = 0; start < valid.rows; start += VALIDATION_CHUNK) {
         const rows = Math.min(VALIDATION_CHUNK, valid.rows - start);
@@ -296,7 +332,12 @@ export abstract class FeedForwardModel implements DynamicsModel {
 
   abstract save(file: string, metadata?: Record<string, string>): void;
 
-  private learner(train: ModelData, valid: ModelData, contactEventWeight: number): Learner {
+  private learner(
+    train: ModelData,
+    valid: ModelData,
+    contactEventWeight: number,
+    split: SplitFit | null,
+  ): Learner {
     const E = this.members;
     const width = this.inputSize;
     let batch = allocateModelData(0, width);
@@ -319,7 +360,7 @@ export abstract class FeedForwardModel implements DynamicsModel {
         return extra ? loss.add(extra) : loss;
       },
       validate: () => {
-        const { outs, logVars } = this.validationOutputs(valid);
+        const { outs, logVars } = this.validationOutputs(valid, split);
         const size = valid.rows * OUTPUT_SIZE;
         const perMember = [];
         for (let e = 0; e < E; e++) {
@@ -329,12 +370,18 @@ export abstract class FeedForwardModel implements DynamicsModel {
         }
         return meanErrors(perMember);
       },
-      snapshot: () => this.network.parameters().map((p) => p.data.slice()),
+      snapshot: () => split?.snapshot() ?? this.network.parameters().map((p) => p.data.slice()),
       restore: (snapshot) => {
-        this.network.parameters().forEach((p, i) => {
-          p.data.set(snapshot[i]!);
-        });
+        if (split) split.restore(snapshot);
+        else {
+          this.network.parameters().forEach((p, i) => {
+            p.data.set(snapshot[i]!);
+          });
+        }
       },
+      ...(split
+        ? { step: (batchSize: number, rng: Rng, o: FitOptions) => split.step(batchSize, rng, o) }
+        : {}),
     };
   }
 }

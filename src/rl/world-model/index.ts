@@ -89,6 +89,7 @@ export {
 } from './replay-buffer-file.ts';
 export { sampleRecentIndices, sampleUniformIndices } from './replay-sampling.ts';
 export { engineFires, type SleepTolerance, standsStill, stillStepsBefore } from './sleep-rule.ts';
+export { FitThreads } from './split-fit.ts';
 export { Standardizer } from './standardizer.ts';
 export { branchStarts, lastSteps, type StartHistory, type StartSet } from './start-states.ts';
 export {

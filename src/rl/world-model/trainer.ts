@@ -120,6 +120,12 @@ export interface Learner {
   /** A copy of the weights, and their restoration (for the best epoch). */
   snapshot(): Float32Array[];
   restore(snapshot: Float32Array[]): void;
+  /**
+   * One whole gradient step (loss, backward, clipping, the optimizer's step) in place of fitLearner's own,
+   * for a learner that owns its optimizer (a fit split across threads); returns the loss, or NaN when the
+   * gradient norm was not finite (the step skipped). `parameters` is not used then.
+   */
+  step?(batchSize: number, rng: Rng, options: FitOptions): number;
 }
 
 export function resolveFitOptions(overrides: Partial<FitOptions> = {}): FitOptions {
@@ -161,8 +167,10 @@ export function requireUnweightedContacts(where: string, options: Partial<FitOpt
 export function fitLearner(learner: Learner, overrides: Partial<FitOptions> = {}): FitReport {
   const options = resolveFitOptions(overrides);
   const rng = new Rng(options.seed);
-  const params = learner.parameters();
-  const optimizer = new AdamW(params, { lr: options.learningRate, weightDecay: options.weightDecay });
+  const params = learner.step ? [] : learner.parameters();
+  const optimizer = learner.step
+    ? null
+    : new AdamW(params, { lr: options.learningRate, weightDecay: options.weightDecay });
   const steps = options.stepsPerEpoch || Math.max(1, Math.ceil(learner.trainingRows / options.batchSize));
   const started = performance.now();
   const epochs: EpochMetrics[] = [];
@@ -177,16 +185,18 @@ export function fitLearner(learner: Learner, overrides: Partial<FitOptions> = {}
     let total = 0;
     let skipped = 0;
     for (let s = 0; s < steps; s++) {
-      const loss = tidy(() => {
-        optimizer.zeroGrad();
-        const l = learner.trainingLoss(options.batchSize, rng);
-        l.backward();
-        const norm = clipGradNorm(params, options.maxGradNorm);
-        if (!Number.isFinite(norm)) return Number.NaN;
-        if (options.clipValue !== undefined) clipGradValue(params, options.clipValue);
-        optimizer.step();
-        return l.item();
-      });
+      const loss = learner.step
+        ? learner.step(options.batchSize, rng, options)
+        : tidy(() => {
+            optimizer!.zeroGrad();
+            const l = learner.trainingLoss(options.batchSize, rng);
+            l.backward();
+            const norm = clipGradNorm(params, options.maxGradNorm);
+            if (!Number.isFinite(norm)) return Number.NaN;
+            if (options.clipValue !== undefined) clipGradValue(params, options.clipValue);
+            optimizer!.step();
+            return l.item();
+          });
       if (Number.isNaN(loss)) skipped++;
       else {
         total += loss;

@@ -18,6 +18,12 @@ export interface AdamStep {
   readonly l2: number;
   /** Decoupled decay factor 1 - lr·λ applied to the weight first (AdamW); 1 for Adam. */
   readonly shrink: number;
+  /**
+   * The length a kernel set chooses its code by instead of w's (one that runs short arrays in JS): a slice of
+   * a parameter split across threads (an ensemble's members) then steps with the whole one's code, to the
+   * same numbers. Each element's update never depends on the others.
+   */
+  readonly wholeLength?: number;
 }
 
 /** Updates w, m and v in place from the gradient g (all the same length). */

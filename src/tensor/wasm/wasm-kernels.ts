@@ -263,7 +263,7 @@ export function createWasmKernels(options: WasmKernelOptions = {}): KernelSet {
 
   const adam: AdamKernel = (w, g, m, v, s) => {
     const n = w.length;
-    if (n < minMapElements) {
+    if ((s.wholeLength ?? n) < minMapElements) {
       adamJs(w, g, m, v, s);
       return;
     }

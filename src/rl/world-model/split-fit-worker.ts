@@ -1,0 +1,179 @@
+/**
+ * The helper thread of a split ensemble fit (split-protocol.ts): it trains its members' share of the body,
+ * each command run synchronously between Atomics waits, and reports a thrown error on its error port.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import { type Activation, AdamW, EnsembleMLP, scaleGrads } from '../../nn/index.ts';
+import { nodeBuiltin } from '../../node-builtins/index.ts';
+import { kernels, noGrad, Rng, type Tensor, tidy, trackedTensor, useKernels } from '../../tensor/index.ts';
+import {
+  SLOT_COMMAND,
+  SLOT_DONE,
+  SLOT_FAILED,
+  SLOT_REQUEST,
+  SPLIT_BACKWARD,
+  SPLIT_END,
+  SPLIT_FINISH,
+  SPLIT_FORWARD,
+  SPLIT_RESTORE,
+  SPLIT_SNAPSHOT,
+  SPLIT_STEP,
+  SPLIT_VALIDATE,
+  type SplitBegin,
+} from './split-protocol.ts';
+import { clipGradValue } from './trainer.ts';
+
+const threads = nodeBuiltin('node:worker_threads', 'split-fit-worker', 'it runs only as a Node worker');
+const { errorPort } = threads.workerData as { errorPort: MessagePort };
+
+/** Thrown out of a fit the main thread abandoned (it sent END mid-step): not an error to report. */
+class Ended extends Error {}
+
+let body: EnsembleMLP | null = null;
+let bodyKey = '';
+
+function nextCommand(control: Int32Array, seen: number): number {
+  // No timeout: the main thread sends END when it leaves a fit, and terminates the helper when it closes.
+  while (Atomics.load(control, SLOT_REQUEST) === seen) Atomics.wait(control, SLOT_REQUEST, seen);
+  return Atomics.load(control, SLOT_COMMAND);
+}
+
+function done(control: Int32Array): void {
+  Atomics.store(control, SLOT_DONE, Atomics.load(control, SLOT_REQUEST));
+  Atomics.notify(control, SLOT_DONE);
+}
+
+function runFit(b: SplitBegin): void {
+  const { control } = b;
+  if (kernels().name !== b.kernels) {
+    useKernels(b.kernels === 'js' ? 'js' : 'wasm');
+    if (kernels().name !== b.kernels) {
+      throw new Error(
+        `the main thread computes with kernels '${b.kernels}', this thread has '${kernels().name}'`,
+      );
+    }
+  }
+  const key = JSON.stringify([b.count, b.sizes, b.activation]);
+  if (!body || bodyKey !== key) {
+    // The initial weights are overwritten below; the generator only fills them once.
+    body = new EnsembleMLP(b.count, b.sizes, {
+      rng: new Rng(0),
+      activation: b.activation as Activation,
+      outputActivation: 'identity',
+    });
+    bodyKey = key;
+  }
+  const net = body;
+  const params = net.parameters();
+  let offset = 0;
+  const weightViews: Float32Array[] = [];
+  const gradViews: Float32Array[] = [];
+  for (const p of params) {
+    p.data.set(b.weights.subarray(offset, offset + p.size));
+    weightViews.push(b.weights.subarray(offset, offset + p.size));
+    gradViews.push(b.grads.subarray(offset, offset + p.size));
+    offset += p.size;
+  }
+  if (offset !== b.weights.length) {
+    throw new Error(`${b.weights.length} shared weights for a share of ${offset}`);
+  }
+  const optimizer = new AdamW(params, {
+    lr: b.learningRate,
+    weightDecay: b.weightDecay,
+    wholeLengths: b.wholeLengths,
+  });
+  const width = b.sizes[0]!;
+  const rawWidth = b.sizes[b.sizes.length - 1]!;
+  const batchRows = b.batchSize;
+  const xFrom = b.first * batchRows * width;
+  let snapshot: Float32Array[] = params.map((p) => p.data.slice());
+  let seen = Atomics.load(control, SLOT_REQUEST);
+  done(control);
+  const expect = (wanted: number): void => {
+    const command = nextCommand(control, seen);
+    seen = Atomics.load(control, SLOT_REQUEST);
+    if (command === SPLIT_END) throw new Ended();
+    if (command !== wanted) throw new Error(`command ${command} where ${wanted} was due`);
+  };
+  for (;;) {
+    const command = nextCommand(control, seen);
+    seen = Atomics.load(control, SLOT_REQUEST);
+    switch (command) {
+      case SPLIT_FORWARD:
+        tidy(() => {
+          optimizer.zeroGrad();
+          const x = trackedTensor(b.inputs.subarray(xFrom, xFrom + b.count * batchRows * width), [
+            b.count,
+            batchRows,
+            width,
+          ]);
+          const raw: Tensor = net.forward(x);
+          b.raw.set(raw.data);
+          done(control);
+          expect(SPLIT_BACKWARD);
+          raw.backward(b.rawGrad);
+          params.forEach((p, i) => {
+            gradViews[i]!.set(p.grad!.data);
+          });
+          done(control);
+          expect(SPLIT_STEP);
+          const coef = b.scalars[0]!;
+          if (!Number.isNaN(coef)) {
+            const grads = params.map((p) => p.grad!.data);
+            scaleGrads(grads, coef);
+            if (b.clipValue !== null) clipGradValue(params, b.clipValue);
+            optimizer.step();
+          }
+        });
+        break;
+      case SPLIT_VALIDATE:
+        noGrad(() => {
+          for (let start = 0; start < b.validationRows; start += b.validationChunk) {
+            const rows = Math.min(b.validationChunk, b.validationRows - start);
+            tidy(() => {
+              const x = trackedTensor(b.validationInputs.subarray(start * width, (start + rows) * width), [
+                rows,
+                width,
+              ]);
+              b.validationRaw.set(net.forward(x).data, start * b.count * rawWidth);
+            });
+          }
+        });
+        break;
+      case SPLIT_SNAPSHOT:
+        snapshot = params.map((p) => p.data.slice());
+        break;
+      case SPLIT_RESTORE:
+        params.forEach((p, i) => {
+          p.data.set(snapshot[i]!);
+        });
+        break;
+      case SPLIT_FINISH:
+        params.forEach((p, i) => {
+          weightViews[i]!.set(p.data);
+        });
+        break;
+      case SPLIT_END:
+        done(control);
+        return;
+      default:
+        throw new Error(`unknown command ${command}`);
+    }
+    done(control);
+  }
+}
+
+threads.parentPort!.on('message', (begin: SplitBegin) => {
+  try {
+    runFit(begin);
+  } catch (error) {
+    if (error instanceof Ended) {
+      done(begin.control);
+      return;
+    }
+    const e = error as Error;
+    errorPort.postMessage(e?.stack ?? String(error));
+    Atomics.store(begin.control, SLOT_FAILED, 1);
+    Atomics.notify(begin.control, SLOT_DONE);
+  }
+});

@@ -1,0 +1,67 @@
+/**
+ * The shared-memory protocol of an ensemble fit split across two threads (split-fit.ts on the main thread,
+ * split-fit-worker.ts in the helper). The main thread trains members [0, k) and the helper members [k, E)
+ * of the ensemble's body; the Gaussian head, the loss, the gradient norm and the shared log-variance bounds
+ * stay on the main thread, so every number is the one a one-thread fit computes. Per gradient step the main
+ * thread writes the minibatch, bumps the request counter with a command and notifies; the helper runs it on
+ * its members, writing straight into shared arrays, then sets its done counter to the request and notifies
+ * back. No message is sent per step; one message starts each fit (`SplitBegin`).
+ */
+
+export const SPLIT_FORWARD = 1;
+export const SPLIT_BACKWARD = 2;
+export const SPLIT_STEP = 3;
+export const SPLIT_VALIDATE = 4;
+export const SPLIT_SNAPSHOT = 5;
+export const SPLIT_RESTORE = 6;
+export const SPLIT_FINISH = 7;
+export const SPLIT_END = 8;
+
+/** Int32 slots of the control array. */
+export const SLOT_COMMAND = 0;
+export const SLOT_REQUEST = 1;
+export const SLOT_DONE = 2;
+/** Set to 1 by a helper whose command threw; the message follows on its error port. */
+export const SLOT_FAILED = 3;
+export const CONTROL_SLOTS = 4;
+
+/** What the helper needs for one fit: its members, the shapes, the optimiser, and the shared arrays. */
+export interface SplitBegin {
+  /** The kernel set the main thread computes with (the helper must use the same for equal numbers). */
+  kernels: string;
+  /** The body's layer sizes [in, hidden..., 2·out] and hidden activation. */
+  sizes: number[];
+  activation: string;
+  /** The helper's members: [first, first + count) of `members`. */
+  members: number;
+  first: number;
+  count: number;
+  /** Rows per member per gradient step, and validation rows per forward pass. */
+  batchSize: number;
+  validationRows: number;
+  validationChunk: number;
+  learningRate: number;
+  weightDecay: number;
+  /** Each body parameter's whole length, so that AdamW steps each share with the whole one's code. */
+  wholeLengths: number[];
+  clipValue: number | null;
+  control: Int32Array;
+  /** [0]: the gradient's clipping factor for a step (NaN: skip the step). */
+  scalars: Float64Array;
+  /** [members, batchSize, in]: the whole minibatch (the helper reads its members' rows). */
+  inputs: Float32Array;
+  /** [count, batchSize, 2·out]: the helper's raw outputs, then the gradient the main thread sends back. */
+  raw: Float32Array;
+  rawGrad: Float32Array;
+  /** [validationRows, in], and the helper's raw outputs on them chunk by chunk ([count, rows, 2·out] each). */
+  validationInputs: Float32Array;
+  validationRaw: Float32Array;
+  /** The helper's parameters, in the body's order, each its members' slice: weights in and out, gradients out. */
+  weights: Float32Array;
+  grads: Float32Array;
+}
+
+/** A typed array over a new SharedArrayBuffer. */
+export function sharedFloat32(length: number): Float32Array {
+  return new Float32Array(new SharedArrayBuffer(Math.max(1, length) * 4)).subarray(0, length);
+}

@@ -1,0 +1,82 @@
+/**
+ * An ensemble's fit on two threads (split-fit.ts) against the same fit on one: bit-identical weights,
+ * metrics, elites and calibration; the helper thread's errors surface on the main thread.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { EnsembleModel } from '../src/rl/world-model/ensemble-model.ts';
+import { MlpModel } from '../src/rl/world-model/mlp-model.ts';
+import { FitThreads } from '../src/rl/world-model/split-fit.ts';
+import type { FitOptions } from '../src/rl/world-model/trainer.ts';
+import { jsKernels, kernels, setKernels } from '../src/tensor/index.ts';
+import { syntheticTransitions } from './helpers/synthetic-lander.ts';
+
+const train = syntheticTransitions(300, 1);
+const valid = syntheticTransitions(2100, 2);
+const threads = new FitThreads();
+afterAll(() => threads.close());
+
+function fitted(members: number, split: boolean, options: Partial<FitOptions>) {
+  const model = new EnsembleModel(
+    { n: 4 },
+    { members, elites: Math.min(2, members), hiddenSizes: [24, 20], seed: 3 },
+  );
+  const reports = [0, 1].map((refit) =>
+    model.fit(
+      train,
+      valid,
+      { maxEpochs: 3, stepsPerEpoch: 7, batchSize: 32, seed: 5 + refit, ...options },
+      split ? threads : null,
+    ),
+  );
+  const obs = valid.observations.slice(0, 40 * 8);
+  const pred = model.predict(obs, valid.actions.slice(0, 40), 40, null);
+  return {
+    reports: reports.map(({ seconds, epochs, ...rest }) => ({
+      ...rest,
+      epochs: epochs.map(({ seconds: _s, ...e }) => e),
+    })),
+    elites: model.elites,
+    delta: Array.from(pred.delta),
+    outcome: Array.from(pred.outcomeProb),
+  };
+}
+
+describe('ensemble fit on two threads', () => {
+  it(`gives bit-identical weights, metrics and elites to one thread (kernels: ${kernels().name})`, () => {
+    for (const [members, options] of [
+      [7, {}],
+      [5, { maxGradNorm: 0.5, contactEventWeight: 20 }],
+      [2, { clipValue: 0.1 }],
+    ] as const) {
+      const one = fitted(members, false, options);
+      const two = fitted(members, true, options);
+      expect(two).toEqual(one);
+    }
+  });
+
+  it("surfaces the helper's error on the main thread, and a closed helper is started afresh", async () => {
+    const model = new EnsembleModel({ n: 4 }, { members: 3, elites: 2, hiddenSizes: [8], seed: 1 });
+    const options = { maxEpochs: 1, stepsPerEpoch: 2, batchSize: 16 };
+    // A kernel set the helper cannot have: it refuses to compute other numbers than the main thread's.
+    const before = kernels();
+    setKernels({ ...jsKernels, name: 'custom-test' });
+    try {
+      expect(() => model.fit(train, valid, options, threads)).toThrow(
+        /ensemble fit thread failed \(start\): .*kernels 'custom-test'/,
+      );
+    } finally {
+      setKernels(before);
+    }
+    // The helper left that fit and serves the next; after close() a new one starts.
+    expect(model.fit(train, valid, options, threads).gradientSteps).toBe(2);
+    await threads.close();
+    expect(threads.alive).toBe(false);
+    expect(model.fit(train, valid, options, threads).gradientSteps).toBe(2);
+    expect(threads.alive).toBe(true);
+  });
+
+  it('refuses a model that cannot split', () => {
+    const model = new MlpModel({ n: 4 }, { hiddenSizes: [8] });
+    expect(() => model.fit(train, valid, { maxEpochs: 1 }, threads)).toThrow(/only an ensemble/);
+  });
+});
