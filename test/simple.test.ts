@@ -322,6 +322,8 @@ describe('Simple', () => {
         lambdaFamiliarity: 1,
         realStepsPerIteration: 128,
         totalRealSteps: 96 + 2 * 128,
+        // The refit on two threads, so a resume is checked exact with the helper thread too.
+        threads: 2,
       };
       const unbroken = new Simple(new RecordedVectorEnv(new SyntheticLanderVectorEnv(8)), config);
       unbroken.start();
