@@ -135,7 +135,7 @@ export interface SimpleConfig {
   /**
    * Threads of the ensemble's refit (1 or 2; Node only): with 2 a worker thread trains half the members, to
    * bit-identical numbers (world-model/split-fit.ts). Other models fit on one. Default 1: 2 pays only with
-   * the second core idle (refit 1.39x there; 0.90-1.08x with the other core busy; README, "Two cores").
+   * the second core idle (refit 1.35x there; 0.90-1.08x with the other core busy; README, "Two cores").
    */
   threads: number;
 }

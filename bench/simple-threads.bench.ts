@@ -1,5 +1,5 @@
 /**
- * `tsx bench/simple-threads.ts [--rows 20000] [--rounds 3] [--epochs 2] [--steps-per-epoch 100]`: the
+ * `npm run bench -- simple-threads [--rows 20000] [--rounds 3] [--epochs 2] [--steps-per-epoch 100]`: the
  * model-based agent's refit (its default ensemble, 7 x [200, 200, 200]) on one thread and on two, in paired
  * alternating turns on the same data from the same weights; prints each turn's seconds, the load average,
  * and the median ratio. The data are real lander transitions of a random policy.
@@ -9,15 +9,24 @@ import { makeVectorEnv } from '../src/env/index.ts';
 import { defaultSimpleConfig } from '../src/rl/simple-config.ts';
 import { bufferTransitions, EnsembleModel, FitThreads, ReplayBuffer } from '../src/rl/world-model/index.ts';
 import { Rng } from '../src/tensor/index.ts';
+import { median, parseBenchArgs } from './report.ts';
 
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const rows = arg('rows', 20_000);
-const rounds = arg('rounds', 3);
-const epochs = arg('epochs', 2);
-const stepsPerEpoch = arg('steps-per-epoch', 100);
+const { flags } = parseBenchArgs({
+  command: 'bench simple-threads',
+  positionals: '',
+  minPositionals: 0,
+  maxPositionals: 0,
+  flags: [
+    { name: 'rows', type: 'int', min: 1, help: 'real transitions to fit (default 20000)' },
+    { name: 'rounds', type: 'int', min: 1, help: 'paired rounds, one thread and two (default 3)' },
+    { name: 'epochs', type: 'int', min: 1, help: 'epochs per fit (default 2)' },
+    { name: 'steps-per-epoch', type: 'int', min: 1, help: 'gradient steps per epoch (default 100)' },
+  ],
+});
+const rows = (flags.rows as number | undefined) ?? 20_000;
+const rounds = (flags.rounds as number | undefined) ?? 3;
+const epochs = (flags.epochs as number | undefined) ?? 2;
+const stepsPerEpoch = (flags['steps-per-epoch'] as number | undefined) ?? 100;
 const c = defaultSimpleConfig;
 const env = await makeVectorEnv('LunarLander-v3', { numEnvs: 8 });
 const buffer = new ReplayBuffer({ observationSize: 8, actionSize: 1, capacity: rows });
@@ -76,8 +85,7 @@ for (let round = 0; round < rounds; round++) {
     }),
   );
 }
-ratios.sort((a, b) => a - b);
 console.log(
-  `median speedup of the refit, 1 thread / 2 threads: ${ratios[Math.floor(ratios.length / 2)]!.toFixed(2)} (${rows} rows, ${epochs} x ${stepsPerEpoch} steps, load ${loadavg()[0]!.toFixed(2)})`,
+  `median speedup of the refit, 1 thread / 2 threads: ${median(ratios).toFixed(2)} (${rows} rows, ${epochs} x ${stepsPerEpoch} steps, load ${loadavg()[0]!.toFixed(2)})`,
 );
 await threads.close();
