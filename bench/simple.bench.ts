@@ -1,5 +1,5 @@
 // `npm run bench -- simple [--env LunarLander-v3|LunarLanderContinuous-v3|both] [--seeds 1,2,3,4,5]
-//   [--steps 200000] [--jobs 2] [--out runs/bench-simple]`
+//   [--steps 200000] [--jobs 2] [--out runs/bench-simple] [--variant NAME --set key=value ...]`
 //
 // Issue 12's targets: the model-based agent (`npm run train -- simple`, its default config) against model-free
 // PPO (`npm run train -- ppo`, its default config) on the same real-step budget, every seed, both landers.
@@ -8,6 +8,10 @@
 // Rows are kept in bench/results/simple/ as they finish, so the table fills over several sittings; a run
 // that was cut short resumes from its checkpoint. The summary goes to bench/results/simple.json and .md; it
 // tables every kept row of both landers, so a run of one lander keeps the other's table.
+// A variant (`--variant NAME --set key=value ...`) runs the model-based rows with those config changes into
+// bench/results/simple-NAME/ (and runs/bench-simple-NAME) and tables them against the default suite's PPO
+// rows, which it runs there if they are missing: a candidate default is measured the same way before it
+// becomes one.
 import { join } from 'node:path';
 import type { CommandSpec } from '../src/cli/args.ts';
 import { ENV_IDS } from '../src/env/index.ts';
@@ -32,7 +36,17 @@ const spec: CommandSpec = {
     { name: 'seeds', type: 'string', help: 'comma-separated seeds (default 1,2,3,4,5)' },
     { name: 'steps', type: 'int', min: 1, help: 'real steps per run (default 200000)' },
     { name: 'jobs', type: 'int', min: 1, help: 'runs side by side (default 2, one per core)' },
-    { name: 'out', type: 'string', help: 'folder of the run folders (default runs/bench-simple)' },
+    { name: 'out', type: 'string', help: 'folder of the run folders (default runs/bench-simple[-variant])' },
+    {
+      name: 'variant',
+      type: 'string',
+      help: 'name of a variant of the default config (needs --set); rows go to bench/results/simple-<variant>/',
+    },
+    {
+      name: 'set',
+      type: 'list',
+      help: "one config change of the variant, as train simple's --set; repeat for more (needs --variant)",
+    },
   ],
 };
 const { flags } = parseBenchArgs(spec);
@@ -41,7 +55,23 @@ const envIds = envArg === 'both' ? [...ENV_IDS] : [envArg];
 const seeds = ((flags.seeds as string | undefined) ?? '1,2,3,4,5').split(',').map(Number);
 const steps = (flags.steps as number | undefined) ?? 200_000;
 const jobs = (flags.jobs as number | undefined) ?? 2;
-const out = (flags.out as string | undefined) ?? join('runs', 'bench-simple');
+const variant = flags.variant as string | undefined;
+const changes = (flags.set as string[] | undefined) ?? [];
+if ((variant === undefined) !== (changes.length === 0)) {
+  console.error(
+    `bench simple: --variant and --set go together (got ${variant === undefined ? 'no --variant' : `--variant ${variant}`} and ${changes.length} --set values)`,
+  );
+  process.exit(2);
+}
+if (variant !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(variant)) {
+  console.error(
+    `bench simple: --variant ${JSON.stringify(variant)}; expected letters, digits, '.', '_' or '-'`,
+  );
+  process.exit(2);
+}
+const suite = variant === undefined ? 'simple' : `simple-${variant}`;
+const out = (flags.out as string | undefined) ?? join('runs', `bench-${suite}`);
+const ppoOut = variant === undefined ? out : join('runs', 'bench-simple');
 
 const short = (envId: string) => (envId === 'LunarLander-v3' ? 'discrete' : 'continuous');
 const plansFor = (ids: string[]): RowPlan[] =>
@@ -53,13 +83,24 @@ const plansFor = (ids: string[]): RowPlan[] =>
         envId,
         seed,
         steps,
-        flags: [],
-        label: algorithm === 'simple' ? 'model-based (default)' : 'model-free PPO',
+        flags: algorithm === 'simple' ? changes.flatMap((change) => ['--set', change]) : [],
+        label:
+          algorithm === 'ppo'
+            ? 'model-free PPO'
+            : variant === undefined
+              ? 'model-based (default)'
+              : `model-based (${changes.join(' ')})`,
       })),
     ),
   );
-await runRows('simple', plansFor(envIds), out, jobs);
-const results = keptResults('simple', plansFor([...ENV_IDS]));
+const ofAlgorithm = (plans: RowPlan[], algorithm: string) => plans.filter((p) => p.algorithm === algorithm);
+// A variant's model-based rows are its own; its PPO rows are the default suite's.
+await runRows('simple', ofAlgorithm(plansFor(envIds), 'ppo'), ppoOut, jobs);
+await runRows(suite, ofAlgorithm(plansFor(envIds), 'simple'), out, jobs);
+const results = [
+  ...keptResults(suite, ofAlgorithm(plansFor([...ENV_IDS]), 'simple')),
+  ...keptResults('simple', ofAlgorithm(plansFor([...ENV_IDS]), 'ppo')),
+];
 const tabled = ENV_IDS.filter((envId) => results.some((r) => r.envId === envId));
 
 const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
@@ -70,6 +111,9 @@ for (const envId of tabled) {
   const simple = of('simple');
   const ppo = of('ppo');
   lines.push(`### ${envId} (${steps / 1000}k real steps, eval mean of 100 greedy episodes)`, '');
+  if (variant !== undefined) {
+    lines.push(`Model-based rows: the default config with ${changes.map((c) => `\`${c}\``).join(', ')}.`, '');
+  }
   lines.push(
     `| run | seed | ${CHECKPOINTS.filter((c) => c <= steps)
       .map((c) => `${c / 1000}k`)
@@ -137,5 +181,5 @@ for (const envId of tabled) {
 }
 const report = [...lines, '```', ...targets, '```', ''].join('\n');
 console.log(`\n${report}`);
-writeFileAtomic(join(resultsDir, 'simple.md'), report);
-saveResult('simple', { machine: machineInfo(), steps, jobs, targets, results });
+writeFileAtomic(join(resultsDir, `${suite}.md`), report);
+saveResult(suite, { machine: machineInfo(), steps, jobs, variant: changes, targets, results });
