@@ -116,7 +116,7 @@ const extra: [string, string, string[]][] = [
   [
     'x-entropy-0.001',
     "default with PPO's entropy bonus at 0.001 (the article's) instead of 0.01",
-    set('ppo.entropyCoef=0.001'),
+    set('ppo.entropyCoef=0.001', 'minEntropyCoef=0.001'),
   ],
 ];
 const rowsArg = (flags.rows as string | undefined) ?? 'core';

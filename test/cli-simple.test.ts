@@ -93,6 +93,27 @@ describe('train simple', () => {
     expect(() => trainSimpleOptionsFromArgs(['--resume', 'x', '--model', 'mlp'])).toThrow(/drop --model/);
   });
 
+  it("takes the penalty weights' defaults from the lander's action space; --set and config.json win", () => {
+    const penalties = (args: string[]) => {
+      const { lambdaUncertainty, lambdaFamiliarity } = trainSimpleOptionsFromArgs(args).config!.simple;
+      return [lambdaUncertainty, lambdaFamiliarity];
+    };
+    expect(penalties([])).toEqual([1, 1]);
+    expect(penalties(['--env', 'LunarLander-v3'])).toEqual([1, 1]);
+    expect(penalties(['--env', 'LunarLanderContinuous-v3'])).toEqual([0, 0]);
+    expect(penalties(['--env', 'LunarLanderContinuous-v3', '--set', 'lambdaUncertainty=0.5'])).toEqual([
+      0.5, 0,
+    ]);
+    expect(penalties(['--env', 'LunarLander-v3', '--set', 'lambdaFamiliarity=0'])).toEqual([1, 0]);
+    // A continuous run's config.json read back without the two fields takes the continuous defaults.
+    const dir = join(root, 'continuous-defaults');
+    const { config } = trainSimpleOptionsFromArgs(['--env', 'LunarLanderContinuous-v3', '--out', dir]);
+    const { lambdaUncertainty: _u, lambdaFamiliarity: _f, ...older } = config!.simple;
+    // Infinity as train-simple writes it.
+    writeJson(join(dir, 'config.json'), { ...config, simple: { ...older, disagreementLimit: 'Infinity' } });
+    expect(readSimpleRunConfig(dir).simple).toMatchObject({ lambdaUncertainty: 0, lambdaFamiliarity: 0 });
+  });
+
   it('is reached from the command line, and a bad --set exits with status 2', () => {
     const run = spawnSync(
       process.execPath,

@@ -217,7 +217,7 @@ export function trainSimpleOptionsFromArgs(argv: readonly string[]): TrainSimple
   }
   let simple: SimpleConfig;
   try {
-    simple = resolveSimpleConfig(overrides);
+    simple = resolveSimpleConfig(overrides, optionsForId(envId).continuous === true);
   } catch (e) {
     throw new UsageError((e as Error).message, trainSimpleSpec);
   }
@@ -257,7 +257,10 @@ export function readSimpleRunConfig(dir: string, what = `run ${dir}`): SimpleRun
     if (typeof like === 'number' && typeof value === 'string') simple[key] = Number(value);
   }
   try {
-    return { ...config, simple: resolveSimpleConfig(simple as Partial<SimpleConfig>) };
+    return {
+      ...config,
+      simple: resolveSimpleConfig(simple as Partial<SimpleConfig>, config.envOptions?.continuous === true),
+    };
   } catch (e) {
     throw new Error(`${what}: ${runPaths(dir).config}: ${(e as Error).message}`);
   }

@@ -15,7 +15,8 @@
  *        PPO's entropy bonus falls as the exploring real return rises         (adapt)
  *     4. PPO on imagined rollouts of H steps branched from buffer states, the
  *        reward minus lambda_u x disagreement minus lambda_f x unfamiliarity,
- *        the value bootstrapping at the horizon                              (imagine)
+ *        the value bootstrapping at the horizon (both lambdas 0 on continuous
+        actions by default: simple-config.ts simpleDefaultsFor)            (imagine)
  *     5. every few iterations, evaluate the greedy policy on the real env    (evaluate)
  *
  * Every real step is counted in `realSteps`, including the first collection; imagined steps are counted
@@ -191,7 +192,7 @@ export class Simple {
   ) {
     if (env.imagined)
       throw new Error('Simple: the env to collect from must be a real one, not an imagined one');
-    this.config = resolveSimpleConfig(overrides);
+    this.config = resolveSimpleConfig(overrides, !('n' in env.actionSpace));
     const c = this.config;
     if (env.numEnvs !== c.realEnvs) {
       throw new Error(

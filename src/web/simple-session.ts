@@ -30,13 +30,16 @@ export class SimpleSession extends TimedSession {
   constructor(settings: TrainSettings, overrides: Partial<SimpleConfig> = {}) {
     super(settings);
     const { envOptions } = landerEnv(settings.lander);
-    const config = resolveSimpleConfig({
-      // One thread: the refit's helper thread needs Node's worker_threads.
-      threads: 1,
-      ...overrides,
-      seed: settings.seed,
-      totalRealSteps: settings.steps,
-    });
+    const config = resolveSimpleConfig(
+      {
+        // One thread: the refit's helper thread needs Node's worker_threads.
+        threads: 1,
+        ...overrides,
+        seed: settings.seed,
+        totalRealSteps: settings.steps,
+      },
+      envOptions.continuous === true,
+    );
     const env = new SyncVectorEnv({ numEnvs: config.realEnvs, envOptions });
     this.maxEpisodeSteps = envOptions.maxEpisodeSteps ?? 1000;
     this.simple = new Simple(env, config);
