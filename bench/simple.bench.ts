@@ -94,12 +94,14 @@ const plansFor = (ids: string[]): RowPlan[] =>
     ),
   );
 const ofAlgorithm = (plans: RowPlan[], algorithm: string) => plans.filter((p) => p.algorithm === algorithm);
+const toRun = plansFor(envIds);
+const toTable = plansFor([...ENV_IDS]);
 // A variant's model-based rows are its own; its PPO rows are the default suite's.
-await runRows('simple', ofAlgorithm(plansFor(envIds), 'ppo'), ppoOut, jobs);
-await runRows(suite, ofAlgorithm(plansFor(envIds), 'simple'), out, jobs);
+await runRows('simple', ofAlgorithm(toRun, 'ppo'), ppoOut, jobs);
+await runRows(suite, ofAlgorithm(toRun, 'simple'), out, jobs);
 const results = [
-  ...keptResults(suite, ofAlgorithm(plansFor([...ENV_IDS]), 'simple')),
-  ...keptResults('simple', ofAlgorithm(plansFor([...ENV_IDS]), 'ppo')),
+  ...keptResults(suite, ofAlgorithm(toTable, 'simple')),
+  ...keptResults('simple', ofAlgorithm(toTable, 'ppo')),
 ];
 const tabled = ENV_IDS.filter((envId) => results.some((r) => r.envId === envId));
 

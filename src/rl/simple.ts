@@ -16,7 +16,7 @@
  *     4. PPO on imagined rollouts of H steps branched from buffer states, the
  *        reward minus lambda_u x disagreement minus lambda_f x unfamiliarity,
  *        the value bootstrapping at the horizon (both lambdas 0 on continuous
-        actions by default: simple-config.ts simpleDefaultsFor)            (imagine)
+ *        actions by default: simple-config.ts simpleDefaultsFor)            (imagine)
  *     5. every few iterations, evaluate the greedy policy on the real env    (evaluate)
  *
  * Every real step is counted in `realSteps`, including the first collection; imagined steps are counted
@@ -44,7 +44,7 @@ import {
   simplePpoConfig,
   startEntropyCoef,
 } from './simple-config.ts';
-import { actionSize, type RlVectorEnv } from './vector-env.ts';
+import { actionSize, isDiscrete, type RlVectorEnv } from './vector-env.ts';
 import { type FreshErrors, freshErrors } from './world-model/diagnostics/fresh-errors.ts';
 import { defaultWarmSteps } from './world-model/diagnostics/predictions.ts';
 import { stateValueStd } from './world-model/diagnostics/transition-errors.ts';
@@ -192,7 +192,7 @@ export class Simple {
   ) {
     if (env.imagined)
       throw new Error('Simple: the env to collect from must be a real one, not an imagined one');
-    this.config = resolveSimpleConfig(overrides, !('n' in env.actionSpace));
+    this.config = resolveSimpleConfig(overrides, !isDiscrete(env.actionSpace));
     const c = this.config;
     if (env.numEnvs !== c.realEnvs) {
       throw new Error(

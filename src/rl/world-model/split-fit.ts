@@ -45,10 +45,6 @@ const COMMAND_TIMEOUT_MS = 600_000;
 /** How long a new helper may take to load (tsx compiles its modules) and answer. */
 const START_TIMEOUT_MS = 120_000;
 
-/**
- * The helper thread an ensemble fit splits its members with, started on the first fit and kept for the
- * next ones; `close()` ends it (an unclosed helper does not keep the process alive).
- */
 /** The helper thread as a fit drives it: messages to it, and the port its errors arrive on. */
 export interface FitHelper {
   worker: { postMessage(message: unknown): void };
@@ -56,6 +52,10 @@ export interface FitHelper {
   fresh: boolean;
 }
 
+/**
+ * The helper thread an ensemble fit splits its members with, started on the first fit and kept for the
+ * next ones; `close()` ends it (an unclosed helper does not keep the process alive).
+ */
 export class FitThreads {
   private worker: Worker | null = null;
   private errorPort: MessagePort | null = null;
