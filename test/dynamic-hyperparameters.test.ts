@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ActorCritic } from '../src/rl/actor-critic.ts';
 import {
   chooseHorizon,
-  entropyBonus,
+  fallWithReturn,
   explorationTemperature,
   uncertaintyWeight,
 } from '../src/rl/dynamic-hyperparameters.ts';
@@ -90,23 +90,23 @@ describe('explorationTemperature', () => {
   });
 });
 
-describe('entropyBonus', () => {
+describe('fallWithReturn', () => {
   it('falls from the start to the floor as the exploring return crosses [low, high], clipped outside', () => {
-    expect(entropyBonus(-150, 0.01, 0.001, 0, 200)).toBe(0.01);
-    expect(entropyBonus(0, 0.01, 0.001, 0, 200)).toBe(0.01);
-    expect(entropyBonus(100, 0.01, 0.001, 0, 200)).toBeCloseTo(0.0055, 12);
-    expect(entropyBonus(200, 0.01, 0.001, 0, 200)).toBeCloseTo(0.001, 12);
-    expect(entropyBonus(260, 0.01, 0.001, 0, 200)).toBeCloseTo(0.001, 12);
+    expect(fallWithReturn(-150, 0.01, 0.001, 0, 200)).toBe(0.01);
+    expect(fallWithReturn(0, 0.01, 0.001, 0, 200)).toBe(0.01);
+    expect(fallWithReturn(100, 0.01, 0.001, 0, 200)).toBeCloseTo(0.0055, 12);
+    expect(fallWithReturn(200, 0.01, 0.001, 0, 200)).toBeCloseTo(0.001, 12);
+    expect(fallWithReturn(260, 0.01, 0.001, 0, 200)).toBeCloseTo(0.001, 12);
   });
 
   it('keeps the start before any episode has finished or when the range is empty', () => {
-    expect(entropyBonus(null, 0.01, 0.001, 0, 200)).toBe(0.01);
-    expect(entropyBonus(Number.NaN, 0.01, 0.001, 0, 200)).toBe(0.01);
-    expect(entropyBonus(150, 0.01, 0.001, 200, 200)).toBe(0.01);
+    expect(fallWithReturn(null, 0.01, 0.001, 0, 200)).toBe(0.01);
+    expect(fallWithReturn(Number.NaN, 0.01, 0.001, 0, 200)).toBe(0.01);
+    expect(fallWithReturn(150, 0.01, 0.001, 200, 200)).toBe(0.01);
   });
 
   it('is fixed when the floor equals the start', () => {
-    for (const r of [-100, 0, 120, 300]) expect(entropyBonus(r, 0.01, 0.01, 0, 200)).toBe(0.01);
+    for (const r of [-100, 0, 120, 300]) expect(fallWithReturn(r, 0.01, 0.01, 0, 200)).toBe(0.01);
   });
 });
 

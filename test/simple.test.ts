@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { loadModule, loadOptimizer, saveModule, saveOptimizer } from '../src/nn/index.ts';
-import { entropyBonus } from '../src/rl/dynamic-hyperparameters.ts';
+import { fallWithReturn } from '../src/rl/dynamic-hyperparameters.ts';
 import { Ppo } from '../src/rl/ppo.ts';
 import { RecordedVectorEnv } from '../src/rl/recorded-env.ts';
 import { Simple, type SimpleIterationMetrics, type SimpleParts } from '../src/rl/simple.ts';
@@ -272,7 +272,7 @@ describe('Simple', () => {
         update.mockClear();
         const m = simple.iterate();
         metrics.push(m);
-        expect(m.entropyCoef).toBeCloseTo(entropyBonus(m.realMeanReturn, 0.01, 0.001, -1000, 1000), 12);
+        expect(m.entropyCoef).toBeCloseTo(fallWithReturn(m.realMeanReturn, 0.01, 0.001, -1000, 1000), 12);
         // Every PPO update of the iteration trained with that bonus.
         const ppos = update.mock.contexts as Ppo[];
         expect(ppos.length).toBe(m.ppoUpdates);
@@ -439,6 +439,53 @@ describe('Simple', () => {
     }
   });
 
+  it('lowers both penalty weights as the exploring return rises, and imagines with what is left', () => {
+    const fading = {
+      ...tiny,
+      familiarity: true,
+      lambdaFamiliarity: 1,
+      lambdaUncertainty: 1,
+      minPenaltyShare: 0,
+    };
+    const loop = (overrides: Partial<SimpleConfig>) => {
+      const simple = new Simple(new SyntheticLanderVectorEnv(8), { ...fading, ...overrides });
+      simple.start();
+      const metrics: SimpleIterationMetrics[] = [];
+      const calibrated: number[] = [];
+      while (!simple.done) {
+        metrics.push(simple.iterate());
+        calibrated.push(simple.lambdaUncertainty);
+      }
+      return { metrics, calibrated };
+    };
+    const within = loop({ penaltyReturns: [-1000, 1000] });
+    within.metrics.forEach((m, i) => {
+      const share = fallWithReturn(m.realMeanReturn, 1, 0, -1000, 1000);
+      expect(m.lambdaFamiliarity).toBeCloseTo(share, 12);
+      expect(m.lambdaUncertainty).toBeCloseTo(within.calibrated[i]! * share, 12);
+    });
+    expect(within.metrics.some((m) => m.lambdaFamiliarity > 0 && m.lambdaFamiliarity < 1)).toBe(true);
+    // Every return is past the window: once an episode has finished, no penalty is paid at all.
+    const past = loop({ penaltyReturns: [-100_000, -99_999] });
+    expect(past.metrics.some((m) => m.realMeanReturn !== null)).toBe(true);
+    for (const m of past.metrics.filter((m) => m.realMeanReturn !== null)) {
+      expect([m.lambdaFamiliarity, m.lambdaUncertainty, m.familiarityPenalty, m.uncertaintyPenalty]).toEqual([
+        0, 0, 0, 0,
+      ]);
+    }
+    // The default share of 1: whole weights past the window too.
+    const whole = loop({ penaltyReturns: [-100_000, -99_999], minPenaltyShare: 1 });
+    whole.metrics.forEach((m, i) => {
+      expect([m.lambdaFamiliarity, m.lambdaUncertainty]).toEqual([1, whole.calibrated[i]]);
+    });
+    // Not dynamic: the weights stay whole, and the penalties are paid.
+    const fixed = loop({ penaltyReturns: [-100_000, -99_999], dynamic: false });
+    for (const m of fixed.metrics) {
+      expect([m.lambdaFamiliarity, m.lambdaUncertainty]).toEqual([1, 1]);
+      expect(m.familiarityPenalty).toBeGreaterThan(0);
+    }
+  });
+
   it('refuses bad settings with errors that name them, before any real step', () => {
     const cases: [Partial<SimpleConfig> & Record<string, unknown>, RegExp][] = [
       [{ horizn: 10 }, /unknown option 'horizn'/],
@@ -449,6 +496,8 @@ describe('Simple', () => {
       ],
       [{ modelNoise: 'no' as never }, /modelNoise = "no" is invalid; expected true or false/],
       [{ entropyReturns: [200, 0] }, /entropyReturns = \[200,0\].*low < high/],
+      [{ penaltyReturns: [0, Number.NaN] }, /penaltyReturns = \[0,null\].*two finite returns/],
+      [{ minPenaltyShare: 1.5 }, /minPenaltyShare = 1\.5 is invalid; expected a number in \[0, 1\]/],
       [{ ensembleMembers: 3, ensembleElites: 4 }, /ensembleElites = 4 exceeds ensembleMembers = 3/],
       [{ familiarity: false, lambdaFamiliarity: 0.5 }, /lambdaFamiliarity = 0\.5 needs familiarity = true/],
       [{ ppo: { stepsPerEnv: 16 } }, /ppo\.stepsPerEnv is set by the loop/],

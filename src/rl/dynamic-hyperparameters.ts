@@ -60,14 +60,19 @@ export function uncertaintyWeight(base: number, calibration: number | null): num
 }
 
 /**
- * PPO's entropy bonus in the model: from `start` down to `floor` as the exploring policy's mean real return
- * (its last episodes of collection, training data, not evaluation) rises from `low` to `high`. A policy that
- * does not yet land keeps the full bonus, so it keeps trying actions the model has not seen rewarded; one that
- * lands while exploring gets a sharper distribution, so its greedy actions land too (with the full bonus the
- * action probabilities near the pad stay flat, and the greedy policy hovers while the sampling one lands).
- * The full bonus while no episode has finished.
+ * A value that falls from `start` to `floor` as the exploring policy's mean real return (its last episodes of
+ * collection, training data, not evaluation) rises from `low` to `high`; `start` while no episode has finished.
+ *
+ * PPO's entropy bonus follows it: a policy that does not yet land keeps the full bonus, so it keeps trying
+ * actions the model has not seen rewarded; one that lands while exploring gets a sharper distribution, so its
+ * greedy actions land too (with the full bonus the action probabilities near the pad stay flat, and the greedy
+ * policy hovers while the sampling one lands).
+ *
+ * So do the penalties for what the model does not know (as a share of their weights, from 1 to 0): pessimism
+ * helps a policy that has not landed stay where the model is right, but once it lands it taxes the landing
+ * itself, where contact makes the ensemble disagree and the autoencoder frown however much data there is.
  */
-export function entropyBonus(
+export function fallWithReturn(
   recentReturn: number | null,
   start: number,
   floor: number,

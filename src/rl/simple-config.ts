@@ -94,6 +94,15 @@ export interface SimpleConfig {
   lambdaUncertainty: number;
   /** Weight of the autoencoder penalty (Boney et al.; 0 off; needs `familiarity`). Default as `lambdaUncertainty`'s. */
   lambdaFamiliarity: number;
+  /**
+   * The share of both penalty weights left once the exploring real return reaches the top of
+   * `penaltyReturns` (dynamic only; 1, the default: they never fall). Tried at 0 on the discrete lander
+   * (seeds 4 and 1, to 112k and 104k real steps, README "The penalties"): seed 4 passed 200 at 36k and fell
+   * to 4 by 68k, seed 1's greedy policy hovered; not better than whole weights.
+   */
+  minPenaltyShare: number;
+  /** The exploring real returns (mean of the last 20 episodes) over which the penalty share falls. */
+  penaltyReturns: number[];
   /** Truncate an imagined rollout when its disagreement passes this (Infinity: never). */
   disagreementLimit: number;
   /**
@@ -192,6 +201,8 @@ export const defaultSimpleConfig: Readonly<SimpleConfig> = Object.freeze({
   entropyReturns: [0, 200],
   lambdaUncertainty: 1,
   lambdaFamiliarity: 1,
+  minPenaltyShare: 1,
+  penaltyReturns: [0, 200],
   disagreementLimit: Number.POSITIVE_INFINITY,
   modelReward: 'shaping' as 'shaping' | 'predicted',
   outOfBoundsCrash: true,
@@ -245,6 +256,16 @@ export const SIMPLE_FIXED_DURING_RUN: readonly string[] = Object.freeze([
   'ppo.initialLogStd',
 ]);
 
+/** Two finite returns [low, high] with low < high: where a schedule by the exploring return starts and ends. */
+function returnWindow(v: unknown): boolean {
+  return (
+    Array.isArray(v) &&
+    v.length === 2 &&
+    v.every((x) => typeof x === 'number' && Number.isFinite(x)) &&
+    v[0] < v[1]
+  );
+}
+
 const checks: FieldCheck<SimpleConfig>[] = [
   ['totalRealSteps', positiveInteger, 'a positive integer'],
   ['initialRealSteps', positiveInteger, 'a positive integer'],
@@ -275,17 +296,11 @@ const checks: FieldCheck<SimpleConfig>[] = [
   ['temperature', positive, 'a positive number'],
   ['minTemperature', positive, 'a positive number'],
   ['minEntropyCoef', nonNegative, 'a finite number >= 0'],
-  [
-    'entropyReturns',
-    (v) =>
-      Array.isArray(v) &&
-      v.length === 2 &&
-      v.every((x) => typeof x === 'number' && Number.isFinite(x)) &&
-      v[0] < v[1],
-    'two finite returns [low, high] with low < high',
-  ],
+  ['entropyReturns', returnWindow, 'two finite returns [low, high] with low < high'],
   ['lambdaUncertainty', nonNegative, 'a finite number >= 0'],
   ['lambdaFamiliarity', nonNegative, 'a finite number >= 0'],
+  ['minPenaltyShare', (v) => typeof v === 'number' && v >= 0 && v <= 1, 'a number in [0, 1]'],
+  ['penaltyReturns', returnWindow, 'two finite returns [low, high] with low < high'],
   ['disagreementLimit', (v) => typeof v === 'number' && v > 0, 'a positive number (Infinity: never)'],
   ['modelReward', (v) => v === 'shaping' || v === 'predicted', "'shaping' or 'predicted'"],
   ['outOfBoundsCrash', boolean, 'true or false'],
@@ -313,6 +328,7 @@ export function resolveSimpleConfig(overrides: Partial<SimpleConfig> = {}, conti
     modelHiddenSizes: [...defaultSimpleConfig.modelHiddenSizes],
     horizonCandidates: [...defaultSimpleConfig.horizonCandidates],
     entropyReturns: [...defaultSimpleConfig.entropyReturns],
+    penaltyReturns: [...defaultSimpleConfig.penaltyReturns],
     ...overrides,
     ppo: { ...overrides.ppo },
   };

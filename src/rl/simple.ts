@@ -12,7 +12,8 @@
  *     3. from that measurement: H = the longest horizon whose open-loop error
  *        stays under a limit; T falls as disagreement on visited states falls;
  *        the disagreement penalty's weight follows its measured calibration;
- *        PPO's entropy bonus falls as the exploring real return rises         (adapt)
+ *        PPO's entropy bonus (and, if asked, both penalties) fall as the
+ *        exploring real return rises                                        (adapt)
  *     4. PPO on imagined rollouts of H steps branched from buffer states, the
  *        reward minus lambda_u x disagreement minus lambda_f x unfamiliarity,
  *        the value bootstrapping at the horizon (both lambdas 0 on continuous
@@ -31,8 +32,8 @@ import { Rng } from '../tensor/index.ts';
 import { ActorCritic } from './actor-critic.ts';
 import {
   chooseHorizon,
-  entropyBonus,
   explorationTemperature,
+  fallWithReturn,
   uncertaintyWeight,
 } from './dynamic-hyperparameters.ts';
 import { exploringActions } from './explore.ts';
@@ -94,11 +95,14 @@ export interface SimpleIterationMetrics {
   /** The temperature this iteration collected with, and the one step 3 set for the next collection. */
   temperature: number;
   nextTemperature: number;
-  /** The disagreement penalty's weight in this iteration's rollouts (0 for a single model). */
+  /**
+   * The penalty weights in this iteration's rollouts: the disagreement's after its calibration (0 for a single
+   * model), and both after the share the exploring return leaves them (`minPenaltyShare`).
+   */
   lambdaUncertainty: number;
+  lambdaFamiliarity: number;
   /** PPO's entropy bonus in this iteration's imagined rollouts. */
   entropyCoef: number;
-  lambdaFamiliarity: number;
   /** Mean penalties per imagined step, and how imagined rollouts ended. */
   uncertaintyPenalty: number;
   familiarityPenalty: number;
@@ -332,8 +336,12 @@ export class Simple {
     const startEntropy = startEntropyCoef(c);
     const [lowReturn, highReturn] = c.entropyReturns as [number, number];
     const entropyCoef = c.dynamic
-      ? entropyBonus(this.recentReturn(), startEntropy, c.minEntropyCoef, lowReturn, highReturn)
+      ? fallWithReturn(this.recentReturn(), startEntropy, c.minEntropyCoef, lowReturn, highReturn)
       : startEntropy;
+    const [lowPenaltyReturn, highPenaltyReturn] = c.penaltyReturns as [number, number];
+    const penaltyShare = c.dynamic
+      ? fallWithReturn(this.recentReturn(), 1, c.minPenaltyShare, lowPenaltyReturn, highPenaltyReturn)
+      : 1;
     if (c.dynamic && fresh) {
       this.horizon = chooseHorizon(fresh.openLoop, c.horizonCandidates, c.horizonErrorLimit, c.horizon);
       if (this.model.members > 1) {
@@ -350,7 +358,11 @@ export class Simple {
 
     // 4. PPO on imagined rollouts branched from real states.
     t0 = performance.now();
-    const imagined = this.imagine(seed, entropyCoef);
+    const lambdas = {
+      uncertainty: this.model.members > 1 ? this.lambdaUncertainty * penaltyShare : 0,
+      familiarity: this.familiarity ? c.lambdaFamiliarity * penaltyShare : 0,
+    };
+    const imagined = this.imagine(seed, entropyCoef, lambdas);
     const imagineSeconds = seconds(t0);
 
     this.iteration++;
@@ -376,8 +388,8 @@ export class Simple {
       horizon: this.horizon,
       temperature: collectTemperature,
       nextTemperature: this.temperature,
-      lambdaUncertainty: this.model.members > 1 ? this.lambdaUncertainty : 0,
-      lambdaFamiliarity: this.familiarity ? c.lambdaFamiliarity : 0,
+      lambdaUncertainty: lambdas.uncertainty,
+      lambdaFamiliarity: lambdas.familiarity,
       entropyCoef,
       ...imagined,
       ...evaluation,
@@ -447,7 +459,7 @@ export class Simple {
   }
 
   /** Step 4: PPO updates on imagined rollouts of H steps from real start states. */
-  private imagine(seed: number, entropyCoef: number) {
+  private imagine(seed: number, entropyCoef: number, lambdas: { uncertainty: number; familiarity: number }) {
     const c = this.config;
     const H = this.horizon;
     const { starts, stillSteps } = this.startStates(seed);
@@ -458,13 +470,13 @@ export class Simple {
         startHistory: this.model.memorySize > 0 ? starts.history : undefined,
         startStillSteps: stillSteps ?? undefined,
         familiarity:
-          this.familiarity && c.lambdaFamiliarity > 0 ? familiarityScorer(this.familiarity) : undefined,
+          this.familiarity && lambdas.familiarity > 0 ? familiarityScorer(this.familiarity) : undefined,
       },
       {
         numEnvs: c.modelEnvs,
         horizon: H,
-        lambdaUncertainty: this.model.members > 1 ? this.lambdaUncertainty : 0,
-        lambdaFamiliarity: this.familiarity ? c.lambdaFamiliarity : 0,
+        lambdaUncertainty: lambdas.uncertainty,
+        lambdaFamiliarity: lambdas.familiarity,
         disagreementLimit: c.disagreementLimit,
         reward: c.modelReward,
         outOfBoundsCrash: c.outOfBoundsCrash,
