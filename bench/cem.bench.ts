@@ -114,6 +114,21 @@ function simpleBenchEval(algorithm: 'simple' | 'ppo', envId: string, seed: numbe
   return before.at(-1)?.meanReturn ?? null;
 }
 
+/**
+ * A PETS run's mean milliseconds per planned action, from its metrics.jsonl; null where the run folder is
+ * gone (a kept row's summary outlives its run folder, which is not in git).
+ */
+function meanPlanMs(dir: string): number | null {
+  const file = join(dir, 'metrics.jsonl');
+  if (!existsSync(file)) return null;
+  const planned = readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as { planMsPerAction: number | null }).planMsPerAction)
+    .filter((ms): ms is number => ms !== null);
+  return planned.length ? planned.reduce((a, b) => a + b, 0) / planned.length : null;
+}
+
 const firstAt = (r: RowResult, level: number) => r.evals.find((e) => e.meanReturn >= level)?.steps ?? null;
 
 if (part === 'pets' || part === 'all') {
@@ -137,18 +152,13 @@ if (part === 'pets' || part === 'all') {
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   );
   for (const r of results) {
-    const metrics = readFileSync(join(r.dir, 'metrics.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { planMsPerAction: number | null });
-    const planned = metrics.filter((m) => m.planMsPerAction !== null);
-    const ms = planned.reduce((a, m) => a + m.planMsPerAction!, 0) / Math.max(1, planned.length);
+    const ms = meanPlanMs(r.dir);
     lines.push(
       `| ${r.envId} | ${r.seed} | ${firstAt(r, 0) ?? 'never'} | ${firstAt(r, 200) ?? 'never'} | ${formatReturn(
         r.evalAt[String(steps)] ?? r.finalEvalMean,
       )} | ${formatReturn(simpleBenchEval('simple', r.envId, r.seed))} | ${formatReturn(
         simpleBenchEval('ppo', r.envId, r.seed),
-      )} | ${ms.toFixed(1)} | ${(r.trainSecondsPer100k / 60).toFixed(1)} |`,
+      )} | ${ms === null ? '-' : ms.toFixed(1)} | ${(r.trainSecondsPer100k / 60).toFixed(1)} |`,
     );
   }
   lines.push('');
