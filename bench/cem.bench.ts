@@ -116,7 +116,7 @@ function simpleBenchEval(algorithm: 'simple' | 'ppo', envId: string, seed: numbe
 
 /**
  * A PETS run's mean milliseconds per planned action, from its metrics.jsonl; null where the run folder is
- * gone (a kept row's summary outlives its run folder, which is not in git).
+ * gone (a kept row's summary outlives its run folder, which is not in git) or none of its actions was planned.
  */
 function meanPlanMs(dir: string): number | null {
   const file = join(dir, 'metrics.jsonl');

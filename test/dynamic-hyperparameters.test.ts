@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { ActorCritic } from '../src/rl/actor-critic.ts';
 import {
   chooseHorizon,
-  fallWithReturn,
   explorationTemperature,
+  fallWithReturn,
   uncertaintyWeight,
 } from '../src/rl/dynamic-hyperparameters.ts';
 import { exploringActions } from '../src/rl/explore.ts';

@@ -68,9 +68,10 @@ export function uncertaintyWeight(base: number, calibration: number | null): num
  * greedy actions land too (with the full bonus the action probabilities near the pad stay flat, and the greedy
  * policy hovers while the sampling one lands).
  *
- * So do the penalties for what the model does not know (as a share of their weights, from 1 to 0): pessimism
- * helps a policy that has not landed stay where the model is right, but once it lands it taxes the landing
- * itself, where contact makes the ensemble disagree and the autoencoder frown however much data there is.
+ * Optionally (`minPenaltyShare` below 1; off by default) so does the share of the penalty weights for what
+ * the model does not know, from 1 to `minPenaltyShare`. The idea: pessimism helps a policy that has not landed
+ * stay where the model is right, but once it lands it taxes the landing itself, where contact makes the
+ * ensemble disagree however much data there is. Not borne out on the discrete lander (README, "The penalties").
  */
 export function fallWithReturn(
   recentReturn: number | null,

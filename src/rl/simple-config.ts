@@ -65,7 +65,10 @@ export interface SimpleConfig {
   modelEnvs: number;
   /** Imagined steps PPO trains on per iteration (step 4), rounded up to whole rollouts of N x H. */
   imaginedStepsPerIteration: number;
-  /** Set H, the temperature and the uncertainty weight from measurements (step 3); false: fixed values. */
+  /**
+   * Set H, the temperature, the uncertainty weight, the entropy bonus and the penalty share from measurements
+   * (step 3); false: fixed values.
+   */
   dynamic: boolean;
   /** The horizon H when not dynamic, and the first iteration's. */
   horizon: number;
@@ -101,7 +104,7 @@ export interface SimpleConfig {
    * to 4 by 68k, seed 1's greedy policy hovered; not better than whole weights.
    */
   minPenaltyShare: number;
-  /** The exploring real returns (mean of the last 20 episodes) over which the penalty share falls. */
+  /** The exploring real returns (mean of the last 20 episodes) over which the share falls from 1 to `minPenaltyShare`. */
   penaltyReturns: number[];
   /** Truncate an imagined rollout when its disagreement passes this (Infinity: never). */
   disagreementLimit: number;
