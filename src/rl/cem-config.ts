@@ -14,6 +14,7 @@ import {
   boolean,
   checkFields,
   type FieldCheck,
+  fraction,
   nonNegative,
   positiveInteger,
   refuseUnknownKeys,
@@ -100,8 +101,6 @@ export const defaultCemConfig: Readonly<CemConfig> = Object.freeze({
   choose: 'best' as CemChoice,
   seed: 1,
 } satisfies CemConfig);
-
-const fraction = (v: unknown): boolean => typeof v === 'number' && v >= 0 && v <= 1;
 
 const checks: FieldCheck<CemConfig>[] = [
   ['horizon', positiveInteger, 'a positive integer'],

@@ -12,6 +12,8 @@ export const nonNegativeInteger = (v: unknown): boolean => Number.isSafeInteger(
 export const positive = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v > 0;
 export const nonNegative = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 export const boolean = (v: unknown): boolean => typeof v === 'boolean';
+/** A number in [0, 1] (NaN fails both comparisons). */
+export const fraction = (v: unknown): boolean => typeof v === 'number' && v >= 0 && v <= 1;
 export const positiveIntegers = (v: unknown): boolean =>
   Array.isArray(v) && v.length > 0 && v.every((d) => positiveInteger(d));
 

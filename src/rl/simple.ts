@@ -333,15 +333,8 @@ export class Simple {
     const fitSeconds = seconds(t0);
 
     // 3. Hyperparameters from the measurement (Lambert et al. 2021); fixed ones when not dynamic.
-    const startEntropy = startEntropyCoef(c);
-    const [lowReturn, highReturn] = c.entropyReturns as [number, number];
-    const entropyCoef = c.dynamic
-      ? fallWithReturn(this.recentReturn(), startEntropy, c.minEntropyCoef, lowReturn, highReturn)
-      : startEntropy;
-    const [lowPenaltyReturn, highPenaltyReturn] = c.penaltyReturns as [number, number];
-    const penaltyShare = c.dynamic
-      ? fallWithReturn(this.recentReturn(), 1, c.minPenaltyShare, lowPenaltyReturn, highPenaltyReturn)
-      : 1;
+    const entropyCoef = this.fallingWithReturn(startEntropyCoef(c), c.minEntropyCoef, c.entropyReturns);
+    const penaltyShare = this.fallingWithReturn(1, c.minPenaltyShare, c.penaltyReturns);
     if (c.dynamic && fresh) {
       this.horizon = chooseHorizon(fresh.openLoop, c.horizonCandidates, c.horizonErrorLimit, c.horizon);
       if (this.model.members > 1) {
@@ -412,6 +405,13 @@ export class Simple {
     const threads = this.threads;
     this.threads = null;
     await threads?.close();
+  }
+
+  /** `start` falling to `floor` as the exploring return crosses `returns` (step 3); `start` when not dynamic. */
+  private fallingWithReturn(start: number, floor: number, returns: readonly number[]): number {
+    if (!this.config.dynamic) return start;
+    const [low, high] = returns as [number, number];
+    return fallWithReturn(this.recentReturn(), start, floor, low, high);
   }
 
   /** The exploring policy's mean return over its last (up to) 20 real episodes; null before the first ends. */
