@@ -50,8 +50,15 @@ const tiny = (out: string, steps: number, extra: string[] = []) => [
 /** Metrics lines without their timings, which differ between any two runs. */
 const strip = (rows: Record<string, unknown>[]) =>
   rows.map(
-    ({ wallSeconds: _w, collectSeconds: _c, fitSeconds: _f, imagineSeconds: _i, evalSeconds: _e, ...rest }) =>
-      rest,
+    ({
+      wallSeconds: _w,
+      collectSeconds: _c,
+      fitSeconds: _f,
+      imagineSeconds: _i,
+      trialSeconds: _t,
+      evalSeconds: _e,
+      ...rest
+    }) => rest,
   );
 
 describe('train simple', () => {

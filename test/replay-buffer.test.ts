@@ -196,6 +196,40 @@ describe('ReplayBuffer.addVectorStep', () => {
   });
 });
 
+describe('ReplayBuffer streams of a second env', () => {
+  it('writes copy i of a second env to stream firstStream + i, and cutStream ends that stream alone', () => {
+    const buffer = small(20);
+    const two = new Float32Array(6);
+    const one = new Float32Array(3);
+    buffer.addVectorStep(two, new Float32Array(4), vectorStep(2, [])); // streams 0, 1: episodes 0, 1
+    buffer.addVectorStep(one, new Float32Array(2), vectorStep(1, []), 1, 2); // stream 2: episode 2
+    buffer.addVectorStep(two, new Float32Array(4), vectorStep(2, [])); // streams 0, 1 go on
+    buffer.addVectorStep(one, new Float32Array(2), vectorStep(1, []), 1, 2); // stream 2 goes on
+    const rows = (from: number, to: number) =>
+      Array.from({ length: to - from }, (_, k) => [
+        buffer.view(from + k).episode,
+        buffer.view(from + k).step,
+      ]);
+    expect(rows(0, 6)).toEqual([
+      [0, 0],
+      [1, 0],
+      [2, 0],
+      [0, 1],
+      [1, 1],
+      [2, 1],
+    ]);
+    buffer.cutStream(2);
+    buffer.addVectorStep(two, new Float32Array(4), vectorStep(2, []));
+    buffer.addVectorStep(one, new Float32Array(2), vectorStep(1, []), 1, 2);
+    expect(rows(6, 9)).toEqual([
+      [0, 2],
+      [1, 2],
+      [3, 0],
+    ]);
+    expect(() => buffer.cutStream(-1)).toThrow(/stream/);
+  });
+});
+
 describe('ReplayBuffer sampling', () => {
   it('draws the same indices from the same seed, and every row uniformly', () => {
     const buffer = small(50);

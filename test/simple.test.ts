@@ -55,6 +55,37 @@ class CountingEnv implements RlVectorEnv {
   }
 }
 
+/**
+ * A one-copy real env for the loop's trials that lets a test decide their outcome: from its `penaliseAfter`-th
+ * reset on, an episode from a seed it has not been reset with before ends with `penalty` added to its
+ * return, while a seed seen before (the kept policy tried again on the same seeds) pays as usual.
+ */
+class RiggedTrialEnv extends CountingEnv {
+  resets = 0;
+  private readonly seen = new Set<number>();
+  private penalise = false;
+  constructor(
+    private readonly penaliseAfter: number,
+    private readonly penalty: number,
+  ) {
+    super(new SyntheticLanderVectorEnv(1, { maxSteps: 60 }));
+  }
+  override reset(seed?: number): { observations: Float32Array } {
+    this.resets++;
+    this.penalise = this.resets > this.penaliseAfter && !this.seen.has(seed!);
+    this.seen.add(seed!);
+    return super.reset(seed);
+  }
+  override step(actions: ArrayLike<number>): RlVectorStep {
+    const result = super.step(actions);
+    if (this.penalise && (result.terminated[0] || result.truncated[0])) {
+      result.rewards[0]! += this.penalty;
+      result.episodeReturns[0]! += this.penalty;
+    }
+    return result;
+  }
+}
+
 /** A few hundred real steps, a tiny ensemble, short imagined rollouts: each iteration takes a fraction of a second. */
 const tiny: Partial<SimpleConfig> = {
   realEnvs: 8,
@@ -87,7 +118,14 @@ function run(simple: Simple): SimpleIterationMetrics[] {
 /** Metrics without the wall-clock fields. */
 function timeless(metrics: SimpleIterationMetrics[]) {
   return metrics.map(
-    ({ collectSeconds: _c, fitSeconds: _f, imagineSeconds: _i, evalSeconds: _e, ...rest }) => rest,
+    ({
+      collectSeconds: _c,
+      fitSeconds: _f,
+      imagineSeconds: _i,
+      trialSeconds: _t,
+      evalSeconds: _e,
+      ...rest
+    }) => rest,
   );
 }
 
@@ -312,61 +350,73 @@ describe('Simple', () => {
     const dir = mkdtempSync(join(tmpdir(), 'simple-resume-'));
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-    it('continues from saved state, model, familiarity model, buffer, policy, optimiser and env log exactly', () => {
-      // The familiarity penalty on, so its model's save and load take part.
-      const config: Partial<SimpleConfig> = {
-        ...tiny,
-        ensembleMembers: 3,
-        ensembleElites: 2,
-        familiarity: true,
-        lambdaFamiliarity: 1,
-        realStepsPerIteration: 128,
-        totalRealSteps: 96 + 2 * 128,
-        // The refit on two threads, so a resume is checked exact with the helper thread too.
-        threads: 2,
-      };
-      const unbroken = new Simple(new RecordedVectorEnv(new SyntheticLanderVectorEnv(8)), config);
-      unbroken.start();
-      const expected = run(unbroken);
-      expect(expected).toHaveLength(3);
+    // With trials on too (from the first iteration), so the kept policy's score and the last trial's steps resume.
+    it.each([0, 2])(
+      'continues from saved state, model, familiarity model, buffer, policy, optimiser and env log exactly (trialEpisodes %i)',
+      (trialEpisodes) => {
+        const trialEnv = () =>
+          trialEpisodes > 0 ? new SyntheticLanderVectorEnv(1, { maxSteps: 60 }) : undefined;
+        // The familiarity penalty on, so its model's save and load take part.
+        const config: Partial<SimpleConfig> = {
+          ...tiny,
+          ensembleMembers: 3,
+          ensembleElites: 2,
+          familiarity: true,
+          lambdaFamiliarity: 1,
+          realStepsPerIteration: 128,
+          totalRealSteps: 96 + 2 * 128,
+          // The refit on two threads, so a resume is checked exact with the helper thread too.
+          threads: 2,
+          trialEpisodes,
+          trialFromReturn: -1e9,
+        };
+        const unbroken = new Simple(new RecordedVectorEnv(new SyntheticLanderVectorEnv(8)), config, {
+          trialEnv: trialEnv(),
+        });
+        unbroken.start();
+        const expected = run(unbroken);
+        expect(expected).toHaveLength(3);
 
-      const firstEnv = new RecordedVectorEnv(new SyntheticLanderVectorEnv(8));
-      const first = new Simple(firstEnv, config);
-      first.start();
-      expect(timeless([first.iterate()])).toEqual(timeless(expected.slice(0, 1)));
-      const state = JSON.parse(JSON.stringify(first.state()));
-      first.model.save(join(dir, 'model.safetensors'));
-      first.familiarity!.save(join(dir, 'familiarity.safetensors'));
-      first.buffer.save(join(dir, 'buffer.safetensors'));
-      saveModule(join(dir, 'policy.safetensors'), first.policy);
-      saveOptimizer(join(dir, 'optimizer.safetensors'), first.optimizer);
-      const log = firstEnv.log();
-      const savedLog = { seed: log.seed, steps: log.steps, actions: log.actions.slice() };
+        const firstEnv = new RecordedVectorEnv(new SyntheticLanderVectorEnv(8));
+        const first = new Simple(firstEnv, config, { trialEnv: trialEnv() });
+        first.start();
+        expect(timeless([first.iterate()])).toEqual(timeless(expected.slice(0, 1)));
+        const state = JSON.parse(JSON.stringify(first.state()));
+        first.model.save(join(dir, 'model.safetensors'));
+        first.familiarity!.save(join(dir, 'familiarity.safetensors'));
+        first.buffer.save(join(dir, 'buffer.safetensors'));
+        saveModule(join(dir, 'policy.safetensors'), first.policy);
+        saveOptimizer(join(dir, 'optimizer.safetensors'), first.optimizer);
+        const log = firstEnv.log();
+        const savedLog = { seed: log.seed, steps: log.steps, actions: log.actions.slice() };
 
-      const env = new RecordedVectorEnv(new SyntheticLanderVectorEnv(8));
-      env.restore(savedLog);
-      const model = loadModel(join(dir, 'model.safetensors'));
-      expect(model).toBeInstanceOf(EnsembleModel);
-      const parts: SimpleParts = {
-        model: model as EnsembleModel,
-        familiarity: FamiliarityModel.load(join(dir, 'familiarity.safetensors')),
-        buffer: ReplayBuffer.load(join(dir, 'buffer.safetensors')),
-      };
-      const resumed = new Simple(env, config, parts);
-      expect(resumed.model).toBe(parts.model);
-      loadModule(join(dir, 'policy.safetensors'), resumed.policy);
-      loadOptimizer(join(dir, 'optimizer.safetensors'), resumed.optimizer);
-      resumed.resume(state);
-      const rest = run(resumed);
-      expect(timeless(rest)).toEqual(timeless(expected.slice(1)));
-      expect(resumed.state()).toEqual(unbroken.state());
-      const weights = resumed.policy.stateDict();
-      const reference = unbroken.policy.stateDict();
-      expect(Object.keys(weights)).toEqual(Object.keys(reference));
-      for (const key of Object.keys(reference)) {
-        expect(Array.from(weights[key]!.data), key).toEqual(Array.from(reference[key]!.data));
-      }
-    });
+        const env = new RecordedVectorEnv(new SyntheticLanderVectorEnv(8));
+        env.restore(savedLog);
+        const model = loadModel(join(dir, 'model.safetensors'));
+        expect(model).toBeInstanceOf(EnsembleModel);
+        const parts: SimpleParts = {
+          model: model as EnsembleModel,
+          familiarity: FamiliarityModel.load(join(dir, 'familiarity.safetensors')),
+          buffer: ReplayBuffer.load(join(dir, 'buffer.safetensors')),
+          trialEnv: trialEnv(),
+        };
+        const resumed = new Simple(env, config, parts);
+        expect(resumed.model).toBe(parts.model);
+        loadModule(join(dir, 'policy.safetensors'), resumed.policy);
+        loadOptimizer(join(dir, 'optimizer.safetensors'), resumed.optimizer);
+        resumed.resume(state);
+        const rest = run(resumed);
+        expect(timeless(rest)).toEqual(timeless(expected.slice(1)));
+        expect(resumed.state()).toEqual(unbroken.state());
+        if (trialEpisodes > 0) expect(expected.every((m) => m.trialSteps > 0)).toBe(true);
+        const weights = resumed.policy.stateDict();
+        const reference = unbroken.policy.stateDict();
+        expect(Object.keys(weights)).toEqual(Object.keys(reference));
+        for (const key of Object.keys(reference)) {
+          expect(Array.from(weights[key]!.data), key).toEqual(Array.from(reference[key]!.data));
+        }
+      },
+    );
   });
 
   it('gives bit-identical metrics, state and weights with the refit on one thread or two, and closes its helper', async () => {
@@ -397,6 +447,89 @@ describe('Simple', () => {
     await two.loop.close();
     expect(threads.alive).toBe(false);
     await one.loop.close();
+  });
+
+  it('tries each new policy against the one before it on the same real episodes, and keeps the better', () => {
+    const trials = { ...tiny, trialEpisodes: 2, trialFromReturn: -1e9, totalRealSteps: 1200 };
+    // Every new policy's episodes lose 1000 (it runs first, on seeds the env has not seen), while the policy
+    // before it scores as usual on the same seeds: each new policy is thrown away, and the loop never moves.
+    const trialEnv = new RiggedTrialEnv(0, -1000);
+    const env = new CountingEnv(new SyntheticLanderVectorEnv(8));
+    const simple = new Simple(env, trials, { trialEnv });
+    simple.start();
+    const start = simple.policy.stateDict();
+    const startStep = simple.optimizer.stateDict().step;
+    const metrics: SimpleIterationMetrics[] = [];
+    const resets: number[] = [];
+    while (!simple.done) {
+      const resetsBefore = trialEnv.resets;
+      metrics.push(simple.iterate());
+      resets.push(trialEnv.resets - resetsBefore);
+      // Back to the policy (and optimiser) the run started from, after every iteration.
+      const weights = simple.policy.stateDict();
+      for (const key of Object.keys(start)) {
+        expect(Array.from(weights[key]!.data), key).toEqual(Array.from(start[key]!.data));
+      }
+      expect(simple.optimizer.stateDict().step).toBe(startStep);
+    }
+    const verdicts = metrics.map((m) => m.trialVerdict);
+    expect(verdicts.length).toBeGreaterThanOrEqual(4);
+    expect(verdicts.slice(0, -1).every((v) => v === 'rejected')).toBe(true);
+    expect(['rejected', 'no budget']).toContain(verdicts.at(-1));
+    metrics.forEach((m, i) => {
+      if (m.trialVerdict !== 'rejected') return;
+      expect(m.trialReturn!).toBeLessThan(m.keptTrialReturn! - 500);
+      // Two policies, two seeds each.
+      expect(resets[i]).toBe(4);
+    });
+    // Every trial step is a real step, counted and in the buffer; a trial takes from the next collection.
+    expect(simple.realSteps).toBe(env.steps * 8 + trialEnv.steps);
+    expect(simple.buffer.totalAdded).toBe(simple.realSteps);
+    expect(metrics.reduce((a, m) => a + m.trialSteps, 0)).toBe(trialEnv.steps);
+    expect(simple.realSteps).toBeLessThanOrEqual(trials.totalRealSteps);
+    expect(metrics[1]!.realSteps - metrics[0]!.realSteps).toBe(
+      Math.floor(Math.max(65, 130 - metrics[0]!.trialSteps) / 8) * 8 + metrics[1]!.trialSteps,
+    );
+
+    // A margin of 2000 keeps every new policy, 1000 worse or not: the policy moves.
+    const lenient = new Simple(
+      new SyntheticLanderVectorEnv(8),
+      { ...trials, totalRealSteps: 700, trialMargin: 2000 },
+      { trialEnv: new RiggedTrialEnv(0, -1000) },
+    );
+    lenient.start();
+    const kept = run(lenient);
+    expect(kept[0]!.trialVerdict).toBe('kept');
+    expect(kept[0]!.trialReturn!).toBeLessThan(kept[0]!.keptTrialReturn! - 500);
+    expect(Array.from(lenient.policy.stateDict()[Object.keys(start)[0]!]!.data)).not.toEqual(
+      Array.from(start[Object.keys(start)[0]!]!.data),
+    );
+  });
+
+  it('keeps every new policy untried below trialFromReturn, and needs a trial env when trials are on', () => {
+    const trialEnv = new RiggedTrialEnv(0, -1000);
+    const simple = new Simple(
+      new SyntheticLanderVectorEnv(8),
+      { ...tiny, trialEpisodes: 2, trialFromReturn: 1e9 },
+      { trialEnv },
+    );
+    simple.start();
+    const metrics = run(simple);
+    expect(metrics.every((m) => m.trialVerdict === 'untried' && m.trialSteps === 0)).toBe(true);
+    expect(trialEnv.steps).toBe(0);
+    expect(() => new Simple(new SyntheticLanderVectorEnv(8), { ...tiny, trialEpisodes: 2 })).toThrow(
+      /trialEpisodes = 2 needs a real env of one copy/,
+    );
+    expect(
+      () =>
+        new Simple(
+          new SyntheticLanderVectorEnv(8),
+          { ...tiny, trialEpisodes: 2 },
+          {
+            trialEnv: new SyntheticLanderVectorEnv(2),
+          },
+        ),
+    ).toThrow(/real env of 1 copy; got 2 copies/);
   });
 
   it('evaluates every evalEvery iterations and at the end, through parts.evaluate, without real steps', () => {
@@ -489,6 +622,12 @@ describe('Simple', () => {
   it('refuses bad settings with errors that name them, before any real step', () => {
     const cases: [Partial<SimpleConfig> & Record<string, unknown>, RegExp][] = [
       [{ horizn: 10 }, /unknown option 'horizn'/],
+      [{ trialEpisodes: -1 }, /trialEpisodes = -1 is invalid; expected an integer >= 0/],
+      [{ trialMargin: Number.NaN }, /trialMargin = NaN is invalid; expected a finite number >= 0/],
+      [
+        { trialFromReturn: Number.POSITIVE_INFINITY },
+        /trialFromReturn = Infinity is invalid; expected a finite number/,
+      ],
       [{ temperature: 1, minTemperature: 1.5 }, /minTemperature = 1\.5 exceeds temperature = 1/],
       [
         { minEntropyCoef: 0.02 },

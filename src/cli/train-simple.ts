@@ -358,6 +358,11 @@ export async function trainSimple(options: TrainSimpleOptions): Promise<TrainSim
   const env = new RecordedVectorEnv(
     await makeVectorEnv(config.envId, { numEnvs: c.realEnvs, envOptions: config.envOptions }),
   );
+  // The trials' env needs no action log: each trial resets it from its own seeds.
+  const trialEnv =
+    c.trialEpisodes > 0
+      ? await makeVectorEnv(config.envId, { numEnvs: 1, envOptions: config.envOptions })
+      : undefined;
   // The loop, once made: closed at the end (it may hold the refit's helper thread).
   let opened: Simple | null = null;
   try {
@@ -383,6 +388,7 @@ export async function trainSimple(options: TrainSimpleOptions): Promise<TrainSim
           capacity: c.bufferCapacity,
         }),
         evaluate,
+        trialEnv,
       });
       loadModule(file(CHECKPOINT_FILES.policy), loop.policy);
       loadOptimizer(file(CHECKPOINT_FILES.optimizer), loop.optimizer);
@@ -403,7 +409,7 @@ export async function trainSimple(options: TrainSimpleOptions): Promise<TrainSim
     } else {
       if (options.resume) log(`resume: ${dir} has no checkpoint yet; starting it from the beginning`);
       truncateMetrics(dir, 0, 'iteration');
-      loop = new Simple(env, c, { evaluate });
+      loop = new Simple(env, c, { evaluate, trialEnv });
       loop.start();
     }
     opened = loop;
@@ -451,6 +457,7 @@ export async function trainSimple(options: TrainSimpleOptions): Promise<TrainSim
           error?.label ?? 'err -',
           `H ${m.horizon}`,
           `T ${m.temperature.toFixed(2)}`,
+          ...(m.trialReturn === null ? [] : [`trial ${m.trialReturn.toFixed(0)} ${m.trialVerdict}`]),
           `eval ${lastEvalReturn === undefined ? '-' : lastEvalReturn.toFixed(1)}`,
         ].join(' | '),
       });
@@ -460,5 +467,6 @@ export async function trainSimple(options: TrainSimpleOptions): Promise<TrainSim
   } finally {
     await opened?.close();
     await env.close();
+    await trialEnv?.close();
   }
 }

@@ -136,6 +136,19 @@ export interface SimpleConfig {
   sleepSpeed: number;
   /** The sleep rule's largest |angular velocity| that counts as still (model-env-config.ts `sleepSpin`). */
   sleepSpin: number;
+  /**
+   * Greedy real episodes that try each policy PPO trained in the model, and the same seeds for the policy
+   * before it, before the loop keeps it (step 5; 0: every new policy is kept untried). Their steps are real steps, counted and added to the buffer, and
+   * the next collection is that much shorter (down to half of K). Needs a one-copy real env (`SimpleParts.trialEnv`).
+   */
+  trialEpisodes: number;
+  /** The exploring real return (mean of the last 20 episodes) from which trials begin; once begun they go on. */
+  trialFromReturn: number;
+  /**
+   * How far below the kept policy's trial mean (on the same seeds) the new policy's may fall and still replace
+   * it. Default 0: at least as good.
+   */
+  trialMargin: number;
   /** Real copies stepped together when collecting. */
   realEnvs: number;
   /** Evaluate the greedy policy on the real env every this many iterations (and at the end); 0: only then. */
@@ -214,6 +227,9 @@ export const defaultSimpleConfig: Readonly<SimpleConfig> = Object.freeze({
   modelNoise: true,
   sleepSpeed: defaultModelEnvConfig.sleepSpeed,
   sleepSpin: defaultModelEnvConfig.sleepSpin,
+  trialEpisodes: 0,
+  trialFromReturn: 100,
+  trialMargin: 0,
   realEnvs: 8,
   evalEvery: 5,
   evalEpisodes: 100,
@@ -312,6 +328,9 @@ const checks: FieldCheck<SimpleConfig>[] = [
   ['modelNoise', boolean, 'true or false'],
   ['sleepSpeed', positive, 'a positive number'],
   ['sleepSpin', positive, 'a positive number'],
+  ['trialEpisodes', nonNegativeInteger, 'an integer >= 0'],
+  ['trialFromReturn', (v) => typeof v === 'number' && Number.isFinite(v), 'a finite number'],
+  ['trialMargin', nonNegative, 'a finite number >= 0'],
   ['realEnvs', positiveInteger, 'a positive integer'],
   ['evalEvery', nonNegativeInteger, 'an integer >= 0'],
   ['evalEpisodes', positiveInteger, 'a positive integer'],

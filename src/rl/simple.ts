@@ -18,7 +18,11 @@
  *        reward minus lambda_u x disagreement minus lambda_f x unfamiliarity,
  *        the value bootstrapping at the horizon (both lambdas 0 on continuous
  *        actions by default: simple-config.ts simpleDefaultsFor)            (imagine)
- *     5. every few iterations, evaluate the greedy policy on the real env    (evaluate)
+ *     5. once the exploring return reaches trialFromReturn, run the new policy
+ *        and the one before step 4 greedily on the same few real episodes
+ *        (counted, into the buffer); keep the new one unless it scores below
+ *        the old one, else go back to the old one                           (trial)
+ *     6. every few iterations, evaluate the kept greedy policy on the real env (evaluate)
  *
  * Every real step is counted in `realSteps`, including the first collection; imagined steps are counted
  * apart; evaluation episodes train nothing and are counted by whoever runs them. The real env is reset once
@@ -27,7 +31,7 @@
  * seeded from the config's seed and the iteration, or from the loop's own generator (real collection), which
  * `state()` saves, so a resumed run equals an unbroken one.
  */
-import { Adam, type Optimizer } from '../nn/index.ts';
+import { Adam, type Optimizer, type OptimizerState, type StateDict } from '../nn/index.ts';
 import { Rng } from '../tensor/index.ts';
 import { ActorCritic } from './actor-critic.ts';
 import {
@@ -38,6 +42,7 @@ import {
 } from './dynamic-hyperparameters.ts';
 import { exploringActions } from './explore.ts';
 import { iterationSeed } from './iteration-seed.ts';
+import { runTrial, type TrialResult, trialSeeds } from './policy-trial.ts';
 import { Ppo } from './ppo.ts';
 import {
   resolveSimpleConfig,
@@ -120,6 +125,16 @@ export interface SimpleIterationMetrics {
   explainedVariance: number;
   /** Mean return of imagined rollouts (H steps, penalised): not comparable with real returns. */
   imaginedMeanReturn: number | null;
+  /**
+   * Step 5: what became of the new policy ('untried' before trials begin; 'kept'; 'rejected', back to the
+   * policy before step 4; 'no budget', too few real steps left for a whole trial, back to it as well), the
+   * trial means of the new policy and of the one before step 4 on the same seeds, and the real steps the
+   * trial took (in `realSteps`).
+   */
+  trialVerdict: TrialVerdict;
+  trialReturn: number | null;
+  keptTrialReturn: number | null;
+  trialSteps: number;
   /** Greedy evaluation on the real env, when this iteration had one (apart from training). */
   evalMeanReturn?: number;
   evalSolvedFraction?: number;
@@ -127,6 +142,7 @@ export interface SimpleIterationMetrics {
   collectSeconds: number;
   fitSeconds: number;
   imagineSeconds: number;
+  trialSeconds: number;
   evalSeconds: number;
 }
 
@@ -140,6 +156,9 @@ export interface SimpleState {
   temperature: number;
   lambdaUncertainty: number;
   firstDisagreement: number | null;
+  /** Whether step 5's trials have begun, and the real steps of the last trial. */
+  trialsBegun?: boolean;
+  lastTrialSteps?: number;
   /** The real copies' current raw observations, and their running episode returns. */
   observations: number[];
   recentReturns: number[];
@@ -157,7 +176,11 @@ export interface SimpleParts {
   familiarity?: FamiliarityModel;
   buffer?: ReplayBuffer;
   evaluate?: EvaluatePolicy;
+  /** A real env of one copy for the trials of step 5 (needed when `trialEpisodes` > 0). */
+  trialEnv?: RlVectorEnv;
 }
+
+export type TrialVerdict = 'untried' | 'kept' | 'rejected' | 'no budget';
 
 const RECENT_EPISODES = 20;
 /** The first fit starts from random weights, so it gets at least this many epochs (later ones warm-start). */
@@ -180,7 +203,11 @@ export class Simple {
   temperature: number;
   lambdaUncertainty: number;
   private firstDisagreement: number | null = null;
+  /** Whether step 5's trials have begun (once begun they go on). */
+  private trialsBegun = false;
+  private lastTrialSteps = 0;
   private readonly evaluate: EvaluatePolicy | null;
+  private readonly trialEnv: RlVectorEnv | null;
   private readonly rng: Rng;
   private readonly space: ModelActionSpace;
   private readonly observations: Float32Array;
@@ -237,6 +264,19 @@ export class Simple {
         capacity: c.bufferCapacity,
       });
     this.evaluate = parts.evaluate ?? null;
+    this.trialEnv = parts.trialEnv ?? null;
+    if (c.trialEpisodes > 0) {
+      if (!this.trialEnv) {
+        throw new Error(
+          `Simple: trialEpisodes = ${c.trialEpisodes} needs a real env of one copy to try policies on (parts.trialEnv)`,
+        );
+      }
+      if (this.trialEnv.numEnvs !== 1 || this.trialEnv.imagined) {
+        throw new Error(
+          `Simple: the trial env must be a real env of 1 copy; got ${this.trialEnv.numEnvs} copies${this.trialEnv.imagined ? ', imagined' : ''}`,
+        );
+      }
+    }
     this.horizon = c.horizon;
     this.temperature = c.temperature;
     this.lambdaUncertainty = c.lambdaUncertainty;
@@ -270,6 +310,8 @@ export class Simple {
     this.temperature = state.temperature;
     this.lambdaUncertainty = state.lambdaUncertainty;
     this.firstDisagreement = state.firstDisagreement;
+    this.trialsBegun = state.trialsBegun ?? false;
+    this.lastTrialSteps = state.lastTrialSteps ?? 0;
     this.observations.set(state.observations);
     this.recentReturns.splice(0, Infinity, ...state.recentReturns);
     this.rng.setState(state.rng);
@@ -286,6 +328,8 @@ export class Simple {
       temperature: this.temperature,
       lambdaUncertainty: this.lambdaUncertainty,
       firstDisagreement: this.firstDisagreement,
+      trialsBegun: this.trialsBegun,
+      lastTrialSteps: this.lastTrialSteps,
       observations: Array.from(this.observations),
       recentReturns: [...this.recentReturns],
       rng: this.rng.getState(),
@@ -304,7 +348,12 @@ export class Simple {
 
     // 1. Real steps with the exploring policy.
     const collectTemperature = this.temperature;
-    const newRows = this.collect(first ? c.initialRealSteps : c.realStepsPerIteration);
+    // The last trial's real steps come out of this collection, so an iteration takes about K in all; at least
+    // half of K still explores, or a policy whose trial episodes run to the time limit would crowd it out.
+    const explore = Math.ceil(c.realStepsPerIteration / 2);
+    const newRows = this.collect(
+      first ? c.initialRealSteps : Math.max(explore, c.realStepsPerIteration - this.lastTrialSteps),
+    );
     const collectSeconds = seconds(t0);
 
     // 2. The model PPO trained in, on episodes it never saw; then the refit on everything.
@@ -355,11 +404,17 @@ export class Simple {
       uncertainty: this.model.members > 1 ? this.lambdaUncertainty * penaltyShare : 0,
       familiarity: this.familiarity ? c.lambdaFamiliarity * penaltyShare : 0,
     };
+    const kept = this.triesNewPolicies() ? this.snapshot() : null;
     const imagined = this.imagine(seed, entropyCoef, lambdas);
     const imagineSeconds = seconds(t0);
 
+    // 5. The new policy's trial on the real env; the kept policy back if it fails.
+    t0 = performance.now();
+    const trial = this.trial(seed, kept);
+    const trialSeconds = seconds(t0);
+
     this.iteration++;
-    // 5. Evaluation on the real env, apart from training.
+    // 6. Evaluation on the real env, apart from training.
     t0 = performance.now();
     let evaluation: { evalMeanReturn?: number; evalSolvedFraction?: number } = {};
     if (this.evaluate && ((c.evalEvery > 0 && this.iteration % c.evalEvery === 0) || this.done)) {
@@ -385,10 +440,12 @@ export class Simple {
       lambdaFamiliarity: lambdas.familiarity,
       entropyCoef,
       ...imagined,
+      ...trial,
       ...evaluation,
       collectSeconds,
       fitSeconds,
       imagineSeconds,
+      trialSeconds,
       evalSeconds,
     };
   }
@@ -412,6 +469,72 @@ export class Simple {
     if (!this.config.dynamic) return start;
     const [low, high] = returns as [number, number];
     return fallWithReturn(this.recentReturn(), start, floor, low, high);
+  }
+
+  /** Whether step 5 tries new policies: trials are on and have begun, or the exploring return has reached their start. */
+  private triesNewPolicies(): boolean {
+    const c = this.config;
+    if (c.trialEpisodes === 0) return false;
+    const recent = this.recentReturn();
+    return this.trialsBegun || (recent !== null && recent >= c.trialFromReturn);
+  }
+
+  /** The policy and its optimiser as they are (the kept policy, before step 4 changes them). */
+  private snapshot(): PolicySnapshot {
+    return { policy: this.policy.stateDict(), optimizer: this.optimizer.stateDict() };
+  }
+
+  private restore(snapshot: PolicySnapshot): void {
+    this.policy.loadStateDict(snapshot.policy);
+    this.optimizer.loadStateDict(snapshot.optimizer);
+  }
+
+  /**
+   * Step 5: the new policy and the kept one (the policy before step 4) each run the same greedy episodes on
+   * the real env, and the new one is kept unless its mean falls more than `trialMargin` below the kept one's.
+   * The same seeds make it a paired comparison: the new policy is one iteration away from the kept one, so on
+   * the same starts their returns differ far less than two independent trials' would. A trial the budget
+   * cuts short keeps the kept policy.
+   */
+  private trial(seed: number, kept: PolicySnapshot | null): TrialMetrics {
+    this.lastTrialSteps = 0;
+    if (!kept) {
+      return { trialVerdict: 'untried', trialReturn: null, keptTrialReturn: null, trialSteps: 0 };
+    }
+    this.trialsBegun = true;
+    const seeds = trialSeeds(seed, this.config.trialEpisodes);
+    const fresh = this.tryPolicy(seeds);
+    const newPolicy = this.snapshot();
+    this.restore(kept);
+    const old = fresh.cut ? null : this.tryPolicy(seeds);
+    const verdict = (trialVerdict: TrialVerdict): TrialMetrics => ({
+      trialVerdict,
+      trialReturn: fresh.cut ? null : mean(fresh.returns),
+      keptTrialReturn: old && !old.cut ? mean(old.returns) : null,
+      trialSteps: this.lastTrialSteps,
+    });
+    if (!old || old.cut) return verdict('no budget');
+    if (mean(fresh.returns) < mean(old.returns) - this.config.trialMargin) return verdict('rejected');
+    this.restore(newPolicy);
+    return verdict('kept');
+  }
+
+  /** The current policy's greedy episodes from `seeds`, within the real steps left; every step into the buffer. */
+  private tryPolicy(seeds: readonly number[]): TrialResult {
+    const c = this.config;
+    // The trial env's copy writes its own stream, after those of the collecting copies.
+    const stream = c.realEnvs;
+    const result = runTrial(
+      this.policy,
+      this.trialEnv!,
+      seeds,
+      c.totalRealSteps - this.realSteps,
+      (observation, action, step) => this.buffer.addVectorStep(observation, action, step, 1, stream),
+      () => this.buffer.cutStream(stream),
+    );
+    this.realSteps += result.steps;
+    this.lastTrialSteps += result.steps;
+    return result;
   }
 
   /** The exploring policy's mean return over its last (up to) 20 real episodes; null before the first ends. */
@@ -551,6 +674,16 @@ export class Simple {
     return { starts: { observations: starts.observations, history }, stillSteps };
   }
 }
+
+interface PolicySnapshot {
+  policy: StateDict;
+  optimizer: OptimizerState;
+}
+
+type TrialMetrics = Pick<
+  SimpleIterationMetrics,
+  'trialVerdict' | 'trialReturn' | 'keptTrialReturn' | 'trialSteps'
+>;
 
 /** Whether a run of `config` that has taken `realSteps` is done: too few left for one step of every copy. */
 export function realBudgetSpent(config: SimpleConfig, realSteps: number): boolean {

@@ -42,7 +42,8 @@ export class SimpleSession extends TimedSession {
     );
     const env = new SyncVectorEnv({ numEnvs: config.realEnvs, envOptions });
     this.maxEpisodeSteps = envOptions.maxEpisodeSteps ?? 1000;
-    this.simple = new Simple(env, config);
+    const trialEnv = config.trialEpisodes > 0 ? new SyncVectorEnv({ numEnvs: 1, envOptions }) : undefined;
+    this.simple = new Simple(env, config, { trialEnv });
     this.simple.start();
   }
 

@@ -165,7 +165,8 @@ export class ReplayBuffer {
    * Adds one step of a vector env: copy i's transition goes to stream i, from `observations` (what the
    * policy saw, copied before stepping, since the env overwrites its arrays) and `actions` to the step's
    * row. Where a copy's episode ended, its next observation is the row of `finalObservations`, not the
-   * reset observation. `copies` limits the add to the first copies (to stop at an exact row count).
+   * reset observation. `copies` limits the add to the first copies (to stop at an exact row count);
+   * `firstStream` moves copy i to stream firstStream + i (a second env beside the first one's streams).
    * Every copy is checked before any is written, so a bad step leaves the buffer as it was.
    */
   addVectorStep(
@@ -173,12 +174,14 @@ export class ReplayBuffer {
     actions: ArrayLike<number>,
     result: RlVectorStep,
     copies = result.rewards.length,
+    firstStream = 0,
   ): void {
     const n = result.rewards.length;
     const obs = this.observationSize;
     const act = this.actionSize;
     const where = 'ReplayBuffer.addVectorStep';
     requireInt('copies', copies, 0, n);
+    requireInt('firstStream', firstStream, 0, Number.MAX_SAFE_INTEGER);
     const lengths: [string, number, number][] = [
       ['observations', observations.length, n * obs],
       ['actions', actions.length, n * act],
@@ -201,7 +204,7 @@ export class ReplayBuffer {
     }
     for (let i = 0; i < copies; i++) {
       this.write(
-        i,
+        firstStream + i,
         observations,
         i * obs,
         actions,
@@ -223,6 +226,12 @@ export class ReplayBuffer {
    */
   cutEpisodes(): void {
     this.streamEpisodes.fill(-1);
+  }
+
+  /** Ends `stream`'s open episode without a terminal flag (its env copy was cut off midway), as `cutEpisodes`. */
+  cutStream(stream: number): void {
+    requireInt('stream', stream, 0, Number.MAX_SAFE_INTEGER);
+    if (stream < this.streamEpisodes.length) this.streamEpisodes[stream] = -1;
   }
 
   /** Row `index` (logical) as views into the buffer. */
