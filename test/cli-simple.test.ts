@@ -119,6 +119,15 @@ describe('train simple', () => {
     // Infinity as train-simple writes it.
     writeJson(join(dir, 'config.json'), { ...config, simple: { ...older, disagreementLimit: 'Infinity' } });
     expect(readSimpleRunConfig(dir).simple).toMatchObject({ lambdaUncertainty: 0, lambdaFamiliarity: 0 });
+    // Trials (step 5) are on by default on continuous actions; a run from before them reads back without.
+    expect(config!.simple.trialEpisodes).toBe(2);
+    expect(trainSimpleOptionsFromArgs(['--env', 'LunarLander-v3']).config!.simple.trialEpisodes).toBe(0);
+    const { trialEpisodes: _t, ...beforeTrials } = config!.simple;
+    writeJson(join(dir, 'config.json'), {
+      ...config,
+      simple: { ...beforeTrials, disagreementLimit: 'Infinity' },
+    });
+    expect(readSimpleRunConfig(dir).simple.trialEpisodes).toBe(0);
   });
 
   it('is reached from the command line, and a bad --set exits with status 2', () => {

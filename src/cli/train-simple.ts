@@ -252,6 +252,8 @@ export function readSimpleRunConfig(dir: string, what = `run ${dir}`): SimpleRun
     throw new Error(`${what}: ${dir} holds a '${config.algorithm}' run, not a 'simple' one`);
   }
   const simple = { ...config.simple } as Record<string, unknown>;
+  // A run from before step 5's trials ran without them, whatever today's default for its lander.
+  if (!('trialEpisodes' in simple)) simple.trialEpisodes = 0;
   for (const [key, value] of Object.entries(simple)) {
     const like = (defaultSimpleConfig as Record<string, unknown>)[key];
     if (typeof like === 'number' && typeof value === 'string') simple[key] = Number(value);

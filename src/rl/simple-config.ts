@@ -138,7 +138,8 @@ export interface SimpleConfig {
   sleepSpin: number;
   /**
    * Greedy real episodes that try each policy PPO trained in the model, and the same seeds for the policy
-   * before it, before the loop keeps it (step 5; 0: every new policy is kept untried). Their steps are real steps, counted and added to the buffer, and
+   * before it, before the loop keeps it (step 5; 0: every new policy is kept untried). Default 0 on discrete
+   * actions, 2 on continuous ones (`simpleDefaultsFor` says why). Their steps are real steps, counted and added to the buffer, and
    * the next collection is that much shorter (down to half of K). Needs a one-copy real env (`SimpleParts.trialEnv`).
    */
   trialEpisodes: number;
@@ -240,6 +241,18 @@ export const defaultSimpleConfig: Readonly<SimpleConfig> = Object.freeze({
 } satisfies SimpleConfig);
 
 /**
+ * Step 5's trials on continuous actions: two greedy episodes for each of the two policies. On the continuous
+ * lander nothing pulls the seeds apart as on the discrete one: without trials seed 3 fell from 219 to 132 after
+ * passing 200; with them (five seeds, 200k real steps, bench/results/simple-trial-pairs-2/ against
+ * bench/results/simple/, README "Trials") the seeds that land land as early or earlier and hold. Two, not
+ * four: a greedy continuous episode runs 700-1000 steps, and with four the trials took 6,500-8,000 real
+ * steps an iteration and seed 3 never passed 194 (bench/results/simple-trial-pairs/). The discrete lander
+ * keeps them off: there they held seed 4 (lowest 222 after 200, against 0) but slowed seed 2 from 68k real
+ * steps to 125k (or never, with no margin), which costs the 100k headline.
+ */
+const CONTINUOUS_TRIAL_EPISODES = 2;
+
+/**
  * The defaults that differ with the action space, over `defaultSimpleConfig` and under a caller's overrides.
  * On continuous actions both penalties for what the model does not know are off. They are pessimism, made for
  * offline data (MOPO); in this online loop they held the continuous lander where the buffer already was.
@@ -253,7 +266,9 @@ export const defaultSimpleConfig: Readonly<SimpleConfig> = Object.freeze({
  * and seed 4 not at all: no better there, so the measured default stays.
  */
 export function simpleDefaultsFor(continuous: boolean): Partial<SimpleConfig> {
-  return continuous ? { lambdaUncertainty: 0, lambdaFamiliarity: 0 } : {};
+  return continuous
+    ? { lambdaUncertainty: 0, lambdaFamiliarity: 0, trialEpisodes: CONTINUOUS_TRIAL_EPISODES }
+    : {};
 }
 
 /**
