@@ -241,14 +241,15 @@ export const defaultSimpleConfig: Readonly<SimpleConfig> = Object.freeze({
 } satisfies SimpleConfig);
 
 /**
- * Step 5's trials on continuous actions: two greedy episodes for each of the two policies. On the continuous
- * lander nothing pulls the seeds apart as on the discrete one: without trials seed 3 fell from 219 to 132 after
- * passing 200; with them (five seeds, 200k real steps, bench/results/simple-trial-pairs-2/ against
- * bench/results/simple/, README "Trials") the seeds that land land as early or earlier and hold. Two, not
- * four: a greedy continuous episode runs 700-1000 steps, and with four the trials took 6,500-8,000 real
- * steps an iteration and seed 3 never passed 194 (bench/results/simple-trial-pairs/). The discrete lander
- * keeps them off: there they held seed 4 (lowest 222 after 200, against 0) but slowed seed 2 from 68k real
- * steps to 125k (or never, with no margin), which costs the 100k headline.
+ * Step 5's trials on continuous actions: two greedy episodes for each of the two policies. Without trials seed 3
+ * fell from 219 to 132 after passing 200; with them (five seeds, 200k real steps, bench/results/simple/ against
+ * bench/results/simple-before-trials/, README "Trials") it landed at 120k real steps instead of 156k and held
+ * at 181 or more, seeds 4 and 5 landed when they had and held (217, 204), and seeds 1 and 2, whose exploring
+ * return never reached 100, ran as before. Two, not four: a greedy continuous episode runs 700-1000 steps, and
+ * with four the trials took 6,500-8,000 real steps an iteration and seed 3 never passed 194
+ * (bench/results/simple-trial-pairs/). The discrete lander keeps them off: there four held seed 4 (lowest 185
+ * after 200 with a margin of 25, against 0 untried) but slowed seed 2 from 68k real steps to 125k (never, with
+ * no margin), which costs the 100k headline.
  */
 const CONTINUOUS_TRIAL_EPISODES = 2;
 
