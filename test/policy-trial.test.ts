@@ -85,5 +85,6 @@ describe('trialSeeds', () => {
       expect(trialSeeds(iterationSeed, 8)).toEqual(seeds);
     }
     expect(trialSeeds(1, 4)).not.toEqual(trialSeeds(2, 4));
+    expect(() => trialSeeds(1, 101)).toThrow(/episodes = 101; expected an integer in \[0, 100\]/);
   });
 });

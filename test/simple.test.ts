@@ -458,7 +458,7 @@ describe('Simple', () => {
     const simple = new Simple(env, trials, { trialEnv });
     simple.start();
     const start = simple.policy.stateDict();
-    const startStep = simple.optimizer.stateDict().step;
+    const startOptimizer = simple.optimizer.stateDict();
     const metrics: SimpleIterationMetrics[] = [];
     const resets: number[] = [];
     while (!simple.done) {
@@ -470,7 +470,12 @@ describe('Simple', () => {
       for (const key of Object.keys(start)) {
         expect(Array.from(weights[key]!.data), key).toEqual(Array.from(start[key]!.data));
       }
-      expect(simple.optimizer.stateDict().step).toBe(startStep);
+      const optimizer = simple.optimizer.stateDict();
+      expect(optimizer.step).toBe(startOptimizer.step);
+      expect(optimizer.hyper).toEqual(startOptimizer.hyper);
+      for (const key of Object.keys(startOptimizer.buffers)) {
+        expect(Array.from(optimizer.buffers[key]!), key).toEqual(Array.from(startOptimizer.buffers[key]!));
+      }
     }
     const verdicts = metrics.map((m) => m.trialVerdict);
     expect(verdicts.length).toBeGreaterThanOrEqual(4);
@@ -530,6 +535,14 @@ describe('Simple', () => {
           },
         ),
     ).toThrow(/real env of 1 copy; got 2 copies/);
+    expect(
+      () =>
+        new Simple(
+          new SyntheticLanderVectorEnv(8),
+          { ...tiny, trialEpisodes: 2 },
+          { trialEnv: new TinyVectorEnv(1) },
+        ),
+    ).toThrow(/trial env's observations/);
   });
 
   it('evaluates every evalEvery iterations and at the end, through parts.evaluate, without real steps', () => {
@@ -622,7 +635,8 @@ describe('Simple', () => {
   it('refuses bad settings with errors that name them, before any real step', () => {
     const cases: [Partial<SimpleConfig> & Record<string, unknown>, RegExp][] = [
       [{ horizn: 10 }, /unknown option 'horizn'/],
-      [{ trialEpisodes: -1 }, /trialEpisodes = -1 is invalid; expected an integer >= 0/],
+      [{ trialEpisodes: -1 }, /trialEpisodes = -1 is invalid; expected an integer in \[0, 100\]/],
+      [{ trialEpisodes: 101 }, /trialEpisodes = 101 is invalid; expected an integer in \[0, 100\]/],
       [{ trialMargin: Number.NaN }, /trialMargin = NaN is invalid; expected a finite number >= 0/],
       [
         { trialFromReturn: Number.POSITIVE_INFINITY },

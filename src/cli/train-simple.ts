@@ -25,7 +25,7 @@ import {
   type SimpleConfig,
 } from '../rl/simple-config.ts';
 import { TORCH_POLICY_FILE, torchPolicySafetensors } from '../rl/torch-export.ts';
-import { actionSize } from '../rl/vector-env.ts';
+import { actionSize, type RlVectorEnv } from '../rl/vector-env.ts';
 import { errorAtHorizon } from '../rl/world-model/diagnostics/fresh-errors.ts';
 import { FamiliarityModel, loadModel, ReplayBuffer } from '../rl/world-model/index.ts';
 import { replayActionLog, writeActionLog } from './action-log-file.ts';
@@ -360,14 +360,14 @@ export async function trainSimple(options: TrainSimpleOptions): Promise<TrainSim
   const env = new RecordedVectorEnv(
     await makeVectorEnv(config.envId, { numEnvs: c.realEnvs, envOptions: config.envOptions }),
   );
-  // The trials' env needs no action log: each trial resets it from its own seeds.
-  const trialEnv =
-    c.trialEpisodes > 0
-      ? await makeVectorEnv(config.envId, { numEnvs: 1, envOptions: config.envOptions })
-      : undefined;
   // The loop, once made: closed at the end (it may hold the refit's helper thread).
   let opened: Simple | null = null;
+  let trialEnv: RlVectorEnv | undefined;
   try {
+    // The trials' env needs no action log: each trial resets it from its own seeds.
+    if (c.trialEpisodes > 0) {
+      trialEnv = await makeVectorEnv(config.envId, { numEnvs: 1, envOptions: config.envOptions });
+    }
     let lastEval: EvalSummary | null = null;
     const evaluate = (policy: Simple['policy']) => {
       // Greedy episodes from seeds 1e9 on, apart from training's.
@@ -459,7 +459,11 @@ export async function trainSimple(options: TrainSimpleOptions): Promise<TrainSim
           error?.label ?? 'err -',
           `H ${m.horizon}`,
           `T ${m.temperature.toFixed(2)}`,
-          ...(m.trialReturn === null ? [] : [`trial ${m.trialReturn.toFixed(0)} ${m.trialVerdict}`]),
+          ...(m.trialVerdict === 'untried'
+            ? []
+            : [
+                `trial ${m.trialReturn?.toFixed(0) ?? '-'} vs ${m.keptTrialReturn?.toFixed(0) ?? '-'} ${m.trialVerdict}`,
+              ]),
           `eval ${lastEvalReturn === undefined ? '-' : lastEvalReturn.toFixed(1)}`,
         ].join(' | '),
       });
@@ -468,7 +472,10 @@ export async function trainSimple(options: TrainSimpleOptions): Promise<TrainSim
     return { dir, metrics, finished: loop.done, finalEval };
   } finally {
     await opened?.close();
-    await env.close();
-    await trialEnv?.close();
+    try {
+      await env.close();
+    } finally {
+      await trialEnv?.close();
+    }
   }
 }

@@ -59,9 +59,12 @@ export function runTrial(
 
 /**
  * The trial's seeds for one iteration: distinct per episode, below 1e9 so they never meet the evaluation's
- * seeds (1e9 on).
+ * seeds (1e9 on) for up to 100 episodes.
  */
 export function trialSeeds(iterationSeed: number, episodes: number): number[] {
+  if (!Number.isSafeInteger(episodes) || episodes < 0 || episodes > 100) {
+    throw new Error(`trialSeeds: episodes = ${episodes}; expected an integer in [0, 100]`);
+  }
   const base = 100_000_000 + (iterationSeed % 800_000_000);
   return Array.from({ length: episodes }, (_, k) => base + k * 1_000_003);
 }

@@ -344,7 +344,8 @@ const checks: FieldCheck<SimpleConfig>[] = [
   ['modelNoise', boolean, 'true or false'],
   ['sleepSpeed', positive, 'a positive number'],
   ['sleepSpin', positive, 'a positive number'],
-  ['trialEpisodes', nonNegativeInteger, 'an integer >= 0'],
+  // At most 100, so the trial seeds stay below the evaluation's (policy-trial.ts trialSeeds).
+  ['trialEpisodes', (v) => nonNegativeInteger(v) && (v as number) <= 100, 'an integer in [0, 100]'],
   ['trialFromReturn', (v) => typeof v === 'number' && Number.isFinite(v), 'a finite number'],
   ['trialMargin', nonNegative, 'a finite number >= 0'],
   ['realEnvs', positiveInteger, 'a positive integer'],

@@ -20,12 +20,13 @@
  *        actions by default: simple-config.ts simpleDefaultsFor)            (imagine)
  *     5. once the exploring return reaches trialFromReturn, run the new policy
  *        and the one before step 4 greedily on the same few real episodes
- *        (counted, into the buffer); keep the new one unless it scores below
- *        the old one, else go back to the old one                           (trial)
+ *        (counted, into the buffer); keep the new one unless it scores more
+ *        than trialMargin below the old one, else go back to the old one     (trial)
  *     6. every few iterations, evaluate the kept greedy policy on the real env (evaluate)
  *
- * Every real step is counted in `realSteps`, including the first collection; imagined steps are counted
- * apart; evaluation episodes train nothing and are counted by whoever runs them. The real env is reset once
+ * Every real step is counted in `realSteps`, including the first collection and the trials; imagined steps
+ * are counted apart; evaluation episodes train nothing and are counted by whoever runs them. The trial env
+ * is reset from its own seeds for every trial episode, so it needs no action log. The real env is reset once
  * and stepped on across iterations (its episodes run over iteration boundaries), so a run resumes from the
  * env's own restoration (an action-log replay) plus `state()`; everything random is drawn from generators
  * seeded from the config's seed and the iteration, or from the loop's own generator (real collection), which
@@ -81,11 +82,11 @@ export type SimpleModel = MlpModel | EnsembleModel | GruModel | ArticleModel;
 /** One line of metrics.jsonl: everything one iteration did and measured. */
 export interface SimpleIterationMetrics {
   iteration: number;
-  /** Real env steps so far (all collection, the first included). */
+  /** Real env steps so far (all collection, the first included, and step 5's trial episodes). */
   realSteps: number;
   /** Imagined steps so far. */
   imaginedSteps: number;
-  /** Real episodes finished so far, and the mean return of the last (up to) 20 (exploring, not greedy). */
+  /** Exploring (collection) episodes finished so far, and the mean return of the last (up to) 20 (not greedy; trial episodes are not among them). */
   realEpisodes: number;
   realMeanReturn: number | null;
   /** The model PPO trained in last iteration, on this iteration's new real episodes (null the first time). */
@@ -127,7 +128,8 @@ export interface SimpleIterationMetrics {
   imaginedMeanReturn: number | null;
   /**
    * Step 5: what became of the new policy ('untried' before trials begin; 'kept'; 'rejected', back to the
-   * policy before step 4; 'no budget', too few real steps left for a whole trial, back to it as well), the
+   * policy before step 4; 'no budget', the budget ran out during the trial, whose steps are spent, and the
+   * policy before step 4 stays: so a run's last iteration with trials on ends this way), the
    * trial means of the new policy and of the one before step 4 on the same seeds, and the real steps the
    * trial took (in `realSteps`).
    */
@@ -269,6 +271,15 @@ export class Simple {
       if (!this.trialEnv) {
         throw new Error(
           `Simple: trialEpisodes = ${c.trialEpisodes} needs a real env of one copy to try policies on (parts.trialEnv)`,
+        );
+      }
+      const t = this.trialEnv;
+      if (
+        t.observationSize !== env.observationSize ||
+        JSON.stringify(t.actionSpace) !== JSON.stringify(env.actionSpace)
+      ) {
+        throw new Error(
+          `Simple: the trial env's observations (${t.observationSize}) or actions (${JSON.stringify(t.actionSpace)}) differ from the real env's (${env.observationSize}, ${JSON.stringify(env.actionSpace)})`,
         );
       }
       if (this.trialEnv.numEnvs !== 1 || this.trialEnv.imagined) {
