@@ -542,7 +542,9 @@ describe('Simple', () => {
           { ...tiny, trialEpisodes: 2 },
           { trialEnv: new TinyVectorEnv(1) },
         ),
-    ).toThrow(/trial env's observations/);
+    ).toThrow(
+      /trial env has observations of 2 numbers and 2 discrete actions; the real env 8 and 4 discrete actions/,
+    );
   });
 
   it('evaluates every evalEvery iterations and at the end, through parts.evaluate, without real steps', () => {

@@ -274,12 +274,11 @@ export class Simple {
         );
       }
       const t = this.trialEnv;
-      if (
-        t.observationSize !== env.observationSize ||
-        JSON.stringify(t.actionSpace) !== JSON.stringify(env.actionSpace)
-      ) {
+      const actions = (space: RlVectorEnv['actionSpace']) =>
+        isDiscrete(space) ? `${space.n} discrete actions` : `actions of ${actionSize(space)} numbers`;
+      if (t.observationSize !== env.observationSize || actions(t.actionSpace) !== actions(env.actionSpace)) {
         throw new Error(
-          `Simple: the trial env's observations (${t.observationSize}) or actions (${JSON.stringify(t.actionSpace)}) differ from the real env's (${env.observationSize}, ${JSON.stringify(env.actionSpace)})`,
+          `Simple: the trial env has observations of ${t.observationSize} numbers and ${actions(t.actionSpace)}; the real env ${env.observationSize} and ${actions(env.actionSpace)}`,
         );
       }
       if (this.trialEnv.numEnvs !== 1 || this.trialEnv.imagined) {
