@@ -15,6 +15,7 @@ import {
   trainSimple,
   trainSimpleOptionsFromArgs,
 } from '../src/cli/train-simple.ts';
+import { withoutTimings } from './helpers/without-timings.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'lander-cli-simple-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -46,20 +47,6 @@ const tiny = (out: string, steps: number, extra: string[] = []) => [
   '--quiet',
   ...extra,
 ];
-
-/** Metrics lines without their timings, which differ between any two runs. */
-const strip = (rows: Record<string, unknown>[]) =>
-  rows.map(
-    ({
-      wallSeconds: _w,
-      collectSeconds: _c,
-      fitSeconds: _f,
-      imagineSeconds: _i,
-      trialSeconds: _t,
-      evalSeconds: _e,
-      ...rest
-    }) => rest,
-  );
 
 describe('train simple', () => {
   it('parses --set: several after one flag, lists, ppo.<field>, and names a bad key or value', () => {
@@ -222,7 +209,7 @@ describe('train simple', () => {
     expect(second.metrics.map((m) => m.iteration)).toEqual([3, 4]);
     const unbrokenRows = readMetrics(unbroken);
     expect(unbrokenRows.map((r) => r.realSteps)).toEqual([200, 400, 600, 800]);
-    expect(strip(readMetrics(broken))).toEqual(strip(unbrokenRows));
+    expect(withoutTimings(readMetrics(broken))).toEqual(withoutTimings(unbrokenRows));
     expect(latestCheckpoint(broken)!.update).toBe(4);
     // The policies at the end agree too.
     const a = loadRunPolicy(broken).policy.parameters();

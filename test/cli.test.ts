@@ -10,6 +10,7 @@ import { replayRun } from '../src/cli/replay.ts';
 import { readMetrics } from '../src/cli/run-folder.ts';
 import { trainOptionsFromArgs, trainPpo, trainSpec } from '../src/cli/train.ts';
 import { tinyPpoArgs as tiny } from './helpers/tiny-ppo.ts';
+import { withoutTimings } from './helpers/without-timings.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'lander-cli-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -100,11 +101,7 @@ describe('command line', () => {
     expect(first.finished).toBe(false);
     const second = await trainPpo({ ...trainOptionsFromArgs(['--resume', broken, '--quiet']), log: quiet });
     expect(second.finished).toBe(true);
-    const strip = (rows: Record<string, unknown>[]) =>
-      rows.map(
-        ({ wallSeconds: _w, rolloutSeconds: _r, optimiseSeconds: _o, evalSeconds: _e, ...rest }) => rest,
-      );
-    expect(strip(readMetrics(broken))).toEqual(strip(readMetrics(unbroken)));
+    expect(withoutTimings(readMetrics(broken))).toEqual(withoutTimings(readMetrics(unbroken)));
     expect(existsSync(join(broken, 'checkpoints', 'latest.json'))).toBe(true);
   });
 });

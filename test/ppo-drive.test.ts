@@ -8,6 +8,7 @@ import { Ppo } from '../src/rl/ppo.ts';
 import { RecordedVectorEnv } from '../src/rl/recorded-env.ts';
 import { checkActions } from '../src/rl/vector-env.ts';
 import { TinyVectorEnv } from './helpers/tiny-env.ts';
+import { withoutTimings } from './helpers/without-timings.ts';
 
 const small = {
   totalSteps: 4 * 32 * 6,
@@ -25,9 +26,6 @@ const small = {
 class ImaginedTinyEnv extends TinyVectorEnv {
   readonly imagined = true;
 }
-
-const strip = (m: { rolloutSeconds: number; optimiseSeconds: number }[]) =>
-  m.map(({ rolloutSeconds: _r, optimiseSeconds: _o, ...rest }) => rest);
 
 describe('PPO driven by a model-based loop', () => {
   it('shares one policy and optimiser between a real and an imagined env, counting their steps apart', () => {
@@ -151,7 +149,7 @@ describe('PPO driven by a model-based loop', () => {
     resumed.resume(saved);
     expect(resumed.rolloutLength).toBe(16);
     const rest = [resumed.update(), resumed.update()];
-    expect(strip(rest)).toEqual(strip(expected.slice(3)));
+    expect(withoutTimings(rest)).toEqual(withoutTimings(expected.slice(3)));
     expect(rest.at(-1)!.modelSteps).toBe(4 * (32 * 3 + 16 * 2));
   });
 

@@ -3,6 +3,7 @@ import { Ppo } from '../src/rl/ppo.ts';
 import { resolvePpoConfig } from '../src/rl/ppo-config.ts';
 import { RecordedVectorEnv } from '../src/rl/recorded-env.ts';
 import { TinyVectorEnv } from './helpers/tiny-env.ts';
+import { withoutTimings } from './helpers/without-timings.ts';
 
 const small = {
   totalSteps: 8 * 64 * 12,
@@ -43,13 +44,10 @@ describe('PPO', () => {
     expect(metrics.at(-1)!.meanReturn!).toBeGreaterThan(3.5);
   });
 
-  const strip = (m: { rolloutSeconds: number; optimiseSeconds: number }[]) =>
-    m.map(({ rolloutSeconds: _r, optimiseSeconds: _o, ...rest }) => rest);
-
   it('gives identical metrics for the same seed', () => {
     const a = train(new TinyVectorEnv(4), { totalSteps: 4 * 64 * 4 });
     const b = train(new TinyVectorEnv(4), { totalSteps: 4 * 64 * 4 });
-    expect(strip(b.metrics)).toEqual(strip(a.metrics));
+    expect(withoutTimings(b.metrics)).toEqual(withoutTimings(a.metrics));
   });
 
   it('resumes from saved state, weights, optimiser moments and the replayed action log exactly', () => {
@@ -75,7 +73,7 @@ describe('PPO', () => {
     resumed.resume(saved, env.restore(savedLog));
     const rest = [];
     while (!resumed.done) rest.push(resumed.update());
-    expect(strip(rest)).toEqual(strip(expected.slice(3)));
+    expect(withoutTimings(rest)).toEqual(withoutTimings(expected.slice(3)));
   });
 
   it('the action log refuses a reset without a seed and a short log', () => {

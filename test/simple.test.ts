@@ -29,6 +29,7 @@ import {
 } from './helpers/synthetic-lander-env.ts';
 import { TinyVectorEnv } from './helpers/tiny-env.ts';
 import { checkVectorEnvContract } from './helpers/vector-env-contract.ts';
+import { withoutTimings } from './helpers/without-timings.ts';
 
 /** Counts the vector steps taken in the env it wraps. */
 class CountingEnv implements RlVectorEnv {
@@ -113,20 +114,6 @@ function run(simple: Simple): SimpleIterationMetrics[] {
   const metrics = [];
   while (!simple.done) metrics.push(simple.iterate());
   return metrics;
-}
-
-/** Metrics without the wall-clock fields. */
-function timeless(metrics: SimpleIterationMetrics[]) {
-  return metrics.map(
-    ({
-      collectSeconds: _c,
-      fitSeconds: _f,
-      imagineSeconds: _i,
-      trialSeconds: _t,
-      evalSeconds: _e,
-      ...rest
-    }) => rest,
-  );
 }
 
 describe('synthetic lander env', () => {
@@ -380,7 +367,7 @@ describe('Simple', () => {
         const firstEnv = new RecordedVectorEnv(new SyntheticLanderVectorEnv(8));
         const first = new Simple(firstEnv, config, { trialEnv: trialEnv() });
         first.start();
-        expect(timeless([first.iterate()])).toEqual(timeless(expected.slice(0, 1)));
+        expect(withoutTimings([first.iterate()])).toEqual(withoutTimings(expected.slice(0, 1)));
         const state = JSON.parse(JSON.stringify(first.state()));
         first.model.save(join(dir, 'model.safetensors'));
         first.familiarity!.save(join(dir, 'familiarity.safetensors'));
@@ -406,7 +393,7 @@ describe('Simple', () => {
         loadOptimizer(join(dir, 'optimizer.safetensors'), resumed.optimizer);
         resumed.resume(state);
         const rest = run(resumed);
-        expect(timeless(rest)).toEqual(timeless(expected.slice(1)));
+        expect(withoutTimings(rest)).toEqual(withoutTimings(expected.slice(1)));
         expect(resumed.state()).toEqual(unbroken.state());
         if (trialEpisodes > 0) expect(expected.every((m) => m.trialSteps > 0)).toBe(true);
         const weights = resumed.policy.stateDict();
@@ -430,7 +417,7 @@ describe('Simple', () => {
     const runs = [1, 2].map((threads) => {
       const loop = new Simple(new SyntheticLanderVectorEnv(8), { ...config, threads });
       loop.start();
-      return { loop, metrics: timeless(run(loop)) };
+      return { loop, metrics: withoutTimings(run(loop)) };
     });
     const [one, two] = runs as [(typeof runs)[0], (typeof runs)[0]];
     expect(one.metrics).toHaveLength(3);

@@ -57,13 +57,16 @@ export function runTrial(
   return { returns, steps, cut: false };
 }
 
+/** The most episodes a trial's seeds stay apart from the evaluation's for (see `trialSeeds`). */
+export const MAX_TRIAL_EPISODES = 100;
+
 /**
  * The trial's seeds for one iteration: distinct per episode, below 1e9 so they never meet the evaluation's
- * seeds (1e9 on) for up to 100 episodes.
+ * seeds (1e9 on) for up to `MAX_TRIAL_EPISODES` episodes.
  */
 export function trialSeeds(iterationSeed: number, episodes: number): number[] {
-  if (!Number.isSafeInteger(episodes) || episodes < 0 || episodes > 100) {
-    throw new Error(`trialSeeds: episodes = ${episodes}; expected an integer in [0, 100]`);
+  if (!Number.isSafeInteger(episodes) || episodes < 0 || episodes > MAX_TRIAL_EPISODES) {
+    throw new Error(`trialSeeds: episodes = ${episodes}; expected an integer in [0, ${MAX_TRIAL_EPISODES}]`);
   }
   const base = 100_000_000 + (iterationSeed % 800_000_000);
   return Array.from({ length: episodes }, (_, k) => base + k * 1_000_003);

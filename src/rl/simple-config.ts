@@ -14,6 +14,7 @@ import {
   positiveIntegers,
   refuseUnknownKeys,
 } from './config-checks.ts';
+import { MAX_TRIAL_EPISODES } from './policy-trial.ts';
 import { defaultPpoConfig, type PpoConfig, resolvePpoConfig } from './ppo-config.ts';
 import { defaultModelEnvConfig, REST_RULES, type RestRule } from './world-model/model-env-config.ts';
 
@@ -344,8 +345,12 @@ const checks: FieldCheck<SimpleConfig>[] = [
   ['modelNoise', boolean, 'true or false'],
   ['sleepSpeed', positive, 'a positive number'],
   ['sleepSpin', positive, 'a positive number'],
-  // At most 100, so the trial seeds stay below the evaluation's (policy-trial.ts trialSeeds).
-  ['trialEpisodes', (v) => nonNegativeInteger(v) && (v as number) <= 100, 'an integer in [0, 100]'],
+  // Bounded so the trial seeds stay below the evaluation's (policy-trial.ts trialSeeds).
+  [
+    'trialEpisodes',
+    (v) => nonNegativeInteger(v) && (v as number) <= MAX_TRIAL_EPISODES,
+    `an integer in [0, ${MAX_TRIAL_EPISODES}]`,
+  ],
   ['trialFromReturn', (v) => typeof v === 'number' && Number.isFinite(v), 'a finite number'],
   ['trialMargin', nonNegative, 'a finite number >= 0'],
   ['realEnvs', positiveInteger, 'a positive integer'],

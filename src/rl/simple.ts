@@ -267,13 +267,13 @@ export class Simple {
       });
     this.evaluate = parts.evaluate ?? null;
     this.trialEnv = parts.trialEnv ?? null;
+    const t = this.trialEnv;
     if (c.trialEpisodes > 0) {
-      if (!this.trialEnv) {
+      if (!t) {
         throw new Error(
           `Simple: trialEpisodes = ${c.trialEpisodes} needs a real env of one copy to try policies on (parts.trialEnv)`,
         );
       }
-      const t = this.trialEnv;
       const actions = (space: RlVectorEnv['actionSpace']) =>
         isDiscrete(space) ? `${space.n} discrete actions` : `actions of ${actionSize(space)} numbers`;
       if (t.observationSize !== env.observationSize || actions(t.actionSpace) !== actions(env.actionSpace)) {
@@ -281,9 +281,9 @@ export class Simple {
           `Simple: the trial env has observations of ${t.observationSize} numbers and ${actions(t.actionSpace)}; the real env ${env.observationSize} and ${actions(env.actionSpace)}`,
         );
       }
-      if (this.trialEnv.numEnvs !== 1 || this.trialEnv.imagined) {
+      if (t.numEnvs !== 1 || t.imagined) {
         throw new Error(
-          `Simple: the trial env must be a real env of 1 copy; got ${this.trialEnv.numEnvs} copies${this.trialEnv.imagined ? ', imagined' : ''}`,
+          `Simple: the trial env must be a real env of 1 copy; got ${t.numEnvs} copies${t.imagined ? ', imagined' : ''}`,
         );
       }
     }
