@@ -103,8 +103,13 @@ describe('train simple', () => {
     const dir = join(root, 'continuous-defaults');
     const { config } = trainSimpleOptionsFromArgs(['--env', 'LunarLanderContinuous-v3', '--out', dir]);
     const { lambdaUncertainty: _u, lambdaFamiliarity: _f, ...older } = config!.simple;
-    // Infinity as train-simple writes it.
-    writeJson(join(dir, 'config.json'), { ...config, simple: { ...older, disagreementLimit: 'Infinity' } });
+    // Infinite numbers as train-simple writes them.
+    const infinite = {
+      disagreementLimit: 'Infinity',
+      trialKeepFrom: 'Infinity',
+      trialGuardFrom: '-Infinity',
+    };
+    writeJson(join(dir, 'config.json'), { ...config, simple: { ...older, ...infinite } });
     expect(readSimpleRunConfig(dir).simple).toMatchObject({ lambdaUncertainty: 0, lambdaFamiliarity: 0 });
     // Trials (step 5) are on by default on continuous actions; a run from before them reads back without.
     expect(config!.simple.trialEpisodes).toBe(2);
@@ -112,9 +117,13 @@ describe('train simple', () => {
     const { trialEpisodes: _t, ...beforeTrials } = config!.simple;
     writeJson(join(dir, 'config.json'), {
       ...config,
-      simple: { ...beforeTrials, disagreementLimit: 'Infinity' },
+      simple: { ...beforeTrials, ...infinite },
     });
-    expect(readSimpleRunConfig(dir).simple.trialEpisodes).toBe(0);
+    expect(readSimpleRunConfig(dir).simple).toMatchObject({
+      trialEpisodes: 0,
+      trialKeepFrom: Number.POSITIVE_INFINITY,
+      trialGuardFrom: Number.NEGATIVE_INFINITY,
+    });
   });
 
   it('is reached from the command line, and a bad --set exits with status 2', () => {

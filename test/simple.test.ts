@@ -337,7 +337,7 @@ describe('Simple', () => {
     const dir = mkdtempSync(join(tmpdir(), 'simple-resume-'));
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-    // With trials on too (from the first iteration), so the kept policy's score and the last trial's steps resume.
+    // With trials on too (from the first iteration), so the kept policy's trial score and the last trial's steps resume.
     it.each([0, 2])(
       'continues from saved state, model, familiarity model, buffer, policy, optimiser and env log exactly (trialEpisodes %i)',
       (trialEpisodes) => {
@@ -356,6 +356,8 @@ describe('Simple', () => {
           threads: 2,
           trialEpisodes,
           trialFromReturn: -1e9,
+          // The first trial runs the new policy alone (no score to guard yet), the later ones both.
+          trialGuardFrom: -1e9,
         };
         const unbroken = new Simple(new RecordedVectorEnv(new SyntheticLanderVectorEnv(8)), config, {
           trialEnv: trialEnv(),
@@ -406,13 +408,16 @@ describe('Simple', () => {
     );
   });
 
-  it('gives bit-identical metrics, state and weights with the refit on one thread or two, and closes its helper', async () => {
+  it('gives bit-identical metrics, state and weights with the refit and predictions on one thread or two, and closes its helper', async () => {
     const config: Partial<SimpleConfig> = {
       ...tiny,
       ensembleMembers: 3,
       ensembleElites: 2,
       realStepsPerIteration: 128,
       totalRealSteps: 96 + 2 * 128,
+      // More than 128 copies, so the imagined rollouts' predictions share their rows with the helper.
+      modelEnvs: 200,
+      imaginedStepsPerIteration: 1400,
     };
     const runs = [1, 2].map((threads) => {
       const loop = new Simple(new SyntheticLanderVectorEnv(8), { ...config, threads });
@@ -496,6 +501,39 @@ describe('Simple', () => {
     expect(Array.from(lenient.policy.stateDict()[Object.keys(start)[0]!]!.data)).not.toEqual(
       Array.from(start[Object.keys(start)[0]!]!.data),
     );
+  });
+
+  it('keeps a new policy that scores trialKeepFrom, or whose kept one scored below trialGuardFrom, without trying the kept one', () => {
+    const trials = { ...tiny, trialEpisodes: 2, trialFromReturn: -1e9, totalRealSteps: 700 };
+    /** Every iteration's verdict, its kept policy's trial return, and the trial env's resets in it. */
+    const verdicts = (config: Partial<SimpleConfig>, trialEnv: RiggedTrialEnv) => {
+      const simple = new Simple(new SyntheticLanderVectorEnv(8), { ...trials, ...config }, { trialEnv });
+      simple.start();
+      const rows: [SimpleIterationMetrics['trialVerdict'], number | null, number][] = [];
+      while (!simple.done) {
+        const resetsBefore = trialEnv.resets;
+        const m = simple.iterate();
+        rows.push([m.trialVerdict, m.keptTrialReturn, trialEnv.resets - resetsBefore]);
+      }
+      return rows.slice(0, -1);
+    };
+    // Every new policy loses 1000 on its own seeds, and every one is kept with only its own two episodes run:
+    // it reaches trialKeepFrom, or its kept policy never reached trialGuardFrom.
+    for (const config of [{ trialKeepFrom: -1e9 }, { trialGuardFrom: 1e9 }]) {
+      const rows = verdicts(config, new RiggedTrialEnv(0, -1000));
+      expect(rows.length, JSON.stringify(config)).toBeGreaterThanOrEqual(2);
+      expect(rows, JSON.stringify(config)).toEqual(rows.map(() => ['kept', null, 2]));
+    }
+    // The first new policy scores as usual (its first two resets are not penalised) and is kept untried against
+    // the first policy, which never ran a trial; from then on the kept policy has a score above trialGuardFrom,
+    // is tried beside each new one, and the new ones (1000 worse) are thrown away.
+    const guarded = verdicts({ trialGuardFrom: -600 }, new RiggedTrialEnv(2, -1000));
+    expect(guarded.length).toBeGreaterThanOrEqual(3);
+    expect(guarded[0]).toEqual(['kept', null, 2]);
+    for (const [verdict, keptReturn, resets] of guarded.slice(1)) {
+      expect([verdict, resets]).toEqual(['rejected', 4]);
+      expect(keptReturn!).toBeGreaterThanOrEqual(-600);
+    }
   });
 
   it('keeps every new policy untried below trialFromReturn, and needs a trial env when trials are on', () => {
@@ -627,6 +665,10 @@ describe('Simple', () => {
       [{ trialEpisodes: -1 }, /trialEpisodes = -1 is invalid; expected an integer in \[0, 100\]/],
       [{ trialEpisodes: 101 }, /trialEpisodes = 101 is invalid; expected an integer in \[0, 100\]/],
       [{ trialMargin: Number.NaN }, /trialMargin = NaN is invalid; expected a finite number >= 0/],
+      [
+        { trialKeepFrom: Number.NaN },
+        /trialKeepFrom = NaN is invalid; expected a number \(Infinity: never\)/,
+      ],
       [
         { trialFromReturn: Number.POSITIVE_INFINITY },
         /trialFromReturn = Infinity is invalid; expected a finite number/,

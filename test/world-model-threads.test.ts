@@ -1,11 +1,13 @@
 /**
  * An ensemble's fit on two threads (split-fit.ts) against the same fit on one: bit-identical weights,
- * metrics, elites and calibration; the helper thread's errors surface on the main thread.
+ * metrics, elites and calibration; the helper thread's errors surface on the main thread. Its predictions
+ * with rows shared between the threads (split-predict.ts) against one thread's: bit-identical.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { EnsembleModel } from '../src/rl/world-model/ensemble-model.ts';
 import { MlpModel } from '../src/rl/world-model/mlp-model.ts';
 import { FitThreads } from '../src/rl/world-model/split-fit.ts';
+import { mainThreadRows } from '../src/rl/world-model/split-predict.ts';
 import type { FitOptions } from '../src/rl/world-model/trainer.ts';
 import { jsKernels, kernels, setKernels } from '../src/tensor/index.ts';
 import { syntheticTransitions } from './helpers/synthetic-lander.ts';
@@ -78,5 +80,32 @@ describe('ensemble fit on two threads', () => {
   it('refuses a model that cannot split', () => {
     const model = new MlpModel({ n: 4 }, { hiddenSizes: [8] });
     expect(() => model.fit(train, valid, { maxEpochs: 1 }, threads)).toThrow(/only an ensemble/);
+  });
+});
+
+describe('ensemble prediction on two threads', () => {
+  it(`splits rows at chunks of 128 and gives bit-identical predictions to one thread (kernels: ${kernels().name})`, () => {
+    expect([100, 128, 129, 256, 300, 600].map(mainThreadRows)).toEqual([0, 0, 128, 128, 128, 256]);
+    const model = () =>
+      new EnsembleModel({ n: 4 }, { members: 5, elites: 3, hiddenSizes: [24, 20], seed: 3 });
+    const one = model();
+    const two = model();
+    two.usePredictThreads(threads);
+    const predictions = (m: EnsembleModel, rows: number) => {
+      const obs = valid.observations.slice(0, rows * 8);
+      const pred = m.predict(obs, valid.actions.slice(0, rows), rows, null);
+      return Object.fromEntries(
+        Object.entries(pred).map(([k, v]) => [k, ArrayBuffer.isView(v) ? Array.from(v as Float32Array) : v]),
+      );
+    };
+    for (const refit of [0, 1]) {
+      for (const m of [one, two]) m.fit(train, valid, { maxEpochs: 2, stepsPerEpoch: 5, seed: 7 + refit });
+      // The same rows twice: the second reuses the session; 600 rows begins a larger one.
+      for (const rows of [300, 300, 100, 256, 600, 300]) {
+        expect(predictions(two, rows), `refit ${refit}, ${rows} rows`).toEqual(predictions(one, rows));
+      }
+    }
+    two.usePredictThreads(null);
+    expect(predictions(two, 300)).toEqual(predictions(one, 300));
   });
 });

@@ -151,6 +151,16 @@ export interface SimpleConfig {
    * it. Default 0: at least as good.
    */
   trialMargin: number;
+  /**
+   * A new policy whose trial mean reaches this is kept without the kept policy's trial: it lands, and a landing
+   * policy is not held back for one a little better on four starts (Infinity: every new policy is compared).
+   */
+  trialKeepFrom: number;
+  /**
+   * The kept policy is tried beside a new one only once its own last trial mean reached this: below it there is
+   * no landing to guard, and the new policy is kept untried against it (-Infinity: always compared).
+   */
+  trialGuardFrom: number;
   /** Real copies stepped together when collecting. */
   realEnvs: number;
   /** Evaluate the greedy policy on the real env every this many iterations (and at the end); 0: only then. */
@@ -232,6 +242,8 @@ export const defaultSimpleConfig: Readonly<SimpleConfig> = Object.freeze({
   trialEpisodes: 0,
   trialFromReturn: 100,
   trialMargin: 0,
+  trialKeepFrom: Number.POSITIVE_INFINITY,
+  trialGuardFrom: Number.NEGATIVE_INFINITY,
   realEnvs: 8,
   evalEvery: 5,
   evalEpisodes: 100,
@@ -353,6 +365,8 @@ const checks: FieldCheck<SimpleConfig>[] = [
   ],
   ['trialFromReturn', (v) => typeof v === 'number' && Number.isFinite(v), 'a finite number'],
   ['trialMargin', nonNegative, 'a finite number >= 0'],
+  ['trialKeepFrom', (v) => typeof v === 'number' && !Number.isNaN(v), 'a number (Infinity: never)'],
+  ['trialGuardFrom', (v) => typeof v === 'number' && !Number.isNaN(v), 'a number (-Infinity: always)'],
   ['realEnvs', positiveInteger, 'a positive integer'],
   ['evalEvery', nonNegativeInteger, 'an integer >= 0'],
   ['evalEpisodes', positiveInteger, 'a positive integer'],

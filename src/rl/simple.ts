@@ -19,9 +19,10 @@
  *        the value bootstrapping at the horizon (both lambdas 0 on continuous
  *        actions by default: simple-config.ts simpleDefaultsFor)            (imagine)
  *     5. once the exploring return reaches trialFromReturn, run the new policy
- *        and the one before step 4 greedily on the same few real episodes
- *        (counted, into the buffer); keep the new one unless it scores more
- *        than trialMargin below the old one, else go back to the old one     (trial)
+ *        greedily on a few real episodes (counted, into the buffer); unless it
+ *        scores trialKeepFrom or the old one last scored below trialGuardFrom,
+ *        run the one before step 4 on the same episodes and keep the new one
+ *        unless it scores more than trialMargin below, else go back      (trial)
  *     6. every few iterations, evaluate the kept greedy policy on the real env (evaluate)
  *
  * Every real step is counted in `realSteps`, including the first collection and the trials; imagined steps
@@ -130,8 +131,9 @@ export interface SimpleIterationMetrics {
    * Step 5: what became of the new policy ('untried' before trials begin; 'kept'; 'rejected', back to the
    * policy before step 4; 'no budget', the budget ran out during the trial, whose steps are spent, and the
    * policy before step 4 stays: so a run's last iteration with trials on ends this way), the
-   * trial means of the new policy and of the one before step 4 on the same seeds, and the real steps the
-   * trial took (in `realSteps`).
+   * trial means of the new policy and of the one before step 4 on the same seeds (null when it was not tried:
+   * the new one reached `trialKeepFrom`, or the old one's last score was below `trialGuardFrom`), and the real
+   * steps the trial took (in `realSteps`).
    */
   trialVerdict: TrialVerdict;
   trialReturn: number | null;
@@ -158,9 +160,10 @@ export interface SimpleState {
   temperature: number;
   lambdaUncertainty: number;
   firstDisagreement: number | null;
-  /** Whether step 5's trials have begun, and the real steps of the last trial. */
+  /** Whether step 5's trials have begun, the real steps of the last trial, and the kept policy's last trial mean. */
   trialsBegun?: boolean;
   lastTrialSteps?: number;
+  keptTrialMean?: number | null;
   /** The real copies' current raw observations, and their running episode returns. */
   observations: number[];
   recentReturns: number[];
@@ -208,6 +211,8 @@ export class Simple {
   /** Whether step 5's trials have begun (once begun they go on). */
   private trialsBegun = false;
   private lastTrialSteps = 0;
+  /** The kept policy's mean return in its last trial (as the new policy or the old one); null before any. */
+  private keptTrialMean: number | null = null;
   private readonly evaluate: EvaluatePolicy | null;
   private readonly trialEnv: RlVectorEnv | null;
   private readonly rng: Rng;
@@ -322,6 +327,7 @@ export class Simple {
     this.firstDisagreement = state.firstDisagreement;
     this.trialsBegun = state.trialsBegun ?? false;
     this.lastTrialSteps = state.lastTrialSteps ?? 0;
+    this.keptTrialMean = state.keptTrialMean ?? null;
     this.observations.set(state.observations);
     this.recentReturns.splice(0, Infinity, ...state.recentReturns);
     this.rng.setState(state.rng);
@@ -340,6 +346,7 @@ export class Simple {
       firstDisagreement: this.firstDisagreement,
       trialsBegun: this.trialsBegun,
       lastTrialSteps: this.lastTrialSteps,
+      keptTrialMean: this.keptTrialMean,
       observations: Array.from(this.observations),
       recentReturns: [...this.recentReturns],
       rng: this.rng.getState(),
@@ -460,17 +467,24 @@ export class Simple {
     };
   }
 
-  /** The helper thread of the ensemble's refit when `threads` is 2 (started on the first fit), else null. */
+  /**
+   * The helper thread of the ensemble's refit and predictions when `threads` is 2 (started on the first fit),
+   * else null.
+   */
   private fitThreads(): FitThreads | null {
     if (this.config.threads < 2) return null;
-    this.threads ??= new FitThreads();
+    if (!this.threads) {
+      this.threads = new FitThreads();
+      if (this.model instanceof EnsembleModel) this.model.usePredictThreads(this.threads);
+    }
     return this.threads;
   }
 
-  /** Ends the refit's helper thread, if one was started (a later iteration starts a new one). */
+  /** Ends the ensemble's helper thread, if one was started (a later iteration starts a new one). */
   async close(): Promise<void> {
     const threads = this.threads;
     this.threads = null;
+    if (threads && this.model instanceof EnsembleModel) this.model.usePredictThreads(null);
     await threads?.close();
   }
 
@@ -500,33 +514,54 @@ export class Simple {
   }
 
   /**
-   * Step 5: the new policy and the kept one (the policy before step 4) each run the same greedy episodes on
-   * the real env, and the new one is kept unless its mean falls more than `trialMargin` below the kept one's.
-   * The same seeds make it a paired comparison: the new policy is one iteration away from the kept one, so on
-   * the same starts their returns differ far less than two independent trials' would. A trial the budget
-   * cuts short keeps the kept policy.
+   * Step 5: the new policy runs greedy episodes on the real env. One that scores `trialKeepFrom` is kept, and
+   * so is one whose kept policy last scored below `trialGuardFrom` (no landing to guard). Otherwise the kept
+   * policy (the one before step 4) runs the same episodes, and the new one is kept unless its mean falls more
+   * than `trialMargin` below the kept one's. The same seeds make it a paired comparison: the new policy is one
+   * iteration away from the kept one, so on the same starts their returns differ far less than two
+   * independent trials' would. A trial the budget cuts short keeps the kept policy.
    */
   private trial(seed: number, kept: PolicySnapshot | null): TrialMetrics {
+    const c = this.config;
     this.lastTrialSteps = 0;
     if (!kept) {
       return { trialVerdict: 'untried', trialReturn: null, keptTrialReturn: null, trialSteps: 0 };
     }
     this.trialsBegun = true;
-    const seeds = trialSeeds(seed, this.config.trialEpisodes);
-    const fresh = this.tryPolicy(seeds);
-    const newPolicy = this.snapshot();
-    this.restore(kept);
-    const old = fresh.cut ? null : this.tryPolicy(seeds);
-    const verdict = (trialVerdict: TrialVerdict): TrialMetrics => ({
+    const result = (
+      trialVerdict: TrialVerdict,
+      trialReturn: number | null,
+      keptTrialReturn: number | null,
+    ) => ({
       trialVerdict,
-      trialReturn: fresh.cut ? null : mean(fresh.returns),
-      keptTrialReturn: old && !old.cut ? mean(old.returns) : null,
+      trialReturn,
+      keptTrialReturn,
       trialSteps: this.lastTrialSteps,
     });
-    if (!old || old.cut) return verdict('no budget');
-    if (mean(fresh.returns) < mean(old.returns) - this.config.trialMargin) return verdict('rejected');
+    const seeds = trialSeeds(seed, c.trialEpisodes);
+    const fresh = this.tryPolicy(seeds);
+    if (fresh.cut) {
+      this.restore(kept);
+      return result('no budget', null, null);
+    }
+    const freshMean = mean(fresh.returns);
+    const guarded = freshMean < c.trialKeepFrom && (this.keptTrialMean ?? -Infinity) >= c.trialGuardFrom;
+    if (!guarded) {
+      this.keptTrialMean = freshMean;
+      return result('kept', freshMean, null);
+    }
+    const newPolicy = this.snapshot();
+    this.restore(kept);
+    const old = this.tryPolicy(seeds);
+    if (old.cut) return result('no budget', freshMean, null);
+    const oldMean = mean(old.returns);
+    if (freshMean < oldMean - c.trialMargin) {
+      this.keptTrialMean = oldMean;
+      return result('rejected', freshMean, oldMean);
+    }
     this.restore(newPolicy);
-    return verdict('kept');
+    this.keptTrialMean = freshMean;
+    return result('kept', freshMean, oldMean);
   }
 
   /** The current policy's greedy episodes from `seeds`, within the real steps left; every step into the buffer. */

@@ -12,6 +12,7 @@ import { type ModelActionSpace, OUTPUT_SIZE } from './lander-layout.ts';
 import { type ModelData, modelInputSize } from './model-data.ts';
 import { readModelFile, saveModelFile } from './model-file.ts';
 import { type FitThreads, SplitFit } from './split-fit.ts';
+import { mainThreadRows, SplitPredict } from './split-predict.ts';
 import { type FitOptions, resolveFitOptions } from './trainer.ts';
 
 export interface EnsembleModelConfig {
@@ -42,6 +43,9 @@ export class EnsembleModel extends FeedForwardModel {
   readonly kind = 'ensemble';
   readonly config: EnsembleModelConfig;
   private readonly ensemble: ProbabilisticEnsemble;
+  /** The helper thread inference splits its rows with (`usePredictThreads`), and the session on the current weights. */
+  private predictThreads: FitThreads | null = null;
+  private predictSession: { split: SplitPredict; version: number } | null = null;
 
   constructor(actionSpace: ModelActionSpace, overrides: Partial<EnsembleModelConfig> = {}) {
     const config = { ...defaultEnsembleModelConfig, ...overrides };
@@ -65,8 +69,48 @@ export class EnsembleModel extends FeedForwardModel {
     packed: PackedWeightsKey | null = null,
     memberRows: Int32Array | null = null,
   ): NetworkOutput {
-    const { mean, logVar } = this.ensemble.forward(x, packed, memberRows);
+    const rows = x.shape[0]!;
+    const split =
+      this.predictThreads && packed && !memberRows && x.shape.length === 2 && mainThreadRows(rows) > 0
+        ? this.predictSessionFor(packed.version, rows)
+        : null;
+    const { mean, logVar } = split
+      ? this.ensemble.head(split.forward(x, packed))
+      : this.ensemble.forward(x, packed, memberRows);
     return { out: mean, logVar };
+  }
+
+  /**
+   * Inference on two threads from now on (null: on one again): a prediction of more than 128 rows shares its
+   * rows with `threads`' helper (split-predict.ts), to the same numbers. A fit ends the helper's session, and
+   * the next prediction begins one on the new weights.
+   */
+  usePredictThreads(threads: FitThreads | null): void {
+    this.endPredictSession();
+    this.predictThreads = threads;
+  }
+
+  override fit(...args: Parameters<FeedForwardModel['fit']>): ReturnType<FeedForwardModel['fit']> {
+    // The helper serves one session at a time: the fit's, not a prediction's.
+    this.endPredictSession();
+    return super.fit(...args);
+  }
+
+  /** The helper's session for weights `version` and `rows` rows: the open one, or a new one. */
+  private predictSessionFor(version: number, rows: number): SplitPredict {
+    const open = this.predictSession;
+    if (open && open.version === version && rows <= open.split.maxRows) return open.split;
+    this.endPredictSession();
+    const maxRows = Math.max(rows, open?.split.maxRows ?? 0);
+    const split = new SplitPredict(this.predictThreads!, this.ensemble.body, maxRows);
+    this.predictSession = { split, version };
+    return split;
+  }
+
+  private endPredictSession(): void {
+    const open = this.predictSession;
+    this.predictSession = null;
+    open?.split.end();
   }
 
   protected override regulariser(): Tensor | null {

@@ -7,10 +7,13 @@ import { type Activation, AdamW, EnsembleMLP, scaleGrads } from '../../nn/index.
 import { nodeBuiltin } from '../../node-builtins/index.ts';
 import { kernels, noGrad, Rng, type Tensor, tidy, trackedTensor, useKernels } from '../../tensor/index.ts';
 import {
+  PREDICT_ROWS,
+  type PredictBegin,
   SLOT_COMMAND,
   SLOT_DONE,
   SLOT_FAILED,
   SLOT_REQUEST,
+  SLOT_ROWS,
   SPLIT_BACKWARD,
   SPLIT_END,
   SPLIT_FINISH,
@@ -29,9 +32,6 @@ const { errorPort } = threads.workerData as { errorPort: MessagePort };
 /** Thrown out of a fit the main thread abandoned (it sent END mid-step): not an error to report. */
 class Ended extends Error {}
 
-let body: EnsembleMLP | null = null;
-let bodyKey = '';
-
 function nextCommand(control: Int32Array, seen: number): number {
   // No timeout: the main thread sends END when it leaves a fit, and terminates the helper when it closes.
   while (Atomics.load(control, SLOT_REQUEST) === seen) Atomics.wait(control, SLOT_REQUEST, seen);
@@ -43,27 +43,38 @@ function done(control: Int32Array): void {
   Atomics.notify(control, SLOT_DONE);
 }
 
-function runFit(b: SplitBegin): void {
-  const { control } = b;
-  if (kernels().name !== b.kernels) {
-    useKernels(b.kernels === 'js' ? 'js' : 'wasm');
-    if (kernels().name !== b.kernels) {
-      throw new Error(
-        `the main thread computes with kernels '${b.kernels}', this thread has '${kernels().name}'`,
-      );
-    }
+/** Computes with the main thread's kernel set, or throws (other kernels would give other numbers). */
+function matchKernels(wanted: string): void {
+  if (kernels().name === wanted) return;
+  useKernels(wanted === 'js' ? 'js' : 'wasm');
+  if (kernels().name !== wanted) {
+    throw new Error(`the main thread computes with kernels '${wanted}', this thread has '${kernels().name}'`);
   }
-  const key = JSON.stringify([b.count, b.sizes, b.activation]);
-  if (!body || bodyKey !== key) {
-    // The initial weights are overwritten below; the generator only fills them once.
-    body = new EnsembleMLP(b.count, b.sizes, {
+}
+
+/** Bodies by shape (a fit's share, a prediction session's whole), kept for the next fit or session. */
+const bodies = new Map<string, EnsembleMLP>();
+
+/** A body of `members` members of these sizes; the caller overwrites its weights. */
+function bodyOf(members: number, sizes: number[], activation: string): EnsembleMLP {
+  const key = JSON.stringify([members, sizes, activation]);
+  let body = bodies.get(key);
+  if (!body) {
+    // The generator only fills initial weights, which the caller overwrites.
+    body = new EnsembleMLP(members, sizes, {
       rng: new Rng(0),
-      activation: b.activation as Activation,
+      activation: activation as Activation,
       outputActivation: 'identity',
     });
-    bodyKey = key;
+    bodies.set(key, body);
   }
-  const net = body;
+  return body;
+}
+
+function runFit(b: SplitBegin): void {
+  const { control } = b;
+  matchKernels(b.kernels);
+  const net = bodyOf(b.count, b.sizes, b.activation);
   const params = net.parameters();
   let offset = 0;
   const weightViews: Float32Array[] = [];
@@ -163,9 +174,45 @@ function runFit(b: SplitBegin): void {
   }
 }
 
-threads.parentPort!.on('message', (begin: SplitBegin) => {
+/** The packed weights' version of a prediction session (every session brings new weights). */
+let sessions = 0;
+
+function runPredict(b: PredictBegin): void {
+  const { control } = b;
+  matchKernels(b.kernels);
+  const net = bodyOf(b.members, b.sizes, b.activation);
+  let offset = 0;
+  for (const p of net.parameters()) {
+    p.data.set(b.weights.subarray(offset, offset + p.size));
+    offset += p.size;
+  }
+  if (offset !== b.weights.length)
+    throw new Error(`${b.weights.length} shared weights for a body of ${offset}`);
+  const packed = { owner: net, version: ++sessions };
+  const width = b.sizes[0]!;
+  let seen = Atomics.load(control, SLOT_REQUEST);
+  done(control);
+  for (;;) {
+    const command = nextCommand(control, seen);
+    seen = Atomics.load(control, SLOT_REQUEST);
+    if (command === SPLIT_END) break;
+    if (command !== PREDICT_ROWS) throw new Error(`command ${command} in a prediction session`);
+    const rows = Atomics.load(control, SLOT_ROWS);
+    noGrad(() =>
+      tidy(() => {
+        const x = trackedTensor(b.inputs.subarray(0, rows * width), [rows, width]);
+        b.raw.set(net.forward(x, packed).data);
+      }),
+    );
+    done(control);
+  }
+  done(control);
+}
+
+threads.parentPort!.on('message', (begin: SplitBegin | PredictBegin) => {
   try {
-    runFit(begin);
+    if ('kind' in begin && begin.kind === 'predict') runPredict(begin);
+    else runFit(begin as SplitBegin);
   } catch (error) {
     if (error instanceof Ended) {
       done(begin.control);

@@ -18,13 +18,11 @@ import {
 import { nodeBuiltin } from '../../node-builtins/index.ts';
 import { startModuleWorker } from '../../node-builtins/module-worker.ts';
 import { kernels, noGrad, Rng, type Tensor, tidy, trackedTensor } from '../../tensor/index.ts';
+import { COMMAND_TIMEOUT_MS, HelperChannel, START_TIMEOUT_MS } from './helper-channel.ts';
 import { gatherRows, type ModelData } from './model-data.ts';
 import { landerModelLoss } from './model-loss.ts';
 import {
   CONTROL_SLOTS,
-  SLOT_COMMAND,
-  SLOT_DONE,
-  SLOT_FAILED,
   SLOT_REQUEST,
   SPLIT_BACKWARD,
   SPLIT_END,
@@ -40,10 +38,6 @@ import {
 import { clipGradValue, type FitOptions } from './trainer.ts';
 
 const ELSEWHERE = 'elsewhere, fit with threads = 1';
-/** How long the main thread waits for one command of the helper before giving up on it. */
-const COMMAND_TIMEOUT_MS = 600_000;
-/** How long a new helper may take to load (tsx compiles its modules) and answer. */
-const START_TIMEOUT_MS = 120_000;
 
 /** The helper thread as a fit drives it: messages to it, and the port its errors arrive on. */
 export interface FitHelper {
@@ -122,9 +116,8 @@ export interface SplitFitContext {
 
 /** One fit's session with the helper: the steps, validation outputs, snapshots, and the weights back at the end. */
 export class SplitFit {
-  private readonly control: Int32Array;
+  private readonly channel: HelperChannel;
   private readonly begin: SplitBegin;
-  private readonly errorPort: MessagePort;
   private readonly mainBody: EnsembleMLP;
   private readonly mainParams: Tensor[];
   private readonly bodyParams: Tensor[];
@@ -135,7 +128,6 @@ export class SplitFit {
   private readonly split: number;
   private readonly rawWidth: number;
   private snapshotTaken: Float32Array[] | null = null;
-  private ended = false;
 
   constructor(
     threads: FitThreads,
@@ -159,7 +151,7 @@ export class SplitFit {
     this.bodyParams = body.parameters();
     const helperSizes = this.bodyParams.map((p) => (p.size / E) * (E - k));
     const helperTotal = helperSizes.reduce((a, b) => a + b, 0);
-    this.control = new Int32Array(new SharedArrayBuffer(CONTROL_SLOTS * 4));
+    const control = new Int32Array(new SharedArrayBuffer(CONTROL_SLOTS * 4));
     const inputs = sharedFloat32(E * B * width);
     this.begin = {
       kernels: kernels().name,
@@ -175,7 +167,7 @@ export class SplitFit {
       weightDecay: options.weightDecay,
       wholeLengths: this.bodyParams.map((p) => p.size),
       clipValue: options.clipValue ?? null,
-      control: this.control,
+      control,
       scalars: new Float64Array(new SharedArrayBuffer(8)),
       inputs,
       raw: sharedFloat32((E - k) * B * rawWidth),
@@ -216,43 +208,11 @@ export class SplitFit {
     };
     this.indices = new Int32Array(E * B);
     const helper = threads.helper();
-    this.errorPort = helper.errorPort as MessagePort;
+    this.channel = new HelperChannel(control, helper.errorPort as MessagePort, 'ensemble fit thread');
     // The helper answers the start as a command: done = request = 1.
-    Atomics.store(this.control, SLOT_REQUEST, 1);
+    Atomics.store(control, SLOT_REQUEST, 1);
     helper.worker.postMessage(this.begin);
-    this.wait(helper.fresh ? START_TIMEOUT_MS : COMMAND_TIMEOUT_MS, 'start');
-  }
-
-  private send(command: number): void {
-    Atomics.store(this.control, SLOT_COMMAND, command);
-    Atomics.add(this.control, SLOT_REQUEST, 1);
-    Atomics.notify(this.control, SLOT_REQUEST);
-  }
-
-  private wait(timeoutMs: number, what: string): void {
-    const request = Atomics.load(this.control, SLOT_REQUEST);
-    const deadline = performance.now() + timeoutMs;
-    for (;;) {
-      if (Atomics.load(this.control, SLOT_FAILED) === 1) {
-        const { receiveMessageOnPort } = nodeBuiltin('node:worker_threads', 'SplitFit', ELSEWHERE);
-        const message = receiveMessageOnPort(this.errorPort)?.message ?? 'unknown error';
-        this.ended = true;
-        throw new Error(`ensemble fit thread failed (${what}): ${String(message)}`);
-      }
-      const seen = Atomics.load(this.control, SLOT_DONE);
-      if (seen === request) return;
-      const left = deadline - performance.now();
-      if (left <= 0) {
-        this.ended = true;
-        throw new Error(`ensemble fit thread: no answer to '${what}' in ${timeoutMs / 1000} s`);
-      }
-      Atomics.wait(this.control, SLOT_DONE, seen, Math.min(left, 1000));
-    }
-  }
-
-  private command(command: number, what: string): void {
-    this.send(command);
-    this.wait(COMMAND_TIMEOUT_MS, what);
+    this.channel.wait(helper.fresh ? START_TIMEOUT_MS : COMMAND_TIMEOUT_MS, 'start');
   }
 
   /**
@@ -268,12 +228,12 @@ export class SplitFit {
     // Each member's rows drawn with replacement: bootstrapped minibatches (FeedForwardModel's learner).
     for (let i = 0; i < indices.length; i++) indices[i] = rng.integer(0, ctx.train.rows);
     gatherRows(ctx.train, indices, batch);
-    this.send(SPLIT_FORWARD);
+    this.channel.send(SPLIT_FORWARD);
     return tidy(() => {
       this.optimizer.zeroGrad();
       const x = trackedTensor(batch.inputs.subarray(0, k * B * width), [k, B, width]);
       const mainRaw = this.mainBody.forward(x);
-      this.wait(COMMAND_TIMEOUT_MS, 'forward');
+      this.channel.wait(COMMAND_TIMEOUT_MS, 'forward');
       const mainSize = k * B * this.rawWidth;
       const whole = new Float32Array(E * B * this.rawWidth);
       whole.set(mainRaw.data);
@@ -292,9 +252,9 @@ export class SplitFit {
       loss.backward();
       const g = raw.grad!.data;
       this.begin.rawGrad.set(g.subarray(mainSize));
-      this.send(SPLIT_BACKWARD);
+      this.channel.send(SPLIT_BACKWARD);
       mainRaw.backward(g.subarray(0, mainSize));
-      this.wait(COMMAND_TIMEOUT_MS, 'backward');
+      this.channel.wait(COMMAND_TIMEOUT_MS, 'backward');
       // The whole gradient in the one-thread order: the ensemble's own parameters (the bounds), then each
       // body parameter's members [0, k) (here) followed by [k, E) (the helper's).
       const ordered: Float32Array[] = [ctx.ensemble.maxLogVar.grad!.data, ctx.ensemble.minLogVar.grad!.data];
@@ -307,12 +267,12 @@ export class SplitFit {
       const norm = gradNorm(ordered);
       if (!Number.isFinite(norm)) {
         this.begin.scalars[0] = Number.NaN;
-        this.command(SPLIT_STEP, 'step');
+        this.channel.command(SPLIT_STEP, 'step');
         return Number.NaN;
       }
       const coef = clipCoefficient(norm, options.maxGradNorm);
       this.begin.scalars[0] = coef;
-      this.send(SPLIT_STEP);
+      this.channel.send(SPLIT_STEP);
       const own = this.optimizer.params;
       scaleGrads(
         own.map((p) => p.grad!.data),
@@ -320,7 +280,7 @@ export class SplitFit {
       );
       if (options.clipValue !== undefined) clipGradValue(own, options.clipValue);
       this.optimizer.step();
-      this.wait(COMMAND_TIMEOUT_MS, 'step');
+      this.channel.wait(COMMAND_TIMEOUT_MS, 'step');
       return loss.item();
     });
   }
@@ -338,7 +298,7 @@ export class SplitFit {
     const rw = this.rawWidth;
     const out = rw / 2;
     const size = rows * out;
-    this.send(SPLIT_VALIDATE);
+    this.channel.send(SPLIT_VALIDATE);
     const mainRaws: Float32Array[] = [];
     noGrad(() => {
       for (let start = 0; start < rows; start += ctx.validationChunk) {
@@ -349,7 +309,7 @@ export class SplitFit {
         });
       }
     });
-    this.wait(COMMAND_TIMEOUT_MS, 'validate');
+    this.channel.wait(COMMAND_TIMEOUT_MS, 'validate');
     noGrad(() => {
       let chunk = 0;
       for (let start = 0; start < rows; start += ctx.validationChunk, chunk++) {
@@ -373,7 +333,7 @@ export class SplitFit {
 
   /** The weights of both threads' shares (the helper's stays in the helper: one snapshot is kept there). */
   snapshot(): Float32Array[] {
-    this.command(SPLIT_SNAPSHOT, 'snapshot');
+    this.channel.command(SPLIT_SNAPSHOT, 'snapshot');
     const taken = this.optimizer.params.map((p) => p.data.slice());
     this.snapshotTaken = taken;
     return taken;
@@ -385,7 +345,7 @@ export class SplitFit {
         'SplitFit.restore: only the latest snapshot can be restored (the helper keeps that one)',
       );
     }
-    this.command(SPLIT_RESTORE, 'restore');
+    this.channel.command(SPLIT_RESTORE, 'restore');
     this.optimizer.params.forEach((p, i) => {
       p.data.set(snapshot[i]!);
     });
@@ -393,7 +353,7 @@ export class SplitFit {
 
   /** Writes both shares back into the ensemble's body and releases the helper for the next fit. */
   finish(): void {
-    this.command(SPLIT_FINISH, 'finish');
+    this.channel.command(SPLIT_FINISH, 'finish');
     let offset = 0;
     this.bodyParams.forEach((p, i) => {
       const own = this.mainParams[i]!.data;
@@ -407,9 +367,9 @@ export class SplitFit {
 
   /** Lets the helper leave this fit (after an error too); the ensemble keeps the weights it had. */
   end(): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.send(SPLIT_END);
-    this.wait(COMMAND_TIMEOUT_MS, 'end');
+    if (this.channel.ended) return;
+    this.channel.ended = true;
+    this.channel.send(SPLIT_END);
+    this.channel.wait(COMMAND_TIMEOUT_MS, 'end');
   }
 }

@@ -16,6 +16,8 @@ export const SPLIT_SNAPSHOT = 5;
 export const SPLIT_RESTORE = 6;
 export const SPLIT_FINISH = 7;
 export const SPLIT_END = 8;
+/** A prediction session's command: the whole body on the `SLOT_ROWS` rows of `PredictBegin.inputs`. */
+export const PREDICT_ROWS = 9;
 
 /** Int32 slots of the control array. */
 export const SLOT_COMMAND = 0;
@@ -24,6 +26,9 @@ export const SLOT_DONE = 2;
 /** Set to 1 by a helper whose command threw; the message follows on its error port. */
 export const SLOT_FAILED = 3;
 export const CONTROL_SLOTS = 4;
+/** A prediction session's extra slot: how many rows the next PREDICT_ROWS computes. */
+export const SLOT_ROWS = 4;
+export const PREDICT_CONTROL_SLOTS = 5;
 
 /** What the helper needs for one fit: its members, the shapes, the optimiser, and the shared arrays. */
 export interface SplitBegin {
@@ -59,6 +64,25 @@ export interface SplitBegin {
   /** The helper's parameters, in the body's order, each its members' slice: weights in and out, gradients out. */
   weights: Float32Array;
   grads: Float32Array;
+}
+
+/**
+ * What the helper needs for a prediction session (split-predict.ts): the whole body (every member) at its
+ * current weights, which it runs on the later rows of each batch while the main thread runs the earlier ones.
+ */
+export interface PredictBegin {
+  kind: 'predict';
+  kernels: string;
+  /** The body's layer sizes [in, hidden..., 2·out], hidden activation and members. */
+  sizes: number[];
+  activation: string;
+  members: number;
+  /** Every body parameter in the body's order, whole. */
+  weights: Float32Array;
+  control: Int32Array;
+  /** [maxRows, in]: the helper's rows; [members, rows, 2·out]: its raw outputs. */
+  inputs: Float32Array;
+  raw: Float32Array;
 }
 
 /** A typed array over a new SharedArrayBuffer. */
