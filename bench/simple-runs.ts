@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { readJson, readMetrics, runPaths } from '../src/cli/run-folder.ts';
 import { trainOptionsFromArgs } from '../src/cli/train.ts';
 import { trainPetsOptionsFromArgs } from '../src/cli/train-pets.ts';
-import { trainSimpleOptionsFromArgs } from '../src/cli/train-simple.ts';
+import { readSimpleRunConfig, trainSimpleOptionsFromArgs } from '../src/cli/train-simple.ts';
 import { writeFileAtomic } from '../src/nn/index.ts';
 import { defaultPetsConfig } from '../src/rl/pets-config.ts';
 import { defaultPpoConfig } from '../src/rl/ppo-config.ts';
@@ -128,6 +128,11 @@ function freshFlags(plan: RowPlan, dir: string): string[] {
   ];
 }
 
+/** A value as config.json stores it (infinite numbers as strings, as train-simple writes them). */
+function asConfigJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v));
+}
+
 /** The algorithm's config a fresh run of the row would get today, as config.json holds it. */
 function configToday(plan: RowPlan, dir: string): unknown {
   const args = freshFlags(plan, dir);
@@ -137,27 +142,34 @@ function configToday(plan: RowPlan, dir: string): unknown {
       : plan.algorithm === 'pets'
         ? trainPetsOptionsFromArgs(args).config
         : trainOptionsFromArgs(args).config;
-  // Through JSON, as config.json stores it (Infinity included, as train-simple writes it).
-  return JSON.parse(
-    JSON.stringify(config, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v)),
-  );
+  return JSON.parse(asConfigJson(config));
+}
+
+/** The config a resume of the run in `dir` would go on with: a model-based run's as `readSimpleRunConfig` reads it back. */
+function configKept(plan: RowPlan, dir: string, what: string): Record<string, unknown> {
+  const kept =
+    plan.algorithm === 'simple'
+      ? readSimpleRunConfig(dir, what)
+      : readJson<unknown>(runPaths(dir).config, what);
+  return JSON.parse(asConfigJson(kept)) as Record<string, unknown>;
 }
 
 /**
  * Throws unless a kept row (or a started run folder) was made with the config a fresh run would get today:
  * a changed default must not pass old rows off as new ones.
  */
-function checkSameConfig(plan: RowPlan, dir: string, what: string): void {
+export function checkSameConfig(plan: RowPlan, dir: string, what: string): void {
   if (!existsSync(runPaths(dir).config)) return;
-  const kept = readJson<Record<string, unknown>>(runPaths(dir).config, what) as Record<string, unknown>;
+  const kept = configKept(plan, dir, what);
   const today = configToday(plan, dir) as Record<string, unknown>;
   const part = plan.algorithm;
   const a = (kept[part] ?? {}) as Record<string, unknown>;
   const b = (today[part] ?? {}) as Record<string, unknown>;
   const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
-  // A field added since the run was made reads back as its default on resume, so at its default it matches.
+  // A field added since the run was made reads back as its default on resume, so at its default it matches
+  // (a model-based run's are filled in already, as a resume reads them).
   const defaults = DEFAULTS[part] as Record<string, unknown>;
-  const differ = keys.filter((k) => JSON.stringify(k in a ? a[k] : defaults[k]) !== JSON.stringify(b[k]));
+  const differ = keys.filter((k) => asConfigJson(k in a ? a[k] : defaults[k]) !== asConfigJson(b[k]));
   if (differ.length > 0) {
     throw new Error(
       `bench: ${what} ${plan.name} (${dir}) was made with another config: ${differ

@@ -15,6 +15,7 @@ import {
   trainSimple,
   trainSimpleOptionsFromArgs,
 } from '../src/cli/train-simple.ts';
+import type { SimpleConfig } from '../src/rl/simple-config.ts';
 import { withoutTimings } from './helpers/without-timings.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'lander-cli-simple-'));
@@ -111,19 +112,27 @@ describe('train simple', () => {
     };
     writeJson(join(dir, 'config.json'), { ...config, simple: { ...older, ...infinite } });
     expect(readSimpleRunConfig(dir).simple).toMatchObject({ lambdaUncertainty: 0, lambdaFamiliarity: 0 });
-    // Trials (step 5) are on by default on continuous actions; a run from before them reads back without.
-    expect(config!.simple.trialEpisodes).toBe(2);
-    expect(trainSimpleOptionsFromArgs(['--env', 'LunarLander-v3']).config!.simple.trialEpisodes).toBe(0);
-    const { trialEpisodes: _t, ...beforeTrials } = config!.simple;
-    writeJson(join(dir, 'config.json'), {
-      ...config,
-      simple: { ...beforeTrials, ...infinite },
-    });
-    expect(readSimpleRunConfig(dir).simple).toMatchObject({
-      trialEpisodes: 0,
-      trialKeepFrom: Number.POSITIVE_INFINITY,
-      trialGuardFrom: Number.NEGATIVE_INFINITY,
-    });
+    // Trials (step 5) are on by default on both landers, guarded on the discrete one.
+    type Trials = Pick<SimpleConfig, 'trialEpisodes' | 'trialKeepFrom' | 'trialGuardFrom'>;
+    const trials = ({ trialEpisodes, trialKeepFrom, trialGuardFrom }: Trials) => [
+      trialEpisodes,
+      trialKeepFrom,
+      trialGuardFrom,
+    ];
+    const always = [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY];
+    expect(trials(config!.simple)).toEqual([2, ...always]);
+    const discreteDir = join(root, 'discrete-defaults');
+    const discrete = trainSimpleOptionsFromArgs(['--env', 'LunarLander-v3', '--out', discreteDir]).config!;
+    expect(trials(discrete.simple)).toEqual([4, 240, 150]);
+    // A run from before trials reads back without them, whatever its lander's default today.
+    const { trialEpisodes: _t, trialKeepFrom: _k, trialGuardFrom: _g, ...beforeTrials } = discrete.simple;
+    const infinity = { disagreementLimit: 'Infinity' };
+    writeJson(join(discreteDir, 'config.json'), { ...discrete, simple: { ...beforeTrials, ...infinity } });
+    expect(trials(readSimpleRunConfig(discreteDir).simple)).toEqual([0, ...always]);
+    // One from before trialKeepFrom and trialGuardFrom tried the old policy beside every new one.
+    const beforeGuard = { ...beforeTrials, ...infinity, trialEpisodes: 4 };
+    writeJson(join(discreteDir, 'config.json'), { ...discrete, simple: beforeGuard });
+    expect(trials(readSimpleRunConfig(discreteDir).simple)).toEqual([4, ...always]);
   });
 
   it('is reached from the command line, and a bad --set exits with status 2', () => {

@@ -108,6 +108,8 @@ const tiny: Partial<SimpleConfig> = {
   horizonCandidates: [3, 7],
   ppo: { hiddenSizes: [16], epochs: 2 },
   seed: 5,
+  // Step 5's trials (on by default) need a trial env; the tests of trials give one and turn them on.
+  trialEpisodes: 0,
 };
 
 function run(simple: Simple): SimpleIterationMetrics[] {
@@ -196,6 +198,8 @@ describe('Simple', () => {
         startStates: 256,
         modelEnvs: 128,
         imaginedStepsPerIteration: 40_000,
+        // Measured without step 5's trials (the lander's default is set for Lunar Lander's returns).
+        trialEpisodes: 0,
         horizon: 10,
         horizonCandidates: [5, 10, 20],
         evalEvery: 1,
@@ -442,7 +446,15 @@ describe('Simple', () => {
   });
 
   it('tries each new policy against the one before it on the same real episodes, and keeps the better', () => {
-    const trials = { ...tiny, trialEpisodes: 2, trialFromReturn: -1e9, totalRealSteps: 1200 };
+    // The old policy tried beside every new one (no keep or guard threshold).
+    const trials = {
+      ...tiny,
+      trialEpisodes: 2,
+      trialFromReturn: -1e9,
+      totalRealSteps: 1200,
+      trialKeepFrom: Number.POSITIVE_INFINITY,
+      trialGuardFrom: Number.NEGATIVE_INFINITY,
+    };
     // Every new policy's episodes lose 1000 (it runs first, on seeds the env has not seen), while the policy
     // before it scores as usual on the same seeds: each new policy is thrown away, and the loop never moves.
     const trialEnv = new RiggedTrialEnv(0, -1000);
@@ -504,7 +516,14 @@ describe('Simple', () => {
   });
 
   it('keeps a new policy that scores trialKeepFrom, or whose kept one scored below trialGuardFrom, without trying the kept one', () => {
-    const trials = { ...tiny, trialEpisodes: 2, trialFromReturn: -1e9, totalRealSteps: 700 };
+    const trials = {
+      ...tiny,
+      trialEpisodes: 2,
+      trialFromReturn: -1e9,
+      totalRealSteps: 700,
+      trialKeepFrom: Number.POSITIVE_INFINITY,
+      trialGuardFrom: Number.NEGATIVE_INFINITY,
+    };
     /** Every iteration's verdict, its kept policy's trial return, and the trial env's resets in it. */
     const verdicts = (config: Partial<SimpleConfig>, trialEnv: RiggedTrialEnv) => {
       const simple = new Simple(new SyntheticLanderVectorEnv(8), { ...trials, ...config }, { trialEnv });

@@ -252,8 +252,11 @@ export function readSimpleRunConfig(dir: string, what = `run ${dir}`): SimpleRun
     throw new Error(`${what}: ${dir} holds a '${config.algorithm}' run, not a 'simple' one`);
   }
   const simple = { ...config.simple } as Record<string, unknown>;
-  // A run from before step 5's trials ran without them, whatever today's default for its lander.
+  // A run from before step 5's trials ran without them, and one from before trialKeepFrom and trialGuardFrom
+  // tried the old policy beside every new one, whatever today's defaults for its lander.
   if (!('trialEpisodes' in simple)) simple.trialEpisodes = 0;
+  if (!('trialKeepFrom' in simple)) simple.trialKeepFrom = Number.POSITIVE_INFINITY;
+  if (!('trialGuardFrom' in simple)) simple.trialGuardFrom = Number.NEGATIVE_INFINITY;
   for (const [key, value] of Object.entries(simple)) {
     const like = (defaultSimpleConfig as Record<string, unknown>)[key];
     if (typeof like === 'number' && typeof value === 'string') simple[key] = Number(value);

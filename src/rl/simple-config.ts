@@ -139,7 +139,7 @@ export interface SimpleConfig {
   sleepSpin: number;
   /**
    * Greedy real episodes that try each policy PPO trained in the model, and the same seeds for the policy
-   * before it, before the loop keeps it (step 5; 0: every new policy is kept untried). Default 0 on discrete
+   * before it, before the loop keeps it (step 5; 0: every new policy is kept untried). Default 4 on discrete
    * actions, 2 on continuous ones (`simpleDefaultsFor` says why). Their steps are real steps, counted and added to the buffer, and
    * the next collection is that much shorter (down to half of K). Needs a one-copy real env (`SimpleParts.trialEnv`).
    */
@@ -154,11 +154,13 @@ export interface SimpleConfig {
   /**
    * A new policy whose trial mean reaches this is kept without the kept policy's trial: it lands, and a landing
    * policy is not held back for one a little better on four starts (Infinity: every new policy is compared).
+   * Default 240 on discrete actions, Infinity on continuous ones.
    */
   trialKeepFrom: number;
   /**
    * The kept policy is tried beside a new one only once its own last trial mean reached this: below it there is
    * no landing to guard, and the new policy is kept untried against it (-Infinity: always compared).
+   * Default 150 on discrete actions, -Infinity on continuous ones.
    */
   trialGuardFrom: number;
   /** Real copies stepped together when collecting. */
@@ -174,9 +176,10 @@ export interface SimpleConfig {
   /** Seed of every draw: real envs, model weights, rollouts, PPO. */
   seed: number;
   /**
-   * Threads of the ensemble's refit (1 or 2; Node only): with 2 a worker thread trains half the members, to
-   * bit-identical numbers (world-model/split-fit.ts). Other models fit on one. Default 1: 2 pays only with
-   * the second core idle (refit 1.35x there; 0.90-1.08x with the other core busy; README, "Two cores").
+   * Threads of the ensemble's refit and predictions (1 or 2; Node only): with 2 a worker thread trains half
+   * the members (world-model/split-fit.ts) and computes the later half of the imagined copies' predictions
+   * (world-model/split-predict.ts), to bit-identical numbers. Other models run on one. Default 1: 2 pays only
+   * with the second core idle (README, "Two cores").
    */
   threads: number;
 }
@@ -260,14 +263,24 @@ export const defaultSimpleConfig: Readonly<SimpleConfig> = Object.freeze({
  * at 181 or more, seeds 4 and 5 landed when they had and held (217, 204), and seeds 1 and 2, whose exploring
  * return never reached 100, ran as before. Two, not four: a greedy continuous episode runs 700-1000 steps, and
  * with four the trials took 6,500-8,000 real steps an iteration and seed 3 never passed 194
- * (bench/results/simple-trial-pairs/). The discrete lander keeps them off: there four held seed 4 (lowest 185
- * after 200 with a margin of 25, against 0 untried) but slowed seed 2 from 68k real steps to 125k (never, with
- * no margin), which costs the 100k headline.
+ * (bench/results/simple-trial-pairs/).
  */
-const CONTINUOUS_TRIAL_EPISODES = 2;
+const CONTINUOUS_TRIALS: Partial<SimpleConfig> = { trialEpisodes: 2 };
 
 /**
- * The defaults that differ with the action space, over `defaultSimpleConfig` and under a caller's overrides.
+ * Step 5's trials on discrete actions: four greedy episodes per policy, the old policy tried beside the new
+ * one only once its own last trial mean reached 150 (there is a landing to guard) and the new one scored
+ * below 240 (a new policy that lands that well is kept untried against it), kept only if at least as good.
+ * Untried, seed 4 fell from 253 to 0 after landing; with this rule (five seeds, 200k real steps,
+ * bench/results/simple-guard-240/, README "Trials") every seed that lands holds at 150 or more. Comparing
+ * every new policy from the first trial on stalled seed 2 below 200 (bench/results/simple-trial-pairs/), and
+ * keeping untried from 200 with a margin of 25 let seed 4 step down to 44 (bench/results/simple-guard-landing/).
+ */
+const DISCRETE_TRIALS: Partial<SimpleConfig> = { trialEpisodes: 4, trialKeepFrom: 240, trialGuardFrom: 150 };
+
+/**
+ * The defaults that differ with the action space, over `defaultSimpleConfig` and under a caller's overrides:
+ * step 5's trials (above), and the penalties.
  * On continuous actions both penalties for what the model does not know are off. They are pessimism, made for
  * offline data (MOPO); in this online loop they held the continuous lander where the buffer already was.
  * Traced on seed 3 with them on: from 64 real states where its greedy policy hovered 0.3 m over the pad, 50
@@ -281,8 +294,8 @@ const CONTINUOUS_TRIAL_EPISODES = 2;
  */
 export function simpleDefaultsFor(continuous: boolean): Partial<SimpleConfig> {
   return continuous
-    ? { lambdaUncertainty: 0, lambdaFamiliarity: 0, trialEpisodes: CONTINUOUS_TRIAL_EPISODES }
-    : {};
+    ? { lambdaUncertainty: 0, lambdaFamiliarity: 0, ...CONTINUOUS_TRIALS }
+    : { ...DISCRETE_TRIALS };
 }
 
 /**
