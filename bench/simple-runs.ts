@@ -128,6 +128,9 @@ function freshFlags(plan: RowPlan, dir: string): string[] {
   ];
 }
 
+/** A model-based run's settings of step 5's trials, which mean nothing when `trialEpisodes` is 0. */
+const TRIAL_SETTINGS = ['trialFromReturn', 'trialMargin', 'trialKeepFrom', 'trialGuardFrom'];
+
 /** A value as config.json stores it (infinite numbers as strings, as train-simple writes them). */
 function asConfigJson(value: unknown): string {
   return JSON.stringify(value, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v));
@@ -169,7 +172,13 @@ export function checkSameConfig(plan: RowPlan, dir: string, what: string): void 
   // A field added since the run was made reads back as its default on resume, so at its default it matches
   // (a model-based run's are filled in already, as a resume reads them).
   const defaults = DEFAULTS[part] as Record<string, unknown>;
-  const differ = keys.filter((k) => asConfigJson(k in a ? a[k] : defaults[k]) !== asConfigJson(b[k]));
+  // With trials off on both sides, their settings take no part in the run.
+  const untried = part === 'simple' && a.trialEpisodes === 0 && b.trialEpisodes === 0;
+  const differ = keys.filter(
+    (k) =>
+      !(untried && TRIAL_SETTINGS.includes(k)) &&
+      asConfigJson(k in a ? a[k] : defaults[k]) !== asConfigJson(b[k]),
+  );
   if (differ.length > 0) {
     throw new Error(
       `bench: ${what} ${plan.name} (${dir}) was made with another config: ${differ

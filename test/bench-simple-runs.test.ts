@@ -39,4 +39,29 @@ describe('bench rows: the kept config check', () => {
       /the kept row simple-continuous-s1-200k .* was made with another config: horizon 7 \(today 10\)/,
     );
   });
+
+  it('ignores the trial settings of a row whose trials are off on both sides, and not otherwise', () => {
+    const dir = join(root, 'discrete-s1');
+    const plan: RowPlan = {
+      name: '9-contact-weight-s1-100k',
+      algorithm: 'simple',
+      envId: 'LunarLander-v3',
+      seed: 1,
+      steps: 100_000,
+      flags: ['--set', 'trialEpisodes=0'],
+      label: '',
+    };
+    const { config } = trainSimpleOptionsFromArgs([
+      ...['--env', plan.envId, '--seed', '1', '--steps', '100000', '--out', dir, '--eval-every', '1'],
+      ...plan.flags,
+    ]);
+    // An ablation row from before trialKeepFrom and trialGuardFrom: it reads back as Infinity / -Infinity,
+    // while today's discrete default is 240 / 150; with no trials neither takes part.
+    const { trialKeepFrom: _k, trialGuardFrom: _g, ...older } = config!.simple;
+    const written = { ...config, simple: { ...older, disagreementLimit: 'Infinity' } };
+    writeJson(join(dir, 'config.json'), written);
+    expect(() => checkSameConfig(plan, dir, 'the kept row')).not.toThrow();
+    writeJson(join(dir, 'config.json'), { ...written, simple: { ...written.simple, trialEpisodes: 4 } });
+    expect(() => checkSameConfig(plan, dir, 'the kept row')).toThrow(/trialEpisodes 4 \(today 0\)/);
+  });
 });

@@ -3,11 +3,11 @@
  * metrics, elites and calibration; the helper thread's errors surface on the main thread. Its predictions
  * with rows shared between the threads (split-predict.ts) against one thread's: bit-identical.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { EnsembleModel } from '../src/rl/world-model/ensemble-model.ts';
 import { MlpModel } from '../src/rl/world-model/mlp-model.ts';
 import { FitThreads } from '../src/rl/world-model/split-fit.ts';
-import { mainThreadRows } from '../src/rl/world-model/split-predict.ts';
+import { helperCapacity, mainThreadRows, SplitPredict } from '../src/rl/world-model/split-predict.ts';
 import type { FitOptions } from '../src/rl/world-model/trainer.ts';
 import { jsKernels, kernels, setKernels } from '../src/tensor/index.ts';
 import { syntheticTransitions } from './helpers/synthetic-lander.ts';
@@ -86,6 +86,9 @@ describe('ensemble fit on two threads', () => {
 describe('ensemble prediction on two threads', () => {
   it(`splits rows at chunks of 128 and gives bit-identical predictions to one thread (kernels: ${kernels().name})`, () => {
     expect([100, 128, 129, 256, 300, 600].map(mainThreadRows)).toEqual([0, 0, 128, 128, 128, 256]);
+    // The helper's share is not monotonic (385 rows give it 129, 300 give it 172): a session holds the most.
+    expect([100, 300, 385, 600].map(helperCapacity)).toEqual([100, 256, 256, 384]);
+    const splits = vi.spyOn(SplitPredict.prototype, 'forward');
     const model = () =>
       new EnsembleModel({ n: 4 }, { members: 5, elites: 3, hiddenSizes: [24, 20], seed: 3 });
     const one = model();
@@ -100,12 +103,51 @@ describe('ensemble prediction on two threads', () => {
     };
     for (const refit of [0, 1]) {
       for (const m of [one, two]) m.fit(train, valid, { maxEpochs: 2, stepsPerEpoch: 5, seed: 7 + refit });
-      // The same rows twice: the second reuses the session; 600 rows begins a larger one.
-      for (const rows of [300, 300, 100, 256, 600, 300]) {
+      // The same rows twice: the second reuses the session; 385 rows begin a larger one, in which 300 rows
+      // give the helper more rows than 385 did; 600 rows begin a larger one again.
+      for (const rows of [300, 300, 100, 256, 385, 300, 600, 300]) {
+        const before = splits.mock.calls.length;
         expect(predictions(two, rows), `refit ${refit}, ${rows} rows`).toEqual(predictions(one, rows));
+        // Split on two threads above 128 rows only (and never the one-thread model's).
+        expect(splits.mock.calls.length - before, `${rows} rows`).toBe(rows > 128 ? 1 : 0);
       }
     }
     two.usePredictThreads(null);
+    const before = splits.mock.calls.length;
     expect(predictions(two, 300)).toEqual(predictions(one, 300));
+    expect(splits.mock.calls.length).toBe(before);
+    splits.mockRestore();
+  });
+
+  it("surfaces the helper's error in a prediction, and the next prediction begins a new session", () => {
+    const model = new EnsembleModel({ n: 4 }, { members: 3, elites: 2, hiddenSizes: [8], seed: 1 });
+    model.fit(train, valid, { maxEpochs: 1, stepsPerEpoch: 2, batchSize: 16 });
+    model.usePredictThreads(threads);
+    const rows = 300;
+    const predict = () =>
+      Array.from(
+        model.predict(valid.observations.slice(0, rows * 8), valid.actions.slice(0, rows), rows, null).delta,
+      );
+    const before = kernels();
+    setKernels({ ...jsKernels, name: 'custom-test' });
+    try {
+      expect(predict).toThrow(/ensemble prediction thread failed \(start\): .*kernels 'custom-test'/);
+    } finally {
+      setKernels(before);
+    }
+    const split = predict();
+    model.usePredictThreads(null);
+    expect(split).toEqual(predict());
+    // The helper serves one session at a time: a fit cannot start while another model's predictions hold it.
+    const other = new EnsembleModel({ n: 4 }, { members: 3, elites: 2, hiddenSizes: [8], seed: 2 });
+    model.usePredictThreads(threads);
+    predict();
+    expect(() => other.fit(train, valid, { maxEpochs: 1, stepsPerEpoch: 2, batchSize: 16 }, threads)).toThrow(
+      /the helper thread is serving another session/,
+    );
+    model.usePredictThreads(null);
+    expect(
+      other.fit(train, valid, { maxEpochs: 1, stepsPerEpoch: 2, batchSize: 16 }, threads).gradientSteps,
+    ).toBe(2);
   });
 });

@@ -484,8 +484,11 @@ export class Simple {
   async close(): Promise<void> {
     const threads = this.threads;
     this.threads = null;
-    if (threads && this.model instanceof EnsembleModel) this.model.usePredictThreads(null);
-    await threads?.close();
+    try {
+      if (threads && this.model instanceof EnsembleModel) this.model.usePredictThreads(null);
+    } finally {
+      await threads?.close();
+    }
   }
 
   /** `start` falling to `floor` as the exploring return crosses `returns` (step 3); `start` when not dynamic. */

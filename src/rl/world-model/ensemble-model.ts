@@ -75,7 +75,7 @@ export class EnsembleModel extends FeedForwardModel {
         ? this.predictSessionFor(packed.version, rows)
         : null;
     const { mean, logVar } = split
-      ? this.ensemble.head(split.forward(x, packed))
+      ? this.ensemble.head(this.splitForward(split, x, packed!))
       : this.ensemble.forward(x, packed, memberRows);
     return { out: mean, logVar };
   }
@@ -99,12 +99,23 @@ export class EnsembleModel extends FeedForwardModel {
   /** The helper's session for weights `version` and `rows` rows: the open one, or a new one. */
   private predictSessionFor(version: number, rows: number): SplitPredict {
     const open = this.predictSession;
-    if (open && open.version === version && rows <= open.split.maxRows) return open.split;
+    if (open && open.version === version && rows <= open.split.maxRows && !open.split.ended)
+      return open.split;
     this.endPredictSession();
     const maxRows = Math.max(rows, open?.split.maxRows ?? 0);
     const split = new SplitPredict(this.predictThreads!, this.ensemble.body, maxRows);
     this.predictSession = { split, version };
     return split;
+  }
+
+  /** The body on two threads; a session that failed is dropped, so the next prediction begins a new one. */
+  private splitForward(split: SplitPredict, x: Tensor, packed: PackedWeightsKey): Tensor {
+    try {
+      return split.forward(x, packed);
+    } catch (error) {
+      if (this.predictSession?.split === split) this.predictSession = null;
+      throw error;
+    }
   }
 
   private endPredictSession(): void {

@@ -13,15 +13,36 @@ export const COMMAND_TIMEOUT_MS = 600_000;
 export const START_TIMEOUT_MS = 120_000;
 
 export class HelperChannel {
-  /** Set once the helper failed, timed out or was let go: nothing more is sent. */
-  ended = false;
+  private over = false;
 
-  /** `name` says in errors what the helper does ("ensemble fit thread"). */
+  /**
+   * `name` says in errors what the helper does ("ensemble fit thread"); `release` is called once when the
+   * session ends, with `healthy` false when the helper stopped answering (it cannot serve another session).
+   */
   constructor(
     readonly control: Int32Array,
     private readonly errorPort: MessagePort,
     private readonly name: string,
+    private readonly release: (healthy: boolean) => void = () => {},
   ) {}
+
+  /** Whether the session is over: finished, or the helper failed or stopped answering (nothing more is sent). */
+  get ended(): boolean {
+    return this.over;
+  }
+
+  /** Ends the session with `command` (the helper leaves it), unless it is over already. */
+  finish(command: number): void {
+    if (this.over) return;
+    this.command(command, 'end');
+    this.end(true);
+  }
+
+  private end(healthy: boolean): void {
+    if (this.over) return;
+    this.over = true;
+    this.release(healthy);
+  }
 
   send(command: number): void {
     Atomics.store(this.control, SLOT_COMMAND, command);
@@ -41,14 +62,15 @@ export class HelperChannel {
           'elsewhere, use threads = 1',
         );
         const message = receiveMessageOnPort(this.errorPort)?.message ?? 'unknown error';
-        this.ended = true;
+        // The helper reported its error and went back to waiting for the next session.
+        this.end(true);
         throw new Error(`${this.name} failed (${what}): ${String(message)}`);
       }
       const seen = Atomics.load(this.control, SLOT_DONE);
       if (seen === request) return;
       const left = deadline - performance.now();
       if (left <= 0) {
-        this.ended = true;
+        this.end(false);
         throw new Error(`${this.name}: no answer to '${what}' in ${timeoutMs / 1000} s`);
       }
       Atomics.wait(this.control, SLOT_DONE, seen, Math.min(left, 1000));

@@ -54,15 +54,25 @@ export class FitThreads {
   private worker: Worker | null = null;
   private errorPort: MessagePort | null = null;
   private exit: string | null = null;
+  /** The session (a fit's or a prediction's) the helper serves now; it serves one at a time. */
+  private holder: object | null = null;
 
   /**
-   * The helper, started on first use. Typed by what a fit uses of it, not by node's Worker and MessagePort,
+   * The helper for `session`, started on first use; another session cannot have it until this one is
+   * released (`release`). Typed by what a fit uses of it, not by node's Worker and MessagePort,
    * so that the package's declarations need no Node types (test/package.test.ts type-checks them without).
    */
-  helper(): FitHelper {
+  helper(session: object): FitHelper {
     if (this.exit !== null) throw new Error(`ensemble fit thread: the helper thread ${this.exit}`);
-    if (this.worker && this.errorPort)
+    if (this.holder !== null && this.holder !== session) {
+      throw new Error(
+        "ensemble fit thread: the helper thread is serving another session (a fit, or another model's predictions); end it first",
+      );
+    }
+    if (this.worker && this.errorPort) {
+      this.holder = session;
       return { worker: this.worker, errorPort: this.errorPort, fresh: false };
+    }
     const { MessageChannel } = nodeBuiltin('node:worker_threads', 'FitThreads', ELSEWHERE);
     const channel = new MessageChannel();
     const isTypeScript = import.meta.url.endsWith('.ts');
@@ -84,7 +94,24 @@ export class FitThreads {
     });
     this.worker = worker;
     this.errorPort = channel.port1;
+    this.holder = session;
     return { worker, errorPort: channel.port1, fresh: true };
+  }
+
+  /**
+   * The session `session` has ended; a helper that stopped answering (`healthy` false) is ended too, and the
+   * next session starts a new one.
+   */
+  release(session: object, healthy = true): void {
+    if (this.holder !== session) return;
+    this.holder = null;
+    if (!healthy) {
+      const worker = this.worker;
+      this.worker = null;
+      this.errorPort?.close();
+      this.errorPort = null;
+      void worker?.terminate();
+    }
   }
 
   /** Whether a helper thread is running (started and not closed). */
@@ -96,6 +123,7 @@ export class FitThreads {
   async close(): Promise<void> {
     const worker = this.worker;
     this.worker = null;
+    this.holder = null;
     this.errorPort?.close();
     this.errorPort = null;
     if (worker) await worker.terminate();
@@ -207,8 +235,13 @@ export class SplitFit {
       events: new Uint8Array(E * B),
     };
     this.indices = new Int32Array(E * B);
-    const helper = threads.helper();
-    this.channel = new HelperChannel(control, helper.errorPort as MessagePort, 'ensemble fit thread');
+    const helper = threads.helper(this);
+    this.channel = new HelperChannel(
+      control,
+      helper.errorPort as MessagePort,
+      'ensemble fit thread',
+      (healthy) => threads.release(this, healthy),
+    );
     // The helper answers the start as a command: done = request = 1.
     Atomics.store(control, SLOT_REQUEST, 1);
     helper.worker.postMessage(this.begin);
@@ -367,9 +400,6 @@ export class SplitFit {
 
   /** Lets the helper leave this fit (after an error too); the ensemble keeps the weights it had. */
   end(): void {
-    if (this.channel.ended) return;
-    this.channel.ended = true;
-    this.channel.send(SPLIT_END);
-    this.channel.wait(COMMAND_TIMEOUT_MS, 'end');
+    this.channel.finish(SPLIT_END);
   }
 }

@@ -29,6 +29,14 @@ export function mainThreadRows(rows: number): number {
   return Math.floor(Math.ceil(rows / SPLIT_ROWS) / 2) * SPLIT_ROWS;
 }
 
+/**
+ * The most rows the helper takes of any batch of at most `maxRows`: of c chunks it takes the last ceil(c/2),
+ * and this is not monotonic in the rows (385 rows give it 129, 300 give it 172).
+ */
+export function helperCapacity(maxRows: number): number {
+  return Math.min(maxRows, Math.ceil(Math.ceil(maxRows / SPLIT_ROWS) / 2) * SPLIT_ROWS);
+}
+
 export class SplitPredict {
   private readonly channel: HelperChannel;
   private readonly begin: PredictBegin;
@@ -49,7 +57,7 @@ export class SplitPredict {
       weights.set(p.data, offset);
       offset += p.size;
     }
-    const helperRows = maxRows - mainThreadRows(maxRows);
+    const helperRows = helperCapacity(maxRows);
     const control = new Int32Array(new SharedArrayBuffer(PREDICT_CONTROL_SLOTS * 4));
     this.begin = {
       kind: 'predict',
@@ -62,8 +70,13 @@ export class SplitPredict {
       inputs: sharedFloat32(helperRows * sizes[0]!),
       raw: sharedFloat32(body.members * helperRows * this.rawWidth),
     };
-    const helper = threads.helper();
-    this.channel = new HelperChannel(control, helper.errorPort as MessagePort, 'ensemble prediction thread');
+    const helper = threads.helper(this);
+    this.channel = new HelperChannel(
+      control,
+      helper.errorPort as MessagePort,
+      'ensemble prediction thread',
+      () => threads.release(this),
+    );
     // The helper answers the start as a command: done = request = 1.
     Atomics.store(control, SLOT_REQUEST, 1);
     helper.worker.postMessage(this.begin);
@@ -99,10 +112,13 @@ export class SplitPredict {
     return trackedTensor(whole, [E, rows, rw]);
   }
 
+  /** Whether the session is over (ended, or its helper failed). */
+  get ended(): boolean {
+    return this.channel.ended;
+  }
+
   /** Lets the helper go (for a fit, or to close); a failed session is already let go. */
   end(): void {
-    if (this.channel.ended) return;
-    this.channel.ended = true;
-    this.channel.command(SPLIT_END, 'end');
+    this.channel.finish(SPLIT_END);
   }
 }
