@@ -14,54 +14,50 @@ import { trainSimpleOptionsFromArgs } from '../src/cli/train-simple.ts';
 const root = mkdtempSync(join(tmpdir(), 'lander-bench-rows-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
+/**
+ * A model-based row of seed 1 and its run folder holding the config.json a run made before trialKeepFrom and
+ * trialGuardFrom existed would hold (infinite numbers written as strings); returns the row and that config.
+ */
+function rowFromBeforeTheGuard(name: string, envId: string, steps: number, flags: string[]) {
+  const dir = join(root, name);
+  const plan: RowPlan = { name, algorithm: 'simple', envId, seed: 1, steps, flags, label: '' };
+  const args = ['--env', envId, '--seed', '1', '--steps', String(steps), '--out', dir, '--eval-every', '1'];
+  const { config } = trainSimpleOptionsFromArgs([...args, ...flags]);
+  const { trialKeepFrom: _k, trialGuardFrom: _g, ...older } = config!.simple;
+  const written = { ...config, simple: { ...older, disagreementLimit: 'Infinity' } };
+  writeJson(join(dir, 'config.json'), written);
+  /** Writes the run's config.json with `simple` changed. */
+  const rewrite = (simple: Record<string, unknown>) =>
+    writeJson(join(dir, 'config.json'), { ...written, simple: { ...written.simple, ...simple } });
+  return { plan, dir, rewrite };
+}
+
 describe('bench rows: the kept config check', () => {
   it('matches a run from before trialKeepFrom and trialGuardFrom, and names a field that differs', () => {
-    const dir = join(root, 'continuous-s1');
-    const plan: RowPlan = {
-      name: 'simple-continuous-s1-200k',
-      algorithm: 'simple',
-      envId: 'LunarLanderContinuous-v3',
-      seed: 1,
-      steps: 200_000,
-      flags: [],
-      label: '',
-    };
-    const { config } = trainSimpleOptionsFromArgs([
-      ...['--env', plan.envId, '--seed', '1', '--steps', '200000', '--out', dir, '--eval-every', '1'],
-    ]);
-    // As config.json held it before the two fields: infinite numbers written as strings.
-    const { trialKeepFrom: _k, trialGuardFrom: _g, ...older } = config!.simple;
-    const written = { ...config, simple: { ...older, disagreementLimit: 'Infinity' } };
-    writeJson(join(dir, 'config.json'), written);
+    const { plan, dir, rewrite } = rowFromBeforeTheGuard(
+      'simple-continuous-s1-200k',
+      'LunarLanderContinuous-v3',
+      200_000,
+      [],
+    );
     expect(() => checkSameConfig(plan, dir, 'the kept row')).not.toThrow();
-    writeJson(join(dir, 'config.json'), { ...written, simple: { ...written.simple, horizon: 7 } });
+    rewrite({ horizon: 7 });
     expect(() => checkSameConfig(plan, dir, 'the kept row')).toThrow(
       /the kept row simple-continuous-s1-200k .* was made with another config: horizon 7 \(today 10\)/,
     );
   });
 
   it('ignores the trial settings of a row whose trials are off on both sides, and not otherwise', () => {
-    const dir = join(root, 'discrete-s1');
-    const plan: RowPlan = {
-      name: '9-contact-weight-s1-100k',
-      algorithm: 'simple',
-      envId: 'LunarLander-v3',
-      seed: 1,
-      steps: 100_000,
-      flags: ['--set', 'trialEpisodes=0'],
-      label: '',
-    };
-    const { config } = trainSimpleOptionsFromArgs([
-      ...['--env', plan.envId, '--seed', '1', '--steps', '100000', '--out', dir, '--eval-every', '1'],
-      ...plan.flags,
-    ]);
-    // An ablation row from before trialKeepFrom and trialGuardFrom: it reads back as Infinity / -Infinity,
-    // while today's discrete default is 240 / 150; with no trials neither takes part.
-    const { trialKeepFrom: _k, trialGuardFrom: _g, ...older } = config!.simple;
-    const written = { ...config, simple: { ...older, disagreementLimit: 'Infinity' } };
-    writeJson(join(dir, 'config.json'), written);
+    // An ablation row: it reads back as Infinity / -Infinity, while today's discrete default is 240 / 150;
+    // with no trials neither takes part.
+    const { plan, dir, rewrite } = rowFromBeforeTheGuard(
+      '9-contact-weight-s1-100k',
+      'LunarLander-v3',
+      100_000,
+      ['--set', 'trialEpisodes=0'],
+    );
     expect(() => checkSameConfig(plan, dir, 'the kept row')).not.toThrow();
-    writeJson(join(dir, 'config.json'), { ...written, simple: { ...written.simple, trialEpisodes: 4 } });
+    rewrite({ trialEpisodes: 4 });
     expect(() => checkSameConfig(plan, dir, 'the kept row')).toThrow(/trialEpisodes 4 \(today 0\)/);
   });
 });
