@@ -112,6 +112,15 @@ const tiny: Partial<SimpleConfig> = {
   trialEpisodes: 0,
 };
 
+/** Trials of two episodes from the first iteration, the old policy tried beside every new one (no keep or guard threshold). */
+const alwaysCompared: Partial<SimpleConfig> = {
+  ...tiny,
+  trialEpisodes: 2,
+  trialFromReturn: -1e9,
+  trialKeepFrom: Number.POSITIVE_INFINITY,
+  trialGuardFrom: Number.NEGATIVE_INFINITY,
+};
+
 function run(simple: Simple): SimpleIterationMetrics[] {
   const metrics = [];
   while (!simple.done) metrics.push(simple.iterate());
@@ -446,15 +455,7 @@ describe('Simple', () => {
   });
 
   it('tries each new policy against the one before it on the same real episodes, and keeps the better', () => {
-    // The old policy tried beside every new one (no keep or guard threshold).
-    const trials = {
-      ...tiny,
-      trialEpisodes: 2,
-      trialFromReturn: -1e9,
-      totalRealSteps: 1200,
-      trialKeepFrom: Number.POSITIVE_INFINITY,
-      trialGuardFrom: Number.NEGATIVE_INFINITY,
-    };
+    const trials = { ...alwaysCompared, totalRealSteps: 1200 };
     // Every new policy's episodes lose 1000 (it runs first, on seeds the env has not seen), while the policy
     // before it scores as usual on the same seeds: each new policy is thrown away, and the loop never moves.
     const trialEnv = new RiggedTrialEnv(0, -1000);
@@ -516,14 +517,7 @@ describe('Simple', () => {
   });
 
   it('keeps a new policy that scores trialKeepFrom, or whose kept one scored below trialGuardFrom, without trying the kept one', () => {
-    const trials = {
-      ...tiny,
-      trialEpisodes: 2,
-      trialFromReturn: -1e9,
-      totalRealSteps: 700,
-      trialKeepFrom: Number.POSITIVE_INFINITY,
-      trialGuardFrom: Number.NEGATIVE_INFINITY,
-    };
+    const trials = { ...alwaysCompared, totalRealSteps: 700 };
     /** Every iteration's verdict, its kept policy's trial return, and the trial env's resets in it. */
     const verdicts = (config: Partial<SimpleConfig>, trialEnv: RiggedTrialEnv) => {
       const simple = new Simple(new SyntheticLanderVectorEnv(8), { ...trials, ...config }, { trialEnv });

@@ -21,7 +21,8 @@ export class HelperChannel {
    */
   constructor(
     readonly control: Int32Array,
-    private readonly errorPort: MessagePort,
+    // Typed loosely so that the package's declarations need no Node types (test/package.test.ts).
+    private readonly errorPort: object,
     private readonly name: string,
     private readonly release: (healthy: boolean) => void = () => {},
   ) {}
@@ -61,7 +62,7 @@ export class HelperChannel {
           this.name,
           'elsewhere, use threads = 1',
         );
-        const message = receiveMessageOnPort(this.errorPort)?.message ?? 'unknown error';
+        const message = receiveMessageOnPort(this.errorPort as MessagePort)?.message ?? 'unknown error';
         // The helper reported its error and went back to waiting for the next session.
         this.end(true);
         throw new Error(`${this.name} failed (${what}): ${String(message)}`);

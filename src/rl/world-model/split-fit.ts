@@ -99,6 +99,22 @@ export class FitThreads {
   }
 
   /**
+   * Begins `session` on the helper: sends it `message` (which carries the session's control array) and waits
+   * for the helper to take it up; the channel returned releases the helper when the session ends.
+   */
+  begin(session: object, message: { control: Int32Array }, name: string): HelperChannel {
+    const helper = this.helper(session);
+    const channel = new HelperChannel(message.control, helper.errorPort, name, (healthy) =>
+      this.release(session, healthy),
+    );
+    // The helper answers the start as a command: done = request = 1.
+    Atomics.store(message.control, SLOT_REQUEST, 1);
+    helper.worker.postMessage(message);
+    channel.wait(helper.fresh ? START_TIMEOUT_MS : COMMAND_TIMEOUT_MS, 'start');
+    return channel;
+  }
+
+  /**
    * The session `session` has ended; a helper that stopped answering (`healthy` false) is ended too, and the
    * next session starts a new one.
    */
@@ -235,17 +251,7 @@ export class SplitFit {
       events: new Uint8Array(E * B),
     };
     this.indices = new Int32Array(E * B);
-    const helper = threads.helper(this);
-    this.channel = new HelperChannel(
-      control,
-      helper.errorPort as MessagePort,
-      'ensemble fit thread',
-      (healthy) => threads.release(this, healthy),
-    );
-    // The helper answers the start as a command: done = request = 1.
-    Atomics.store(control, SLOT_REQUEST, 1);
-    helper.worker.postMessage(this.begin);
-    this.channel.wait(helper.fresh ? START_TIMEOUT_MS : COMMAND_TIMEOUT_MS, 'start');
+    this.channel = threads.begin(this, this.begin, 'ensemble fit thread');
   }
 
   /**

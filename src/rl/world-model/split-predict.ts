@@ -6,16 +6,14 @@
  * no row's result depends on another's), so the split changes no number. A session holds the helper
  * between fits: the weights it was begun with are the ones it predicts with.
  */
-import type { MessagePort } from 'node:worker_threads';
 import type { EnsembleMLP } from '../../nn/index.ts';
 import { kernels, type PackedWeightsKey, type Tensor, trackedTensor } from '../../tensor/index.ts';
-import { COMMAND_TIMEOUT_MS, HelperChannel, START_TIMEOUT_MS } from './helper-channel.ts';
+import { COMMAND_TIMEOUT_MS, type HelperChannel } from './helper-channel.ts';
 import type { FitThreads } from './split-fit.ts';
 import {
   PREDICT_CONTROL_SLOTS,
   PREDICT_ROWS,
   type PredictBegin,
-  SLOT_REQUEST,
   SLOT_ROWS,
   SPLIT_END,
   sharedFloat32,
@@ -70,17 +68,7 @@ export class SplitPredict {
       inputs: sharedFloat32(helperRows * sizes[0]!),
       raw: sharedFloat32(body.members * helperRows * this.rawWidth),
     };
-    const helper = threads.helper(this);
-    this.channel = new HelperChannel(
-      control,
-      helper.errorPort as MessagePort,
-      'ensemble prediction thread',
-      () => threads.release(this),
-    );
-    // The helper answers the start as a command: done = request = 1.
-    Atomics.store(control, SLOT_REQUEST, 1);
-    helper.worker.postMessage(this.begin);
-    this.channel.wait(helper.fresh ? START_TIMEOUT_MS : COMMAND_TIMEOUT_MS, 'start');
+    this.channel = threads.begin(this, this.begin, 'ensemble prediction thread');
   }
 
   /**
