@@ -12,6 +12,7 @@ import { RecordedVectorEnv } from '../src/rl/recorded-env.ts';
 import { Simple, type SimpleIterationMetrics, type SimpleParts } from '../src/rl/simple.ts';
 import type { SimpleConfig } from '../src/rl/simple-config.ts';
 import type { RlVectorEnv, RlVectorStep } from '../src/rl/vector-env.ts';
+import { HelperChannel } from '../src/rl/world-model/helper-channel.ts';
 import {
   EnsembleModel,
   FamiliarityModel,
@@ -431,12 +432,29 @@ describe('Simple', () => {
       // More than 128 copies, so the imagined rollouts' predictions share their rows with the helper.
       modelEnvs: 200,
       imaginedStepsPerIteration: 1400,
+      // On two threads the autoencoder's fit runs its steps in the ensemble fit's waits.
+      familiarity: true,
+      lambdaFamiliarity: 0.5,
     };
+    // Counts the steps of other work run while the main thread waited for the helper.
+    let ranWhileWaiting = 0;
+    const wait = HelperChannel.prototype.wait;
+    const spy = vi.spyOn(HelperChannel.prototype, 'wait').mockImplementation(function (
+      this: HelperChannel,
+      timeoutMs,
+      what,
+      meanwhile,
+    ) {
+      const counted = meanwhile && (() => meanwhile() && ++ranWhileWaiting > 0);
+      return wait.call(this, timeoutMs, what, counted);
+    });
     const runs = [1, 2].map((threads) => {
       const loop = new Simple(new SyntheticLanderVectorEnv(8), { ...config, threads });
       loop.start();
       return { loop, metrics: withoutTimings(run(loop)) };
     });
+    spy.mockRestore();
+    expect(ranWhileWaiting).toBeGreaterThan(0);
     const [one, two] = runs as [(typeof runs)[0], (typeof runs)[0]];
     expect(one.metrics).toHaveLength(3);
     expect(two.metrics).toEqual(one.metrics);
@@ -446,6 +464,11 @@ describe('Simple', () => {
     const weights = (two.loop.model as unknown as WithNetwork).network.stateDict();
     for (const key of Object.keys(reference)) {
       expect(Array.from(weights[key]!.data), key).toEqual(Array.from(reference[key]!.data));
+    }
+    const daeReference = one.loop.familiarity!.autoencoder.stateDict();
+    const daeWeights = two.loop.familiarity!.autoencoder.stateDict();
+    for (const key of Object.keys(daeReference)) {
+      expect(Array.from(daeWeights[key]!.data), key).toEqual(Array.from(daeReference[key]!.data));
     }
     const threads = (two.loop as unknown as { threads: { alive: boolean } }).threads;
     expect(threads.alive).toBe(true);

@@ -3,7 +3,18 @@
 // released buffer, or back-propagating through a freed graph, throws.
 import { describe, expect, it } from 'vitest';
 import { layerNorm, linear } from '../src/nn/index.ts';
-import { keep, Rng, randn, type Tensor, tensor, tidy, trackedTensor, zeros } from '../src/tensor/index.ts';
+import {
+  atTopLevel,
+  keep,
+  noGrad,
+  Rng,
+  randn,
+  type Tensor,
+  tensor,
+  tidy,
+  trackedTensor,
+  zeros,
+} from '../src/tensor/index.ts';
 
 /** Takes every pooled buffer of `size` floats, as a busy training step would, and fills it with 7. */
 function drainPool(size: number): Float32Array[] {
@@ -71,6 +82,34 @@ describe('views and aliases never release their owner', () => {
     drainPool(3);
     expect(weight.disposed).toBe(false);
     expect(weight.data).toEqual(before);
+  });
+
+  it('atTopLevel runs as outside every scope and noGrad: what it makes survives them, and it records gradients', () => {
+    const w = randn([3], new Rng(2), { requiresGrad: true });
+    let made: Tensor | null = null;
+    tidy(() =>
+      noGrad(() =>
+        atTopLevel(() => {
+          made = w.mul(2);
+          made.sum().backward();
+        }),
+      ),
+    );
+    drainPool(3);
+    expect(made!.disposed).toBe(false);
+    expect(Array.from(made!.data)).toEqual(Array.from(w.data, (v) => Math.fround(v * 2)));
+    expect(Array.from(w.grad!.data)).toEqual([2, 2, 2]);
+    // The scopes and grad mode it left are back afterwards.
+    tidy(() => {
+      const inner = noGrad(() => {
+        atTopLevel(() => w.sum());
+        return w.mul(3);
+      });
+      expect(inner.requiresGrad).toBe(false);
+      made = inner;
+      return 0;
+    });
+    expect(made!.disposed).toBe(true);
   });
 
   it('a kept tensor survives every enclosing scope, views included', () => {

@@ -11,11 +11,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EpisodeTransitions } from '../src/rl/world-model/dynamics-model.ts';
 import { FamiliarityModel } from '../src/rl/world-model/familiarity-model.ts';
 import { InverseModel } from '../src/rl/world-model/inverse-model.ts';
-import type { FitOptions } from '../src/rl/world-model/trainer.ts';
-import { Rng } from '../src/tensor/index.ts';
+import { type FitOptions, type FitReport, stepsOf } from '../src/rl/world-model/trainer.ts';
+import { noGrad, Rng, tidy } from '../src/tensor/index.ts';
 import { SYNTHETIC_EPISODE_STEPS, syntheticStep, syntheticTransitions } from './helpers/synthetic-lander.ts';
 
 const FIT: Partial<FitOptions> = { maxEpochs: 60, batchSize: 64, patience: 10 };
+
+/** A report without its timings (wall-clock seconds differ between two equal fits). */
+function withoutSeconds(report: FitReport) {
+  return { ...report, seconds: 0, epochs: report.epochs.map((e) => ({ ...e, seconds: 0 })) };
+}
 const dir = mkdtempSync(join(tmpdir(), 'lander-dae-inverse-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -221,6 +226,29 @@ describe('FamiliarityModel (dae)', () => {
     expect(rows.length).toBeGreaterThan(50);
     expect(auroc(familiar, off)).toBeGreaterThan(0.9);
     expect(median(off) / median(familiar)).toBeGreaterThan(1.4);
+  });
+
+  it('fits to the same weights, report and calibration when its steps run one at a time inside another computation', () => {
+    const options = { ...FIT, maxEpochs: 3, stepsPerEpoch: 20 };
+    const whole = new FamiliarityModel({ n: 4 });
+    const report = whole.fit(train, valid, options);
+    // As a split ensemble fit runs it (simple.ts): one step per call, from inside that fit's tidy scope and,
+    // here, a noGrad block too; neither may reach the familiarity model's own tensors and graph.
+    const stepped = new FamiliarityModel({ n: 4 });
+    const steps = stepsOf(stepped.fitSteps(train, valid, options));
+    let units = 0;
+    tidy(() =>
+      noGrad(() => {
+        while (steps.next()) units++;
+      }),
+    );
+    expect(units).toBe(report.gradientSteps + 1);
+    const steppedReport = steps.finish();
+    expect(withoutSeconds(steppedReport)).toEqual(withoutSeconds(report));
+    expect(stepped.calibration).toEqual(whole.calibration);
+    const a = whole.autoencoder.stateDict();
+    const b = stepped.autoencoder.stateDict();
+    for (const key of Object.keys(a)) expect(Array.from(b[key]!.data), key).toEqual(Array.from(a[key]!.data));
   });
 
   it('saves and loads to bit-identical scores and calibration', () => {

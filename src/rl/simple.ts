@@ -74,6 +74,7 @@ import {
   ModelVectorEnv,
   ReplayBuffer,
   type StartSet,
+  stepsOf,
   stillStepsBefore,
 } from './world-model/index.ts';
 
@@ -391,11 +392,28 @@ export class Simple {
       seed,
     };
     const validation = bufferTransitions(this.buffer, split.validation);
+    // The autoencoder's fit is independent of the ensemble's: on two threads its steps fill the main thread's
+    // waits for the helper (which trains the larger share of the members), to the same numbers.
+    const familiarityFit = this.familiarity
+      ? stepsOf(
+          this.familiarity.fitSteps(train, validation, {
+            ...fitOptions,
+            contactEventWeight: 1,
+            seed: seed + 1,
+          }),
+        )
+      : null;
+    const threads = this.model instanceof EnsembleModel ? this.fitThreads() : null;
     const report =
       this.model instanceof EnsembleModel
-        ? this.model.fit(train, validation, fitOptions, this.fitThreads())
+        ? this.model.fit(
+            train,
+            validation,
+            { ...fitOptions, whileWaiting: threads ? familiarityFit?.next : undefined },
+            threads,
+          )
         : this.model.fit(train, validation, fitOptions);
-    this.familiarity?.fit(train, validation, { ...fitOptions, contactEventWeight: 1, seed: seed + 1 });
+    familiarityFit?.finish();
     const fitSeconds = seconds(t0);
 
     // 3. Hyperparameters from the measurement (Lambert et al. 2021); fixed ones when not dynamic.

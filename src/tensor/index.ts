@@ -36,6 +36,7 @@ export { keep, tidy } from './pool.ts';
 export { broadcastShapes, type Shape, shapeSize, shapeString } from './shape.ts';
 export {
   arange,
+  atTopLevel,
   full,
   gradBuffer,
   gradIsFresh,

@@ -76,6 +76,19 @@ export function keep<T extends HasBufferOwner>(t: T): T {
 }
 
 /**
+ * Runs `fn` outside every open `tidy` scope, as if at the top level: what it creates is tracked by its own
+ * scopes only, and no enclosing scope reclaims it (work interleaved with another computation's step).
+ */
+export function outsideScopes<R>(fn: () => R): R {
+  const open = scopes.splice(0);
+  try {
+    return fn();
+  } finally {
+    scopes.splice(0, scopes.length, ...open);
+  }
+}
+
+/**
  * Runs `fn`, then reclaims the buffers of the tensors created inside it, except those reachable from its
  * result (a tensor, or an array or plain object of tensors) and those passed to `keep`. Survivors belong to
  * the enclosing scope, if any.

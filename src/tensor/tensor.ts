@@ -11,7 +11,14 @@ import { add, clamp, div, maximum, minimum, mul, pow, sub, unary, where } from '
 import { matmul } from './ops/matmul.ts';
 import { logSoftmax, max, mean, softmax, sum } from './ops/reduce.ts';
 import { concat, gather, reshape, slice, transpose } from './ops/shape-ops.ts';
-import { acquireBuffer, type BufferOwner, bufferOwnerOf, releaseBuffer, trackInScope } from './pool.ts';
+import {
+  acquireBuffer,
+  type BufferOwner,
+  bufferOwnerOf,
+  outsideScopes,
+  releaseBuffer,
+  trackInScope,
+} from './pool.ts';
 import { checkShape, type Shape, shapeSize, shapeString } from './shape.ts';
 
 export type TensorLike = Tensor | number;
@@ -341,6 +348,22 @@ export function noGrad<R>(fn: () => R): R {
   gradEnabled = false;
   try {
     return fn();
+  } finally {
+    gradEnabled = previous;
+  }
+}
+
+/**
+ * Runs `fn` as at the top level of a program: outside every `tidy` scope and recording gradients, whatever
+ * the caller is in the middle of. For a second computation interleaved with a first one's step (split-fit.ts
+ * fills its waits with another model's training steps), so that neither one's scopes nor its `noGrad` reach
+ * the other's tensors.
+ */
+export function atTopLevel<R>(fn: () => R): R {
+  const previous = gradEnabled;
+  gradEnabled = true;
+  try {
+    return outsideScopes(fn);
   } finally {
     gradEnabled = previous;
   }

@@ -29,7 +29,13 @@ import {
 } from './lander-layout.ts';
 import { extraArray, readModelFile, saveModelFile } from './model-file.ts';
 import { Standardizer } from './standardizer.ts';
-import { type FitOptions, type FitReport, fitLearner, type ValidationErrors } from './trainer.ts';
+import {
+  type FitOptions,
+  type FitReport,
+  fitLearnerSteps,
+  runToEnd,
+  type ValidationErrors,
+} from './trainer.ts';
 
 /** Rows per forward pass when scoring many rows at once (bounds the activations). */
 const CHUNK = 2048;
@@ -266,6 +272,15 @@ export class FamiliarityModel {
     validation: EpisodeTransitions,
     options: Partial<FitOptions> = {},
   ): FitReport {
+    return runToEnd(this.fitSteps(train, validation, options));
+  }
+
+  /** `fit` as a generator that pauses after every gradient step (trainer.ts fitLearnerSteps). */
+  *fitSteps(
+    train: EpisodeTransitions,
+    validation: EpisodeTransitions,
+    options: Partial<FitOptions> = {},
+  ): Generator<void, FitReport, void> {
     checkTransitions('FamiliarityModel.fit: train', train, this.actionSpace);
     checkTransitions('FamiliarityModel.fit: validation', validation, this.actionSpace);
     if (train.count === 0 || validation.count === 0) {
@@ -283,7 +298,7 @@ export class FamiliarityModel {
     const noisyValid = validInputs.map((v) => v + this.config.noiseStd * noiseRng.normal());
     const dae = this.autoencoder;
     let batch = new Float32Array(0);
-    const report = fitLearner(
+    const report = yield* fitLearnerSteps(
       {
         parameters: () => dae.parameters(),
         trainingRows: train.count,

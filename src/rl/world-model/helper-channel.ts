@@ -51,8 +51,12 @@ export class HelperChannel {
     Atomics.notify(this.control, SLOT_REQUEST);
   }
 
-  /** Waits for the helper to finish the latest request; throws its error, or after `timeoutMs`. */
-  wait(timeoutMs: number, what: string): void {
+  /**
+   * Waits for the helper to finish the latest request; throws its error, or after `timeoutMs`. While the
+   * helper works, `meanwhile` runs units of other work until it has none (returns false) or the helper is done.
+   */
+  wait(timeoutMs: number, what: string, meanwhile?: () => boolean): void {
+    let idle = meanwhile;
     const request = Atomics.load(this.control, SLOT_REQUEST);
     const deadline = performance.now() + timeoutMs;
     for (;;) {
@@ -74,6 +78,8 @@ export class HelperChannel {
         this.end(false);
         throw new Error(`${this.name}: no answer to '${what}' in ${timeoutMs / 1000} s`);
       }
+      if (idle?.()) continue;
+      idle = undefined;
       Atomics.wait(this.control, SLOT_DONE, seen, Math.min(left, 1000));
     }
   }

@@ -99,7 +99,10 @@ export {
   type FitOptions,
   type FitReport,
   fitLearner,
+  fitLearnerSteps,
   type Learner,
   resolveFitOptions,
+  runToEnd,
+  stepsOf,
   type ValidationErrors,
 } from './trainer.ts';

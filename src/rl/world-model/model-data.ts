@@ -173,11 +173,17 @@ export function outcomeWeights(outcome: Uint8Array, rows = outcome.length): Floa
 export function gatherRows(data: ModelData, indices: ArrayLike<number>, out: ModelData): void {
   const n = indices.length;
   const w = data.inputSize;
+  const { inputs, delta, contacts } = data;
+  // Element loops: a subarray per field and row cost more than the copies (the fit's serial part).
   for (let i = 0; i < n; i++) {
     const r = indices[i]!;
-    out.inputs.set(data.inputs.subarray(r * w, (r + 1) * w), i * w);
-    out.delta.set(data.delta.subarray(r * STATE_DIMS, (r + 1) * STATE_DIMS), i * STATE_DIMS);
-    out.contacts.set(data.contacts.subarray(r * CONTACT_DIMS, (r + 1) * CONTACT_DIMS), i * CONTACT_DIMS);
+    for (let j = 0, from = r * w, to = i * w; j < w; j++) out.inputs[to + j] = inputs[from + j]!;
+    for (let j = 0, from = r * STATE_DIMS, to = i * STATE_DIMS; j < STATE_DIMS; j++) {
+      out.delta[to + j] = delta[from + j]!;
+    }
+    for (let j = 0, from = r * CONTACT_DIMS, to = i * CONTACT_DIMS; j < CONTACT_DIMS; j++) {
+      out.contacts[to + j] = contacts[from + j]!;
+    }
     out.reward[i] = data.reward[r]!;
     out.rewardMask[i] = data.rewardMask[r]!;
     out.outcome[i] = data.outcome[r]!;

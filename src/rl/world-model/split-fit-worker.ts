@@ -5,7 +5,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { type Activation, AdamW, EnsembleMLP, scaleGrads } from '../../nn/index.ts';
 import { nodeBuiltin } from '../../node-builtins/index.ts';
-import { kernels, noGrad, Rng, type Tensor, tidy, trackedTensor, useKernels } from '../../tensor/index.ts';
+import { kernels, noGrad, Rng, Tensor, tidy, trackedTensor, useKernels } from '../../tensor/index.ts';
 import {
   PREDICT_ROWS,
   type PredictBegin,
@@ -88,6 +88,10 @@ function runFit(b: SplitBegin): void {
   if (offset !== b.weights.length) {
     throw new Error(`${b.weights.length} shared weights for a share of ${offset}`);
   }
+  // Backward writes the gradients straight into the shared array the main thread reads them from.
+  params.forEach((p, i) => {
+    p.grad = new Tensor(gradViews[i]!, p.shape);
+  });
   const optimizer = new AdamW(params, {
     lr: b.learningRate,
     weightDecay: b.weightDecay,
@@ -123,9 +127,6 @@ function runFit(b: SplitBegin): void {
           done(control);
           expect(SPLIT_BACKWARD);
           raw.backward(b.rawGrad);
-          params.forEach((p, i) => {
-            gradViews[i]!.set(p.grad!.data);
-          });
           done(control);
           expect(SPLIT_STEP);
           const coef = b.scalars[0]!;

@@ -172,6 +172,8 @@ export class SplitFit {
   private readonly split: number;
   private readonly rawWidth: number;
   private snapshotTaken: Float32Array[] | null = null;
+  /** The next step's minibatch, gathered ahead: `rng`'s state before its draws and after them. */
+  private prepared: { before: number[]; after: number[] } | null = null;
 
   constructor(
     threads: FitThreads,
@@ -259,20 +261,18 @@ export class SplitFit {
    * of every gradient in the parameters' order, AdamW on each thread's share. NaN when the norm was not finite.
    */
   step(batchSize: number, rng: Rng, options: FitOptions): number {
-    const { ctx, batch, indices } = this;
+    const { ctx, batch } = this;
     const E = this.members;
     const k = this.split;
     const B = batchSize;
     const width = batch.inputSize;
-    // Each member's rows drawn with replacement: bootstrapped minibatches (FeedForwardModel's learner).
-    for (let i = 0; i < indices.length; i++) indices[i] = rng.integer(0, ctx.train.rows);
-    gatherRows(ctx.train, indices, batch);
+    if (!this.takePrepared(rng)) this.draw(rng);
     this.channel.send(SPLIT_FORWARD);
     return tidy(() => {
       this.optimizer.zeroGrad();
       const x = trackedTensor(batch.inputs.subarray(0, k * B * width), [k, B, width]);
       const mainRaw = this.mainBody.forward(x);
-      this.channel.wait(COMMAND_TIMEOUT_MS, 'forward');
+      this.channel.wait(COMMAND_TIMEOUT_MS, 'forward', options.whileWaiting);
       const mainSize = k * B * this.rawWidth;
       const whole = new Float32Array(E * B * this.rawWidth);
       whole.set(mainRaw.data);
@@ -293,7 +293,7 @@ export class SplitFit {
       this.begin.rawGrad.set(g.subarray(mainSize));
       this.channel.send(SPLIT_BACKWARD);
       mainRaw.backward(g.subarray(0, mainSize));
-      this.channel.wait(COMMAND_TIMEOUT_MS, 'backward');
+      this.channel.wait(COMMAND_TIMEOUT_MS, 'backward', options.whileWaiting);
       // The whole gradient in the one-thread order: the ensemble's own parameters (the bounds), then each
       // body parameter's members [0, k) (here) followed by [k, E) (the helper's).
       const ordered: Float32Array[] = [ctx.ensemble.maxLogVar.grad!.data, ctx.ensemble.minLogVar.grad!.data];
@@ -319,9 +319,41 @@ export class SplitFit {
       );
       if (options.clipValue !== undefined) clipGradValue(own, options.clipValue);
       this.optimizer.step();
+      // The minibatch is read by now (loss, both backward passes): the next one is drawn while the helper
+      // finishes its larger share of the step.
+      this.prepare(rng);
       this.channel.wait(COMMAND_TIMEOUT_MS, 'step');
       return loss.item();
     });
+  }
+
+  /** Each member's rows drawn with replacement (bootstrapped minibatches, FeedForwardModel's learner). */
+  private draw(rng: Rng): void {
+    const { indices } = this;
+    for (let i = 0; i < indices.length; i++) indices[i] = rng.integer(0, this.ctx.train.rows);
+    gatherRows(this.ctx.train, indices, this.batch);
+  }
+
+  /**
+   * Draws and gathers the next step's minibatch ahead of time, then puts `rng` back, so that it is unchanged
+   * until that step (`takePrepared`) takes the same draws from the same state.
+   */
+  private prepare(rng: Rng): void {
+    const before = rng.getState();
+    this.draw(rng);
+    this.prepared = { before, after: rng.getState() };
+    rng.setState(before);
+  }
+
+  /** Whether the prepared minibatch is the one `rng` draws next; if so, `rng` moves past its draws. */
+  private takePrepared(rng: Rng): boolean {
+    const prepared = this.prepared;
+    this.prepared = null;
+    if (!prepared) return false;
+    const now = rng.getState();
+    if (!now.every((v, i) => Object.is(v, prepared.before[i]))) return false;
+    rng.setState(prepared.after);
+    return true;
   }
 
   /**

@@ -6,7 +6,7 @@
  * mbrl-lib's trainers do). A refit on a grown buffer starts from the current weights (warm start).
  */
 import { AdamW, clipGradNorm } from '../../nn/index.ts';
-import { noGrad, Rng, type Tensor, tidy } from '../../tensor/index.ts';
+import { atTopLevel, noGrad, Rng, type Tensor, tidy } from '../../tensor/index.ts';
 import {
   CONTACT_DIMS,
   OUT_CONTACTS,
@@ -56,6 +56,11 @@ export interface FitOptions {
   contactEventWeight: number;
   /** Called after every epoch (a progress bar, metrics.jsonl). */
   onEpoch?: (epoch: EpochMetrics) => void;
+  /**
+   * Other main-thread work a fit split across threads runs while it waits for its helper: each call runs
+   * one short unit and says whether it ran one (false: nothing left). See `stepsOf`.
+   */
+  whileWaiting?: () => boolean;
 }
 
 export const defaultFitOptions: Readonly<FitOptions> = Object.freeze({
@@ -165,6 +170,17 @@ export function requireUnweightedContacts(where: string, options: Partial<FitOpt
 
 /** Trains `learner` to early stop and leaves it at its best validation epoch. */
 export function fitLearner(learner: Learner, overrides: Partial<FitOptions> = {}): FitReport {
+  return runToEnd(fitLearnerSteps(learner, overrides));
+}
+
+/**
+ * fitLearner as a generator that pauses after every gradient step, so that its steps can be run between
+ * another computation's (`stepsOf`); its result is fitLearner's report.
+ */
+export function* fitLearnerSteps(
+  learner: Learner,
+  overrides: Partial<FitOptions> = {},
+): Generator<void, FitReport, void> {
   const options = resolveFitOptions(overrides);
   const rng = new Rng(options.seed);
   const params = learner.step ? [] : learner.parameters();
@@ -202,6 +218,7 @@ export function fitLearner(learner: Learner, overrides: Partial<FitOptions> = {}
         total += loss;
         gradientSteps++;
       }
+      yield;
     }
     if (skipped === steps) {
       throw new Error(
@@ -235,6 +252,32 @@ export function fitLearner(learner: Learner, overrides: Partial<FitOptions> = {}
   }
   learner.restore(bestSnapshot);
   return { epochs, bestEpoch, stoppedBecause, seconds: (performance.now() - started) / 1000, gradientSteps };
+}
+
+/** Runs a generator to its end and returns its result. */
+export function runToEnd<T>(steps: Generator<void, T, void>): T {
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+  }
+}
+
+/**
+ * A generator's steps as `FitOptions.whileWaiting` runs them: each call runs one step at the top level
+ * (outside the waiting computation's tidy scopes and grad mode) and says whether it ran one; `finish` runs
+ * the rest and returns the result.
+ */
+export function stepsOf<T>(steps: Generator<void, T, void>): { next: () => boolean; finish: () => T } {
+  let result: { value: T } | null = null;
+  return {
+    next: () => {
+      if (result) return false;
+      const step = atTopLevel(() => steps.next());
+      if (step.done) result = { value: step.value };
+      return true;
+    },
+    finish: () => (result ? result.value : runToEnd(steps)),
+  };
 }
 
 /** Clamps every gradient element to [-clipValue, clipValue] in place (PyTorch's `clip_grad_value_`). */
