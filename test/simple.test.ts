@@ -448,12 +448,16 @@ describe('Simple', () => {
       const counted = meanwhile && (() => meanwhile() && ++ranWhileWaiting > 0);
       return wait.call(this, timeoutMs, what, counted);
     });
-    const runs = [1, 2].map((threads) => {
-      const loop = new Simple(new SyntheticLanderVectorEnv(8), { ...config, threads });
-      loop.start();
-      return { loop, metrics: withoutTimings(run(loop)) };
-    });
-    spy.mockRestore();
+    let runs: { loop: Simple; metrics: ReturnType<typeof withoutTimings> }[];
+    try {
+      runs = [1, 2].map((threads) => {
+        const loop = new Simple(new SyntheticLanderVectorEnv(8), { ...config, threads });
+        loop.start();
+        return { loop, metrics: withoutTimings(run(loop)) };
+      });
+    } finally {
+      spy.mockRestore();
+    }
     expect(ranWhileWaiting).toBeGreaterThan(0);
     const [one, two] = runs as [(typeof runs)[0], (typeof runs)[0]];
     expect(one.metrics).toHaveLength(3);

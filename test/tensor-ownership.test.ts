@@ -110,6 +110,21 @@ describe('views and aliases never release their owner', () => {
       return 0;
     });
     expect(made!.disposed).toBe(true);
+    // A throw inside gives both back as well.
+    tidy(() =>
+      noGrad(() => {
+        expect(() =>
+          atTopLevel(() => {
+            w.mul(2);
+            throw new Error('inside');
+          }),
+        ).toThrow('inside');
+        expect(w.mul(3).requiresGrad).toBe(false);
+        const tracked = w.mul(4);
+        made = tracked;
+      }),
+    );
+    expect(made!.disposed).toBe(true);
   });
 
   it('a kept tensor survives every enclosing scope, views included', () => {

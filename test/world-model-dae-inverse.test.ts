@@ -12,7 +12,7 @@ import type { EpisodeTransitions } from '../src/rl/world-model/dynamics-model.ts
 import { FamiliarityModel } from '../src/rl/world-model/familiarity-model.ts';
 import { InverseModel } from '../src/rl/world-model/inverse-model.ts';
 import { type FitOptions, type FitReport, stepsOf } from '../src/rl/world-model/trainer.ts';
-import { noGrad, Rng, tidy } from '../src/tensor/index.ts';
+import { noGrad, Rng, randn, tidy } from '../src/tensor/index.ts';
 import { SYNTHETIC_EPISODE_STEPS, syntheticStep, syntheticTransitions } from './helpers/synthetic-lander.ts';
 
 const FIT: Partial<FitOptions> = { maxEpochs: 60, batchSize: 64, patience: 10 };
@@ -21,6 +21,7 @@ const FIT: Partial<FitOptions> = { maxEpochs: 60, batchSize: 64, patience: 10 };
 function withoutSeconds(report: FitReport) {
   return { ...report, seconds: 0, epochs: report.epochs.map((e) => ({ ...e, seconds: 0 })) };
 }
+
 const dir = mkdtempSync(join(tmpdir(), 'lander-dae-inverse-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -232,23 +233,48 @@ describe('FamiliarityModel (dae)', () => {
     const options = { ...FIT, maxEpochs: 3, stepsPerEpoch: 20 };
     const whole = new FamiliarityModel({ n: 4 });
     const report = whole.fit(train, valid, options);
-    // As a split ensemble fit runs it (simple.ts): one step per call, from inside that fit's tidy scope and,
+    const sameAsWhole = (model: FamiliarityModel, stepped: FitReport) => {
+      expect(withoutSeconds(stepped)).toEqual(withoutSeconds(report));
+      expect(model.calibration).toEqual(whole.calibration);
+      const a = whole.autoencoder.stateDict();
+      const b = model.autoencoder.stateDict();
+      for (const key of Object.keys(a))
+        expect(Array.from(b[key]!.data), key).toEqual(Array.from(a[key]!.data));
+    };
+    // As a split ensemble fit runs it (simple.ts): one unit per call, from inside that fit's tidy scope and,
     // here, a noGrad block too; neither may reach the familiarity model's own tensors and graph.
     const stepped = new FamiliarityModel({ n: 4 });
     const steps = stepsOf(stepped.fitSteps(train, valid, options));
+    const outer: number[] = [];
     let units = 0;
     tidy(() =>
       noGrad(() => {
-        while (steps.next()) units++;
+        const before = randn([64], new Rng(4));
+        while (steps.step()) units++;
+        outer.push(...before.data);
+        expect(before.disposed).toBe(false);
       }),
     );
-    expect(units).toBe(report.gradientSteps + 1);
-    const steppedReport = steps.finish();
-    expect(withoutSeconds(steppedReport)).toEqual(withoutSeconds(report));
-    expect(stepped.calibration).toEqual(whole.calibration);
-    const a = whole.autoencoder.stateDict();
-    const b = stepped.autoencoder.stateDict();
-    for (const key of Object.keys(a)) expect(Array.from(b[key]!.data), key).toEqual(Array.from(a[key]!.data));
+    // Setup and first validation, every gradient step, every epoch's validation, the calibration, the end.
+    const epochs = report.epochs.length;
+    expect(units).toBe(1 + epochs * options.stepsPerEpoch + epochs + 1 + 1);
+    sameAsWhole(stepped, steps.finish());
+    expect(outer).toEqual(Array.from(randn([64], new Rng(4)).data));
+    // A few units inside the other computation, the rest at the end (as when the ensemble's fit is shorter).
+    const partly = new FamiliarityModel({ n: 4 });
+    const rest = stepsOf(partly.fitSteps(train, valid, options));
+    for (let i = 0; i < 7; i++) expect(tidy(() => rest.step())).toBe(true);
+    sameAsWhole(partly, rest.finish());
+  });
+
+  it('keeps an error of an interleaved unit until finish, where a fit run alone would meet it', () => {
+    const bad = { ...valid, rewards: valid.rewards.slice() };
+    bad.rewards[3] = Number.NaN;
+    const steps = stepsOf(new FamiliarityModel({ n: 4 }).fitSteps(train, bad, FIT));
+    // The first unit checks the data and throws; nothing escapes into the computation that was waiting.
+    expect(steps.step()).toBe(true);
+    expect(steps.step()).toBe(false);
+    expect(() => steps.finish()).toThrow(/validation: rewards row 3 holds NaN/);
   });
 
   it('saves and loads to bit-identical scores and calibration', () => {

@@ -5,11 +5,13 @@
  */
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { EnsembleModel } from '../src/rl/world-model/ensemble-model.ts';
+import type { ModelActionSpace } from '../src/rl/world-model/lander-layout.ts';
 import { MlpModel } from '../src/rl/world-model/mlp-model.ts';
-import { FitThreads } from '../src/rl/world-model/split-fit.ts';
+import { type LanderScalers, prepareModelData } from '../src/rl/world-model/model-data.ts';
+import { FitThreads, type SplitFit } from '../src/rl/world-model/split-fit.ts';
 import { helperCapacity, mainThreadRows, SplitPredict } from '../src/rl/world-model/split-predict.ts';
-import type { FitOptions } from '../src/rl/world-model/trainer.ts';
-import { jsKernels, kernels, setKernels } from '../src/tensor/index.ts';
+import { type FitOptions, resolveFitOptions } from '../src/rl/world-model/trainer.ts';
+import { jsKernels, kernels, Rng, randn, setKernels, tidy } from '../src/tensor/index.ts';
 import { syntheticTransitions } from './helpers/synthetic-lander.ts';
 
 const train = syntheticTransitions(300, 1);
@@ -17,19 +19,46 @@ const valid = syntheticTransitions(2100, 2);
 const threads = new FitThreads();
 afterAll(() => threads.close());
 
+/** Other tensor work for the main thread's waits (taking buffers from the shared pool and giving them back). */
+function otherWork(limit: number) {
+  const state = { units: 0 };
+  const step = (): boolean => {
+    if (state.units >= limit) return false;
+    state.units++;
+    tidy(() =>
+      randn([32, 24], new Rng(state.units))
+        .matmul(randn([24, 20], new Rng(0)))
+        .sum()
+        .item(),
+    );
+    return true;
+  };
+  return { state, step };
+}
+
 function fitted(members: number, split: boolean, options: Partial<FitOptions>) {
   const model = new EnsembleModel(
     { n: 4 },
     { members, elites: Math.min(2, members), hiddenSizes: [24, 20], seed: 3 },
   );
+  const work = otherWork(40);
   const reports = [0, 1].map((refit) =>
     model.fit(
       train,
       valid,
-      { maxEpochs: 3, stepsPerEpoch: 7, batchSize: 32, seed: 5 + refit, ...options },
+      {
+        maxEpochs: 3,
+        stepsPerEpoch: 7,
+        batchSize: 32,
+        seed: 5 + refit,
+        ...options,
+        whileWaiting: work.step,
+      },
       split ? threads : null,
     ),
   );
+  // Only a fit on two threads waits, and so runs the other work.
+  expect(work.state.units > 0).toBe(split);
   const obs = valid.observations.slice(0, 40 * 8);
   const pred = model.predict(obs, valid.actions.slice(0, 40), 40, null);
   return {
@@ -75,6 +104,47 @@ describe('ensemble fit on two threads', () => {
     expect(threads.alive).toBe(false);
     expect(model.fit(train, valid, options, threads).gradientSteps).toBe(2);
     expect(threads.alive).toBe(true);
+  });
+
+  it('draws the minibatch afresh when its generator moved between two steps (the one gathered ahead is dropped)', () => {
+    const options = resolveFitOptions({ batchSize: 16 });
+    const run = (dropGathered: boolean) => {
+      const model = new EnsembleModel({ n: 4 }, { members: 3, elites: 2, hiddenSizes: [8], seed: 1 });
+      model.fit(train, valid, { maxEpochs: 1, stepsPerEpoch: 1 });
+      const inside = model as unknown as {
+        actionSpace: ModelActionSpace;
+        scalers: LanderScalers;
+        network: { parameters(): { data: Float32Array }[] };
+        splitFit(...args: unknown[]): SplitFit;
+      };
+      const data = (t: typeof train) => prepareModelData(t, inside.actionSpace, inside.scalers);
+      const split = inside.splitFit(threads, data(train), data(valid), 1, options);
+      try {
+        const rng = new Rng(9);
+        const losses = [split.step(16, rng, options)];
+        // Something else draws from the generator between the steps.
+        rng.integer(0, 10);
+        if (dropGathered) (split as unknown as { prepared: unknown }).prepared = null;
+        losses.push(split.step(16, rng, options));
+        split.finish();
+        return { losses, weights: inside.network.parameters().map((p) => Array.from(p.data)) };
+      } finally {
+        split.end();
+      }
+    };
+    expect(run(false)).toEqual(run(true));
+  });
+
+  it('leaves a fit whose other work throws in a wait mid-step, and the helper serves the next fit', () => {
+    const model = new EnsembleModel({ n: 4 }, { members: 3, elites: 2, hiddenSizes: [8], seed: 1 });
+    const options = { maxEpochs: 1, stepsPerEpoch: 3, batchSize: 16 };
+    const failing = () => {
+      throw new Error('other work failed');
+    };
+    expect(() => model.fit(train, valid, { ...options, whileWaiting: failing }, threads)).toThrow(
+      'other work failed',
+    );
+    expect(model.fit(train, valid, options, threads).gradientSteps).toBe(3);
   });
 
   it('refuses a model that cannot split', () => {

@@ -409,7 +409,7 @@ export class Simple {
         ? this.model.fit(
             train,
             validation,
-            { ...fitOptions, whileWaiting: threads ? familiarityFit?.next : undefined },
+            { ...fitOptions, whileWaiting: threads ? familiarityFit?.step : undefined },
             threads,
           )
         : this.model.fit(train, validation, fitOptions);

@@ -355,9 +355,9 @@ export function noGrad<R>(fn: () => R): R {
 
 /**
  * Runs `fn` as at the top level of a program: outside every `tidy` scope and recording gradients, whatever
- * the caller is in the middle of. For a second computation interleaved with a first one's step (split-fit.ts
- * fills its waits with another model's training steps), so that neither one's scopes nor its `noGrad` reach
- * the other's tensors.
+ * the caller is in the middle of. For a second computation interleaved with a first one's step (another
+ * model's training step run while the first waits for a thread), so that neither one's scopes nor its
+ * `noGrad` reach the other's tensors.
  */
 export function atTopLevel<R>(fn: () => R): R {
   const previous = gradEnabled;

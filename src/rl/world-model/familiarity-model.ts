@@ -275,7 +275,7 @@ export class FamiliarityModel {
     return runToEnd(this.fitSteps(train, validation, options));
   }
 
-  /** `fit` as a generator that pauses after every gradient step (trainer.ts fitLearnerSteps). */
+  /** `fit` as a generator that pauses after every gradient step and validation pass (fitLearnerSteps). */
   *fitSteps(
     train: EpisodeTransitions,
     validation: EpisodeTransitions,
@@ -338,6 +338,7 @@ export class FamiliarityModel {
       },
       options,
     );
+    yield;
     this.calibrate(validation);
     return report;
   }

@@ -53,10 +53,11 @@ export class HelperChannel {
 
   /**
    * Waits for the helper to finish the latest request; throws its error, or after `timeoutMs`. While the
-   * helper works, `meanwhile` runs units of other work until it has none (returns false) or the helper is done.
+   * helper works, `whileWaiting` runs units of other work until it has none (returns false) or the helper
+   * is done.
    */
-  wait(timeoutMs: number, what: string, meanwhile?: () => boolean): void {
-    let idle = meanwhile;
+  wait(timeoutMs: number, what: string, whileWaiting?: () => boolean): void {
+    let work = whileWaiting;
     const request = Atomics.load(this.control, SLOT_REQUEST);
     const deadline = performance.now() + timeoutMs;
     for (;;) {
@@ -78,8 +79,8 @@ export class HelperChannel {
         this.end(false);
         throw new Error(`${this.name}: no answer to '${what}' in ${timeoutMs / 1000} s`);
       }
-      if (idle?.()) continue;
-      idle = undefined;
+      if (work?.()) continue;
+      work = undefined;
       Atomics.wait(this.control, SLOT_DONE, seen, Math.min(left, 1000));
     }
   }

@@ -110,68 +110,75 @@ function runFit(b: SplitBegin): void {
     if (command === SPLIT_END) throw new Ended();
     if (command !== wanted) throw new Error(`command ${command} where ${wanted} was due`);
   };
-  for (;;) {
-    const command = nextCommand(control, seen);
-    seen = Atomics.load(control, SLOT_REQUEST);
-    switch (command) {
-      case SPLIT_FORWARD:
-        tidy(() => {
-          optimizer.zeroGrad();
-          const x = trackedTensor(b.inputs.subarray(xFrom, xFrom + b.count * batchRows * width), [
-            b.count,
-            batchRows,
-            width,
-          ]);
-          const raw: Tensor = net.forward(x);
-          b.raw.set(raw.data);
+  // The cached body keeps no view of this fit's shared memory once it is over.
+  try {
+    for (;;) {
+      const command = nextCommand(control, seen);
+      seen = Atomics.load(control, SLOT_REQUEST);
+      switch (command) {
+        case SPLIT_FORWARD:
+          tidy(() => {
+            optimizer.zeroGrad();
+            const x = trackedTensor(b.inputs.subarray(xFrom, xFrom + b.count * batchRows * width), [
+              b.count,
+              batchRows,
+              width,
+            ]);
+            const raw: Tensor = net.forward(x);
+            b.raw.set(raw.data);
+            done(control);
+            expect(SPLIT_BACKWARD);
+            raw.backward(b.rawGrad);
+            done(control);
+            // The main thread refills `inputs` with the next minibatch during STEP: nothing here reads them
+            // after the backward pass.
+            expect(SPLIT_STEP);
+            const coef = b.scalars[0]!;
+            if (!Number.isNaN(coef)) {
+              const grads = params.map((p) => p.grad!.data);
+              scaleGrads(grads, coef);
+              if (b.clipValue !== null) clipGradValue(params, b.clipValue);
+              optimizer.step();
+            }
+          });
+          break;
+        case SPLIT_VALIDATE:
+          noGrad(() => {
+            for (let start = 0; start < b.validationRows; start += b.validationChunk) {
+              const rows = Math.min(b.validationChunk, b.validationRows - start);
+              tidy(() => {
+                const x = trackedTensor(b.validationInputs.subarray(start * width, (start + rows) * width), [
+                  rows,
+                  width,
+                ]);
+                b.validationRaw.set(net.forward(x).data, start * b.count * rawWidth);
+              });
+            }
+          });
+          break;
+        case SPLIT_SNAPSHOT:
+          snapshot = params.map((p) => p.data.slice());
+          break;
+        case SPLIT_RESTORE:
+          params.forEach((p, i) => {
+            p.data.set(snapshot[i]!);
+          });
+          break;
+        case SPLIT_FINISH:
+          params.forEach((p, i) => {
+            weightViews[i]!.set(p.data);
+          });
+          break;
+        case SPLIT_END:
           done(control);
-          expect(SPLIT_BACKWARD);
-          raw.backward(b.rawGrad);
-          done(control);
-          expect(SPLIT_STEP);
-          const coef = b.scalars[0]!;
-          if (!Number.isNaN(coef)) {
-            const grads = params.map((p) => p.grad!.data);
-            scaleGrads(grads, coef);
-            if (b.clipValue !== null) clipGradValue(params, b.clipValue);
-            optimizer.step();
-          }
-        });
-        break;
-      case SPLIT_VALIDATE:
-        noGrad(() => {
-          for (let start = 0; start < b.validationRows; start += b.validationChunk) {
-            const rows = Math.min(b.validationChunk, b.validationRows - start);
-            tidy(() => {
-              const x = trackedTensor(b.validationInputs.subarray(start * width, (start + rows) * width), [
-                rows,
-                width,
-              ]);
-              b.validationRaw.set(net.forward(x).data, start * b.count * rawWidth);
-            });
-          }
-        });
-        break;
-      case SPLIT_SNAPSHOT:
-        snapshot = params.map((p) => p.data.slice());
-        break;
-      case SPLIT_RESTORE:
-        params.forEach((p, i) => {
-          p.data.set(snapshot[i]!);
-        });
-        break;
-      case SPLIT_FINISH:
-        params.forEach((p, i) => {
-          weightViews[i]!.set(p.data);
-        });
-        break;
-      case SPLIT_END:
-        done(control);
-        return;
-      default:
-        throw new Error(`unknown command ${command}`);
+          return;
+        default:
+          throw new Error(`unknown command ${command}`);
+      }
+      done(control);
     }
-    done(control);
+  } finally {
+    for (const p of params) p.grad = null;
   }
 }
 

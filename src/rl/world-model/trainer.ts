@@ -58,7 +58,8 @@ export interface FitOptions {
   onEpoch?: (epoch: EpochMetrics) => void;
   /**
    * Other main-thread work a fit split across threads runs while it waits for its helper: each call runs
-   * one short unit and says whether it ran one (false: nothing left). See `stepsOf`.
+   * one short unit (a gradient step, a validation pass) and says whether it ran one (false: nothing left).
+   * See `stepsOf`.
    */
   whileWaiting?: () => boolean;
 }
@@ -174,8 +175,9 @@ export function fitLearner(learner: Learner, overrides: Partial<FitOptions> = {}
 }
 
 /**
- * fitLearner as a generator that pauses after every gradient step, so that its steps can be run between
- * another computation's (`stepsOf`); its result is fitLearner's report.
+ * fitLearner as a generator that pauses after every gradient step and every validation pass, so that its
+ * units can be run between another computation's (`stepsOf`); its result is fitLearner's report. It pauses
+ * only between its `tidy` and `noGrad` blocks (their callbacks cannot yield), so each unit leaves both closed.
  */
 export function* fitLearnerSteps(
   learner: Learner,
@@ -192,6 +194,8 @@ export function* fitLearnerSteps(
   const epochs: EpochMetrics[] = [];
   let best = noGrad(() => learner.validate()).loss;
   let bestSnapshot = learner.snapshot();
+  // Pauses between the long parts too (validation passes), so each unit stays short.
+  yield;
   let bestEpoch = 0;
   let sinceImprovement = 0;
   let gradientSteps = 0;
@@ -227,6 +231,7 @@ export function* fitLearnerSteps(
     }
     const validation = noGrad(() => learner.validate());
     const now = performance.now();
+    yield;
     const metrics: EpochMetrics = {
       epoch,
       trainLoss: total / (steps - skipped),
@@ -263,20 +268,31 @@ export function runToEnd<T>(steps: Generator<void, T, void>): T {
 }
 
 /**
- * A generator's steps as `FitOptions.whileWaiting` runs them: each call runs one step at the top level
- * (outside the waiting computation's tidy scopes and grad mode) and says whether it ran one; `finish` runs
- * the rest and returns the result.
+ * A generator's units as `FitOptions.whileWaiting` runs them: `step` runs one at the top level (outside the
+ * waiting computation's tidy scopes and grad mode) and says whether it ran one; `finish` runs the rest and
+ * returns the result. An error a unit throws is kept and thrown by `finish`, so that it surfaces where a run
+ * without interleaving would meet it, not in the middle of the computation that was waiting. Timings inside
+ * the generator are wall-clock spans that include the other computation's time, so a fit interleaved this
+ * way must not stop on `maxSeconds`.
  */
-export function stepsOf<T>(steps: Generator<void, T, void>): { next: () => boolean; finish: () => T } {
-  let result: { value: T } | null = null;
+export function stepsOf<T>(steps: Generator<void, T, void>): { step: () => boolean; finish: () => T } {
+  let ended: { value: T } | { error: unknown } | null = null;
   return {
-    next: () => {
-      if (result) return false;
-      const step = atTopLevel(() => steps.next());
-      if (step.done) result = { value: step.value };
+    step: () => {
+      if (ended) return false;
+      try {
+        const next = atTopLevel(() => steps.next());
+        if (next.done) ended = { value: next.value };
+      } catch (error) {
+        ended = { error };
+      }
       return true;
     },
-    finish: () => (result ? result.value : runToEnd(steps)),
+    finish: () => {
+      if (!ended) return runToEnd(steps);
+      if ('error' in ended) throw ended.error;
+      return ended.value;
+    },
   };
 }
 
