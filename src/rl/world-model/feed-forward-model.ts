@@ -92,12 +92,14 @@ export abstract class FeedForwardModel implements DynamicsModel {
 
   /**
    * The network on normalised inputs, shared [B, in] or per member [E, B, in]; `packed` and `memberRows`
-   * (how many of each member's first rows are wanted) are given by inference calls only.
+   * (how many of each member's first rows are wanted) are given by inference calls only. `whileWaiting`, for
+   * a forward that waits for another thread, runs other work meanwhile (FitOptions.whileWaiting's contract).
    */
   protected abstract forward(
     x: Tensor,
     packed?: PackedWeightsKey | null,
     memberRows?: Int32Array | null,
+    whileWaiting?: () => boolean,
   ): NetworkOutput;
 
   private packedKey(): PackedWeightsKey {
@@ -122,6 +124,16 @@ export abstract class FeedForwardModel implements DynamicsModel {
     rows: number,
     _memory: Float32Array | null = null,
   ): DynamicsPrediction {
+    return this.predictWith(observations, actions, rows, undefined);
+  }
+
+  /** `predict`, running `whileWaiting`'s units while the forward waits for another thread. */
+  protected predictWith(
+    observations: Float32Array,
+    actions: ArrayLike<number>,
+    rows: number,
+    whileWaiting: (() => boolean) | undefined,
+  ): DynamicsPrediction {
     const width = this.inputSize;
     if (this.inputs.length < rows * width) this.inputs = new Float32Array(rows * width);
     const inputs = this.inputs.subarray(0, rows * width);
@@ -132,7 +144,12 @@ export abstract class FeedForwardModel implements DynamicsModel {
     const pred = this.prediction;
     noGrad(() =>
       tidy(() => {
-        const { out, logVar } = this.forward(trackedTensor(inputs, [rows, width]), this.packedKey());
+        const { out, logVar } = this.forward(
+          trackedTensor(inputs, [rows, width]),
+          this.packedKey(),
+          null,
+          whileWaiting,
+        );
         decodeOutputs(out.data, logVar ? logVar.data : null, this.scalers, this.outcomeOffsets, pred);
       }),
     );
