@@ -5,7 +5,6 @@
  */
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { EnsembleModel } from '../src/rl/world-model/ensemble-model.ts';
-import { HelperChannel } from '../src/rl/world-model/helper-channel.ts';
 import type { ModelActionSpace } from '../src/rl/world-model/lander-layout.ts';
 import { MlpModel } from '../src/rl/world-model/mlp-model.ts';
 import { type LanderScalers, prepareModelData } from '../src/rl/world-model/model-data.ts';
@@ -188,32 +187,6 @@ describe('ensemble prediction on two threads', () => {
     expect(predictions(two, 300)).toEqual(predictions(one, 300));
     expect(splits.mock.calls.length).toBe(before);
     splits.mockRestore();
-  });
-
-  it('runs other work once with a prediction: while it waits for the helper, or after it', () => {
-    const model = new EnsembleModel({ n: 4 }, { members: 3, elites: 2, hiddenSizes: [8], seed: 1 });
-    model.fit(train, valid, { maxEpochs: 1, stepsPerEpoch: 2, batchSize: 16 });
-    const rowsOf = (rows: number) =>
-      [valid.observations.slice(0, rows * 8), valid.actions.slice(0, rows), rows] as const;
-    const plain = (rows: number) => Array.from(model.predict(...rowsOf(rows), null).delta);
-    const expected = { 100: plain(100), 300: plain(300) };
-    const wait = vi.spyOn(HelperChannel.prototype, 'wait');
-    model.usePredictThreads(threads);
-    try {
-      for (const rows of [100, 300] as const) {
-        let runs = 0;
-        const pred = model.predictWhile(...rowsOf(rows), () => runs++);
-        expect(Array.from(pred.delta), `${rows} rows`).toEqual(expected[rows]);
-        expect(runs, `${rows} rows`).toBe(1);
-      }
-      // Only the split prediction (300 rows) waited, and it offered the work to its wait.
-      expect(wait.mock.calls.filter((call) => call[1] === 'predict' && call[2] !== undefined)).toHaveLength(
-        1,
-      );
-    } finally {
-      wait.mockRestore();
-      model.usePredictThreads(null);
-    }
   });
 
   it("surfaces the helper's error in a prediction, and the next prediction begins a new session", () => {

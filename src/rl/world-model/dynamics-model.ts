@@ -58,16 +58,6 @@ export interface DynamicsModel {
     memory: Float32Array | null,
   ): DynamicsPrediction;
   /**
-   * Optional: `predict` (memoryless), with `work`, independent of the prediction, run once while it waits for
-   * another thread, or after it (an ensemble predicting on two threads).
-   */
-  predictWhile?(
-    observations: Float32Array,
-    actions: ArrayLike<number>,
-    rows: number,
-    work: () => void,
-  ): DynamicsPrediction;
-  /**
    * Optional, memoryless models: predicts each row by its own member `members[i]` only, in `predict`'s
    * layout (other members' entries are stale), for callers that use one member per row and no
    * disagreement: cheaper when members are many.

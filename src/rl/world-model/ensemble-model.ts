@@ -7,7 +7,6 @@
  */
 import { type Activation, ProbabilisticEnsemble } from '../../nn/index.ts';
 import { type PackedWeightsKey, Rng, type Tensor } from '../../tensor/index.ts';
-import type { DynamicsPrediction } from './dynamics-model.ts';
 import { FeedForwardModel, type NetworkOutput, VALIDATION_CHUNK } from './feed-forward-model.ts';
 import { type ModelActionSpace, OUTPUT_SIZE } from './lander-layout.ts';
 import { type ModelData, modelInputSize } from './model-data.ts';
@@ -69,7 +68,6 @@ export class EnsembleModel extends FeedForwardModel {
     x: Tensor,
     packed: PackedWeightsKey | null = null,
     memberRows: Int32Array | null = null,
-    whileWaiting?: () => boolean,
   ): NetworkOutput {
     const rows = x.shape[0]!;
     const split =
@@ -77,31 +75,9 @@ export class EnsembleModel extends FeedForwardModel {
         ? this.predictSessionFor(packed.version, rows)
         : null;
     const { mean, logVar } = split
-      ? this.ensemble.head(this.splitForward(split, x, packed!, whileWaiting))
+      ? this.ensemble.head(this.splitForward(split, x, packed!))
       : this.ensemble.forward(x, packed, memberRows);
     return { out: mean, logVar };
-  }
-
-  /**
-   * `predict`, with `work` (other work, independent of the prediction) run once: while the prediction waits
-   * for the helper thread where it splits its rows (`usePredictThreads`), else after it.
-   */
-  predictWhile(
-    observations: Float32Array,
-    actions: ArrayLike<number>,
-    rows: number,
-    work: () => void,
-  ): DynamicsPrediction {
-    let ran = false;
-    const once = (): boolean => {
-      if (ran) return false;
-      ran = true;
-      work();
-      return true;
-    };
-    const pred = this.predictWith(observations, actions, rows, once);
-    once();
-    return pred;
   }
 
   /**
@@ -133,14 +109,9 @@ export class EnsembleModel extends FeedForwardModel {
   }
 
   /** The body on two threads; a session that failed is dropped, so the next prediction begins a new one. */
-  private splitForward(
-    split: SplitPredict,
-    x: Tensor,
-    packed: PackedWeightsKey,
-    whileWaiting?: () => boolean,
-  ): Tensor {
+  private splitForward(split: SplitPredict, x: Tensor, packed: PackedWeightsKey): Tensor {
     try {
-      return split.forward(x, packed, whileWaiting);
+      return split.forward(x, packed);
     } catch (error) {
       if (this.predictSession?.split === split) this.predictSession = null;
       throw error;

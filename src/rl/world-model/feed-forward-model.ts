@@ -92,14 +92,12 @@ export abstract class FeedForwardModel implements DynamicsModel {
 
   /**
    * The network on normalised inputs, shared [B, in] or per member [E, B, in]; `packed` and `memberRows`
-   * (how many of each member's first rows are wanted) are given by inference calls only. `whileWaiting`, for
-   * a forward that waits for another thread, runs other work meanwhile (FitOptions.whileWaiting's contract).
+   * (how many of each member's first rows are wanted) are given by inference calls only.
    */
   protected abstract forward(
     x: Tensor,
     packed?: PackedWeightsKey | null,
     memberRows?: Int32Array | null,
-    whileWaiting?: () => boolean,
   ): NetworkOutput;
 
   private packedKey(): PackedWeightsKey {
@@ -124,16 +122,6 @@ export abstract class FeedForwardModel implements DynamicsModel {
     rows: number,
     _memory: Float32Array | null = null,
   ): DynamicsPrediction {
-    return this.predictWith(observations, actions, rows, undefined);
-  }
-
-  /** `predict`, running `whileWaiting`'s units while the forward waits for another thread. */
-  protected predictWith(
-    observations: Float32Array,
-    actions: ArrayLike<number>,
-    rows: number,
-    whileWaiting: (() => boolean) | undefined,
-  ): DynamicsPrediction {
     const width = this.inputSize;
     if (this.inputs.length < rows * width) this.inputs = new Float32Array(rows * width);
     const inputs = this.inputs.subarray(0, rows * width);
@@ -144,12 +132,7 @@ export abstract class FeedForwardModel implements DynamicsModel {
     const pred = this.prediction;
     noGrad(() =>
       tidy(() => {
-        const { out, logVar } = this.forward(
-          trackedTensor(inputs, [rows, width]),
-          this.packedKey(),
-          null,
-          whileWaiting,
-        );
+        const { out, logVar } = this.forward(trackedTensor(inputs, [rows, width]), this.packedKey());
         decodeOutputs(out.data, logVar ? logVar.data : null, this.scalers, this.outcomeOffsets, pred);
       }),
     );

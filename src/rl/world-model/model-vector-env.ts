@@ -326,21 +326,10 @@ export class ModelVectorEnv implements RlVectorEnv {
       c.lambdaUncertainty === 0 &&
       !Number.isFinite(c.disagreementLimit) &&
       this.model.predictAssigned !== undefined;
-    // The familiarity score does not depend on the prediction: it runs while the prediction waits for its
-    // second thread, where it has one.
-    let unfamiliar: Float32Array | null = null;
-    const familiarity = this.familiarity;
-    const score = familiarity
-      ? () => {
-          unfamiliar = familiarity.score(this.observations, actions, n);
-        }
-      : null;
     const pred = ownMemberOnly
       ? this.model.predictAssigned!(this.observations, actions, n, this.members)
-      : score && this.model.predictWhile && !this.memory
-        ? this.model.predictWhile(this.observations, actions, n, score)
-        : this.model.predict(this.observations, actions, n, this.memory);
-    if (score && unfamiliar === null) score();
+      : this.model.predict(this.observations, actions, n, this.memory);
+    const unfamiliar = this.familiarity ? this.familiarity.score(this.observations, actions, n) : null;
     const elites = this.model.elites;
     const o = this.out;
     const K = OUTCOMES.length;

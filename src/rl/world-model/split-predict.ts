@@ -73,10 +73,9 @@ export class SplitPredict {
 
   /**
    * The body's raw output [E, rows, 2·out] on shared inputs x [rows, in] (rows <= maxRows), the earlier rows
-   * computed here with `packed` (the model's weights key), the later ones by the helper; `whileWaiting` runs
-   * other work if this thread has to wait for the helper.
+   * computed here with `packed` (the model's weights key), the later ones by the helper.
    */
-  forward(x: Tensor, packed: PackedWeightsKey | null, whileWaiting?: () => boolean): Tensor {
+  forward(x: Tensor, packed: PackedWeightsKey | null): Tensor {
     const [rows, width] = x.shape as [number, number];
     if (rows > this.maxRows) {
       throw new Error(
@@ -92,7 +91,7 @@ export class SplitPredict {
     this.channel.send(PREDICT_ROWS);
     // Freed by the caller's tidy, as a one-thread forward's tensors are.
     const mine = this.body.forward(trackedTensor(x.data.subarray(0, own * width), [own, width]), packed).data;
-    this.channel.wait(COMMAND_TIMEOUT_MS, 'predict', whileWaiting);
+    this.channel.wait(COMMAND_TIMEOUT_MS, 'predict');
     const whole = new Float32Array(E * rows * rw);
     for (let e = 0; e < E; e++) {
       whole.set(mine.subarray(e * own * rw, (e + 1) * own * rw), e * rows * rw);
