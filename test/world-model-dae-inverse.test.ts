@@ -14,13 +14,9 @@ import { InverseModel } from '../src/rl/world-model/inverse-model.ts';
 import { type FitOptions, type FitReport, stepsOf } from '../src/rl/world-model/trainer.ts';
 import { noGrad, Rng, randn, tidy } from '../src/tensor/index.ts';
 import { SYNTHETIC_EPISODE_STEPS, syntheticStep, syntheticTransitions } from './helpers/synthetic-lander.ts';
+import { reportWithoutTimings } from './helpers/without-timings.ts';
 
 const FIT: Partial<FitOptions> = { maxEpochs: 60, batchSize: 64, patience: 10 };
-
-/** A report without its timings (wall-clock seconds differ between two equal fits). */
-function withoutSeconds(report: FitReport) {
-  return { ...report, seconds: 0, epochs: report.epochs.map((e) => ({ ...e, seconds: 0 })) };
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'lander-dae-inverse-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -234,7 +230,7 @@ describe('FamiliarityModel (dae)', () => {
     const whole = new FamiliarityModel({ n: 4 });
     const report = whole.fit(train, valid, options);
     const sameAsWhole = (model: FamiliarityModel, stepped: FitReport) => {
-      expect(withoutSeconds(stepped)).toEqual(withoutSeconds(report));
+      expect(reportWithoutTimings(stepped)).toEqual(reportWithoutTimings(report));
       expect(model.calibration).toEqual(whole.calibration);
       const a = whole.autoencoder.stateDict();
       const b = model.autoencoder.stateDict();

@@ -13,6 +13,7 @@ import { helperCapacity, mainThreadRows, SplitPredict } from '../src/rl/world-mo
 import { type FitOptions, resolveFitOptions } from '../src/rl/world-model/trainer.ts';
 import { jsKernels, kernels, Rng, randn, setKernels, tidy } from '../src/tensor/index.ts';
 import { syntheticTransitions } from './helpers/synthetic-lander.ts';
+import { reportWithoutTimings } from './helpers/without-timings.ts';
 
 const train = syntheticTransitions(300, 1);
 const valid = syntheticTransitions(2100, 2);
@@ -62,10 +63,7 @@ function fitted(members: number, split: boolean, options: Partial<FitOptions>) {
   const obs = valid.observations.slice(0, 40 * 8);
   const pred = model.predict(obs, valid.actions.slice(0, 40), 40, null);
   return {
-    reports: reports.map(({ seconds, epochs, ...rest }) => ({
-      ...rest,
-      epochs: epochs.map(({ seconds: _s, ...e }) => e),
-    })),
+    reports: reports.map(reportWithoutTimings),
     elites: model.elites,
     delta: Array.from(pred.delta),
     outcome: Array.from(pred.outcomeProb),

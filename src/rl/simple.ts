@@ -403,14 +403,14 @@ export class Simple {
           }),
         )
       : null;
-    const threads = this.model instanceof EnsembleModel ? this.fitThreads() : null;
+    // On one thread nothing waits, and the autoencoder's steps all run in `finish` below.
     const report =
       this.model instanceof EnsembleModel
         ? this.model.fit(
             train,
             validation,
-            { ...fitOptions, whileWaiting: threads ? familiarityFit?.step : undefined },
-            threads,
+            { ...fitOptions, whileWaiting: familiarityFit?.step },
+            this.fitThreads(),
           )
         : this.model.fit(train, validation, fitOptions);
     familiarityFit?.finish();
