@@ -163,6 +163,43 @@ describe('layers', () => {
     expect(noGrad(() => ens.forward(shared)).shape).toEqual([3, 4, 1]);
   });
 
+  it('a members view computes, back-propagates and trains those members of the whole, bit for bit', () => {
+    const rng = new Rng(6);
+    const whole = new EnsembleMLP(4, [3, 16, 5], { rng, activation: 'tanh' });
+    const view = whole.membersView(1, 2);
+    expect(view.members).toBe(2);
+    expect(view.parameters().map((p) => p.shape)).toEqual([
+      [2, 3, 16],
+      [2, 16],
+      [2, 16, 5],
+      [2, 5],
+    ]);
+    const x = normal([4, 7, 3], rng);
+    const g = normal([4, 7, 5], rng);
+    // The whole on all four members against the view on members 1 and 2: the same outputs and gradients.
+    const y = whole.forward(x);
+    y.backward(g);
+    const xs = x.slice(0, 1, 3);
+    const ys = view.forward(xs);
+    ys.backward(g.slice(0, 1, 3));
+    expect(Array.from(ys.data)).toEqual(Array.from(y.data.subarray(7 * 5, 3 * 7 * 5)));
+    whole.parameters().forEach((p, i) => {
+      const per = p.size / 4;
+      expect(Array.from(view.parameters()[i]!.grad!.data)).toEqual(
+        Array.from(p.grad!.data.subarray(per, 3 * per)),
+      );
+    });
+    // The view's weights are the whole's: changing one changes the other.
+    view.layers[0]!.weight.data[0] = 42;
+    expect(whole.layers[0]!.weight.data[3 * 16]).toBe(42);
+    expect(() => whole.membersView(3, 2)).toThrow(/members \[3, 5\) are not within the 4 members/);
+    expect(() => new EnsembleMLP(2, [3, 4], {})).toThrow(/options.rng .* unless options.weights/);
+    expect(() => new EnsembleMLP(2, [3, 4], { weights: [] })).toThrow(/options.weights has 0 layers/);
+    expect(
+      () => new EnsembleMLP(2, [3, 4], { weights: [{ weight: new Float32Array(5), bias: null }] }),
+    ).toThrow(/holds 5 weights and no biases; expected 24 and 8 \(or null\)/);
+  });
+
   it('the probabilistic head keeps the log-variance within its bounds', () => {
     const model = new ProbabilisticEnsemble(2, [3, 8, 2], { rng: new Rng(4), maxLogVar: 0.5, minLogVar: -4 });
     const x = normal([2, 50, 3], new Rng(5)).mul(100);

@@ -76,6 +76,8 @@ describe('ensemble fit on two threads', () => {
       // Uneven shares (4 of 7 on the helper), norm clipping and touchdown weights, then value clipping.
       [7, { maxGradNorm: 0.5, contactEventWeight: 20 }],
       [2, { clipValue: 0.1 }],
+      // Minibatches so small that one member's head runs the JS kernel where all members' runs WebAssembly.
+      [3, { batchSize: 8 }],
     ] as const) {
       const one = fitted(members, false, options);
       const two = fitted(members, true, options);
@@ -142,6 +144,23 @@ describe('ensemble fit on two threads', () => {
     expect(() => model.fit(train, valid, { ...options, whileWaiting: failing }, threads)).toThrow(
       'other work failed',
     );
+    expect(model.fit(train, valid, options, threads).gradientSteps).toBe(3);
+  });
+
+  it("leaves a fit that throws while the helper waits for its members' gradients, and the helper serves the next", () => {
+    const model = new EnsembleModel({ n: 4 }, { members: 3, elites: 2, hiddenSizes: [8], seed: 1 });
+    const options = { maxEpochs: 1, stepsPerEpoch: 3, batchSize: 16 };
+    // The bounds' penalty is taken after FORWARD is sent and before any gradient is written.
+    const penalty = vi
+      .spyOn(model as unknown as { regulariser(): unknown }, 'regulariser')
+      .mockImplementation(() => {
+        throw new Error('penalty failed');
+      });
+    try {
+      expect(() => model.fit(train, valid, options, threads)).toThrow('penalty failed');
+    } finally {
+      penalty.mockRestore();
+    }
     expect(model.fit(train, valid, options, threads).gradientSteps).toBe(3);
   });
 

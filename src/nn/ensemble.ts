@@ -200,9 +200,17 @@ export function ensembleLinear(
   return out;
 }
 
+/** A layer's weights [E, in, out] and biases [E, out] (or null: no bias), row-major. */
+export interface EnsembleLayerWeights {
+  weight: Float32Array;
+  bias: Float32Array | null;
+}
+
 export interface EnsembleLinearOptions {
-  /** Seeded generator for the initial weights (required); each member gets its own draw. */
-  rng: Rng;
+  /** Seeded generator for the initial weights (required unless `weights` is given); each member gets its own draw. */
+  rng?: Rng;
+  /** Arrays the layer adopts as its parameters, uncopied (views train their owner), in place of new weights. */
+  weights?: EnsembleLayerWeights;
   /** Default true. */
   bias?: boolean;
   /** Fused after the bias. Default 'identity'. */
@@ -226,7 +234,11 @@ export class EnsembleLinear extends Module {
     checkInt('EnsembleLinear: members', members);
     checkInt('EnsembleLinear: inFeatures', inFeatures);
     checkInt('EnsembleLinear: outFeatures', outFeatures);
-    if (!options?.rng) throw new Error('EnsembleLinear: options.rng (a seeded Rng) is required');
+    if (!options?.rng && !options?.weights) {
+      throw new Error(
+        'EnsembleLinear: options.rng (a seeded Rng) is required unless options.weights is given',
+      );
+    }
     const init = options.init ?? 'uniform';
     const gain = options.gain ?? 1;
     const activation = options.activation ?? 'identity';
@@ -237,9 +249,22 @@ export class EnsembleLinear extends Module {
     this.inFeatures = inFeatures;
     this.outFeatures = outFeatures;
     this.activation = activation;
-    const w = new Float32Array(members * inFeatures * outFeatures);
-    const b = (options.bias ?? true) ? new Float32Array(members * outFeatures) : null;
-    initWeights(w, b, members, inFeatures, outFeatures, init, gain, options.rng);
+    let w: Float32Array;
+    let b: Float32Array | null;
+    if (options.weights) {
+      ({ weight: w, bias: b } = options.weights);
+      const biasLength = b === null ? 0 : members * outFeatures;
+      if (w.length !== members * inFeatures * outFeatures || (b !== null && b.length !== biasLength)) {
+        throw new Error(
+          `EnsembleLinear: options.weights holds ${w.length} weights and ${b?.length ?? 'no'} biases; expected ` +
+            `${members * inFeatures * outFeatures} and ${members * outFeatures} (or null) for ${members} x [${inFeatures}, ${outFeatures}]`,
+        );
+      }
+    } else {
+      w = new Float32Array(members * inFeatures * outFeatures);
+      b = (options.bias ?? true) ? new Float32Array(members * outFeatures) : null;
+      initWeights(w, b, members, inFeatures, outFeatures, init, gain, options.rng!);
+    }
     this.weight = this.registerParameter('weight', parameter(w, [members, inFeatures, outFeatures]));
     this.bias = b ? this.registerParameter('bias', parameter(b, [members, outFeatures])) : null;
   }
@@ -251,8 +276,10 @@ export class EnsembleLinear extends Module {
 }
 
 export interface EnsembleMLPOptions {
-  /** Seeded generator for the initial weights (required). */
-  rng: Rng;
+  /** Seeded generator for the initial weights (required unless `weights` is given). */
+  rng?: Rng;
+  /** Each layer's arrays, adopted uncopied as its parameters (EnsembleLinearOptions.weights). */
+  weights?: readonly EnsembleLayerWeights[];
   /** After every hidden layer. Default 'silu' (Swish, as PETS and MBPO use). */
   activation?: Activation;
   /** After the last layer. Default 'identity'. */
@@ -273,7 +300,14 @@ export class EnsembleMLP extends Module {
     if (!Array.isArray(sizes) || sizes.length < 2) {
       throw new Error(`EnsembleMLP: sizes must list at least [in, out], got ${JSON.stringify(sizes)}`);
     }
-    if (!options?.rng) throw new Error('EnsembleMLP: options.rng (a seeded Rng) is required');
+    if (!options?.rng && !options?.weights) {
+      throw new Error('EnsembleMLP: options.rng (a seeded Rng) is required unless options.weights is given');
+    }
+    if (options.weights && options.weights.length !== sizes.length - 1) {
+      throw new Error(
+        `EnsembleMLP: options.weights has ${options.weights.length} layers; sizes ${JSON.stringify(sizes)} need ${sizes.length - 1}`,
+      );
+    }
     const activation = options.activation ?? 'silu';
     const outputActivation = options.outputActivation ?? 'identity';
     checkActivation('EnsembleMLP: activation', activation);
@@ -287,9 +321,36 @@ export class EnsembleMLP extends Module {
         rng: options.rng,
         activation: last ? outputActivation : activation,
         init: options.init ?? 'uniform',
+        weights: options.weights?.[i],
       });
       this.layers.push(this.registerModule(String(i), layer));
     }
+  }
+
+  /**
+   * Members [first, first + count) as an EnsembleMLP of their own whose weights are views of this one's:
+   * training the view trains those members, with the numbers this whole one computes for them.
+   */
+  membersView(first: number, count: number): EnsembleMLP {
+    checkInt('EnsembleMLP.membersView: count', count);
+    if (!Number.isInteger(first) || first < 0 || first + count > this.members) {
+      throw new Error(
+        `EnsembleMLP.membersView: members [${first}, ${first + count}) are not within the ${this.members} members`,
+      );
+    }
+    const weights = this.layers.map((l) => {
+      const w = l.inFeatures * l.outFeatures;
+      const b = l.outFeatures;
+      return {
+        weight: l.weight.data.subarray(first * w, (first + count) * w),
+        bias: l.bias ? l.bias.data.subarray(first * b, (first + count) * b) : null,
+      };
+    });
+    return new EnsembleMLP(count, this.sizes, {
+      weights,
+      activation: this.layers[0]!.activation,
+      outputActivation: this.layers[this.layers.length - 1]!.activation,
+    });
   }
 
   /**

@@ -57,8 +57,29 @@ export class HelperChannel {
    * is done.
    */
   wait(timeoutMs: number, what: string, whileWaiting?: () => boolean): void {
-    let work = whileWaiting;
     const request = Atomics.load(this.control, SLOT_REQUEST);
+    this.waitUntil(SLOT_DONE, (done) => done === request, timeoutMs, what, whileWaiting);
+  }
+
+  /** As `wait`, for the helper to count `slot` up to `value` within the request it is running. */
+  waitFor(slot: number, value: number, timeoutMs: number, what: string, whileWaiting?: () => boolean): void {
+    this.waitUntil(slot, (count) => count >= value, timeoutMs, what, whileWaiting);
+  }
+
+  /** Sets `slot` to `value` for a helper that waits on it. */
+  signal(slot: number, value: number): void {
+    Atomics.store(this.control, slot, value);
+    Atomics.notify(this.control, slot);
+  }
+
+  private waitUntil(
+    slot: number,
+    reached: (value: number) => boolean,
+    timeoutMs: number,
+    what: string,
+    whileWaiting?: () => boolean,
+  ): void {
+    let work = whileWaiting;
     const deadline = performance.now() + timeoutMs;
     for (;;) {
       if (Atomics.load(this.control, SLOT_FAILED) === 1) {
@@ -72,8 +93,8 @@ export class HelperChannel {
         this.end(true);
         throw new Error(`${this.name} failed (${what}): ${String(message)}`);
       }
-      const seen = Atomics.load(this.control, SLOT_DONE);
-      if (seen === request) return;
+      const seen = Atomics.load(this.control, slot);
+      if (reached(seen)) return;
       const left = deadline - performance.now();
       if (left <= 0) {
         this.end(false);
@@ -81,7 +102,7 @@ export class HelperChannel {
       }
       if (work?.()) continue;
       work = undefined;
-      Atomics.wait(this.control, SLOT_DONE, seen, Math.min(left, 1000));
+      Atomics.wait(this.control, slot, seen, Math.min(left, 1000));
     }
   }
 

@@ -68,17 +68,86 @@ export function landerModelLoss(
       `landerModelLoss: logVar ${shapeString(logVar.shape)} does not match ${shapeString(out.shape)}`,
     );
   }
-  const o = out.data;
-  const lv = logVar ? logVar.data : null;
   const dOut = resultTensor(out.shape, true);
   const dLv = logVar ? resultTensor(logVar.shape, true) : null;
   const d = dOut.data;
   const dl = dLv ? dLv.data : null;
-  const parts: LossParts = { state: 0, reward: 0, contacts: 0, outcome: 0 };
-  const inv = 1 / rows;
+  const sums = lossSums();
+  landerModelLossRows(
+    out.data,
+    logVar?.data ?? null,
+    targets,
+    0,
+    rows,
+    outcomeWeights,
+    contactEventWeight,
+    sums,
+    d,
+    dl,
+  );
+  const { loss, parts } = lossOfSums(sums, rows);
+  const inputs = logVar ? [out, logVar] : [out];
+  if (needsGrad(inputs)) {
+    recordGraph(
+      loss,
+      inputs,
+      (g) => {
+        const scale = g[0]!;
+        const go = gradBuffer(out);
+        if (go) for (let i = 0; i < d.length; i++) go[i]! += scale * d[i]!;
+        const gl = logVar ? gradBuffer(logVar) : null;
+        if (gl && dl) for (let i = 0; i < dl.length; i++) gl[i]! += scale * dl[i]!;
+      },
+      'landerModelLoss',
+      dLv ? [dOut, dLv] : [dOut],
+    );
+  }
+  return { loss, parts };
+}
+
+/** Zeroed running sums for `landerModelLossRows`. */
+export function lossSums(): LossParts {
+  return { state: 0, reward: 0, contacts: 0, outcome: 0 };
+}
+
+/**
+ * Rows [first, first + n) of a batch of `total` rows, for a caller that computes one loss over the batch a
+ * few rows at a time (a fit split across threads takes each member's rows as the helper delivers them):
+ * `o` and `lv` hold just these rows, [n, OUTPUT_SIZE] each. Adds the rows' terms to `sums` in the order one
+ * `landerModelLoss` over the batch adds them, and writes the loss's derivatives with respect to `o` and `lv`
+ * into `dOut` and `dLv` ([n, OUTPUT_SIZE]). After the last rows, `lossOfSums(sums, total)` is the batch's
+ * loss, and the derivatives are the ones its backward pass applies: bit for bit the same numbers.
+ */
+export function landerModelLossRows(
+  o: Float32Array,
+  lv: Float32Array | null,
+  targets: ModelData,
+  first: number,
+  total: number,
+  outcomeWeights: Float32Array,
+  contactEventWeight: number,
+  sums: LossParts,
+  dOut: Float32Array,
+  dLv: Float32Array | null,
+): void {
+  const rows = o.length / OUTPUT_SIZE;
+  if (!Number.isInteger(rows) || first < 0 || first + rows > Math.min(total, targets.rows)) {
+    throw new Error(
+      `landerModelLossRows: ${o.length} outputs from row ${first} do not fit a batch of ${total} rows ` +
+        `(${targets.rows} targets); expected whole rows of ${OUTPUT_SIZE}`,
+    );
+  }
+  if ((lv && lv.length !== o.length) || dOut.length < o.length || (lv && (!dLv || dLv.length < o.length))) {
+    throw new Error(`landerModelLossRows: logVar and derivative arrays must hold ${o.length} values`);
+  }
+  const d = dOut;
+  const dl = lv ? dLv : null;
+  const parts = sums;
+  const inv = 1 / total;
   const K = OUTCOMES.length;
-  for (let r = 0; r < rows; r++) {
-    const base = r * OUTPUT_SIZE;
+  for (let local = 0; local < rows; local++) {
+    const r = first + local;
+    const base = local * OUTPUT_SIZE;
     // A touchdown row counts `contactEventWeight` times in its state and contact terms.
     const rowWeight = targets.events?.[r] ? contactEventWeight : 1;
     const winv = rowWeight * inv;
@@ -120,36 +189,27 @@ export function landerModelLoss(
     const w = outcomeWeights[c]!;
     let max = Number.NEGATIVE_INFINITY;
     for (let j = 0; j < K; j++) max = Math.max(max, o[base + OUT_OUTCOME + j]!);
-    let total = 0;
-    for (let j = 0; j < K; j++) total += Math.exp(o[base + OUT_OUTCOME + j]! - max);
-    const logSum = max + Math.log(total);
+    let expSum = 0;
+    for (let j = 0; j < K; j++) expSum += Math.exp(o[base + OUT_OUTCOME + j]! - max);
+    const logSum = max + Math.log(expSum);
     parts.outcome += w * (logSum - o[base + OUT_OUTCOME + c]!);
     for (let j = 0; j < K; j++) {
       const p = Math.exp(o[base + OUT_OUTCOME + j]! - logSum);
       d[base + OUT_OUTCOME + j] = w * (p - (j === c ? 1 : 0)) * inv;
     }
   }
-  parts.state *= inv;
-  parts.reward *= inv;
-  parts.contacts *= inv;
-  parts.outcome *= inv;
+}
+
+/** The batch's loss, and its parts each averaged over the batch's `total` rows, from `landerModelLossRows`' sums. */
+export function lossOfSums(sums: LossParts, total: number): { loss: Tensor; parts: LossParts } {
+  const inv = 1 / total;
+  const parts: LossParts = {
+    state: sums.state * inv,
+    reward: sums.reward * inv,
+    contacts: sums.contacts * inv,
+    outcome: sums.outcome * inv,
+  };
   const loss = resultTensor([]);
   loss.data[0] = parts.state + parts.reward + parts.contacts + parts.outcome;
-  const inputs = logVar ? [out, logVar] : [out];
-  if (needsGrad(inputs)) {
-    recordGraph(
-      loss,
-      inputs,
-      (g) => {
-        const scale = g[0]!;
-        const go = gradBuffer(out);
-        if (go) for (let i = 0; i < d.length; i++) go[i]! += scale * d[i]!;
-        const gl = logVar ? gradBuffer(logVar) : null;
-        if (gl && dl) for (let i = 0; i < dl.length; i++) gl[i]! += scale * dl[i]!;
-      },
-      'landerModelLoss',
-      dLv ? [dOut, dLv] : [dOut],
-    );
-  }
   return { loss, parts };
 }

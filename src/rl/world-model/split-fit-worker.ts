@@ -12,9 +12,10 @@ import {
   SLOT_COMMAND,
   SLOT_DONE,
   SLOT_FAILED,
+  SLOT_FORWARDED,
+  SLOT_GRADS_READY,
   SLOT_REQUEST,
   SLOT_ROWS,
-  SPLIT_BACKWARD,
   SPLIT_END,
   SPLIT_FINISH,
   SPLIT_FORWARD,
@@ -88,9 +89,18 @@ function runFit(b: SplitBegin): void {
   if (offset !== b.weights.length) {
     throw new Error(`${b.weights.length} shared weights for a share of ${offset}`);
   }
-  // Backward writes the gradients straight into the shared array the main thread reads them from.
+  // Backward writes the gradients straight into the shared array the main thread reads them from. Each
+  // member also runs as a one-member view of the share, so that the main thread can take a member's outputs
+  // while the next one computes; the views' gradients are those members' slices of the same array.
   params.forEach((p, i) => {
     p.grad = new Tensor(gradViews[i]!, p.shape);
+  });
+  const memberNets = Array.from({ length: b.count }, (_, m) => {
+    const view = net.membersView(m, 1);
+    view.parameters().forEach((p, i) => {
+      p.grad = new Tensor(gradViews[i]!.subarray(m * p.size, (m + 1) * p.size), p.shape);
+    });
+    return view;
   });
   const optimizer = new AdamW(params, {
     lr: b.learningRate,
@@ -101,6 +111,8 @@ function runFit(b: SplitBegin): void {
   const rawWidth = b.sizes[b.sizes.length - 1]!;
   const batchRows = b.batchSize;
   const xFrom = b.first * batchRows * width;
+  const memberInputs = batchRows * width;
+  const memberRaw = batchRows * rawWidth;
   let snapshot: Float32Array[] = params.map((p) => p.data.slice());
   let seen = Atomics.load(control, SLOT_REQUEST);
   done(control);
@@ -109,6 +121,20 @@ function runFit(b: SplitBegin): void {
     seen = Atomics.load(control, SLOT_REQUEST);
     if (command === SPLIT_END) throw new Ended();
     if (command !== wanted) throw new Error(`command ${command} where ${wanted} was due`);
+  };
+  /** Waits for the main thread to write the gradients of the first `members` members (END leaves the fit). */
+  const gradsOf = (members: number): void => {
+    for (;;) {
+      const ready = Atomics.load(control, SLOT_GRADS_READY);
+      if (Atomics.load(control, SLOT_REQUEST) !== seen) {
+        const command = Atomics.load(control, SLOT_COMMAND);
+        if (command === SPLIT_END) throw new Ended();
+        throw new Error(`command ${command} in the middle of a gradient step`);
+      }
+      if (ready >= members) return;
+      // END bumps the request, not this slot: look at it again now and then.
+      Atomics.wait(control, SLOT_GRADS_READY, ready, 20);
+    }
   };
   // The cached body keeps no view of this fit's shared memory once it is over.
   try {
@@ -119,19 +145,22 @@ function runFit(b: SplitBegin): void {
         case SPLIT_FORWARD:
           tidy(() => {
             optimizer.zeroGrad();
-            const x = trackedTensor(b.inputs.subarray(xFrom, xFrom + b.count * batchRows * width), [
-              b.count,
-              batchRows,
-              width,
-            ]);
-            const raw: Tensor = net.forward(x);
-            b.raw.set(raw.data);
-            done(control);
-            expect(SPLIT_BACKWARD);
-            raw.backward(b.rawGrad);
+            const raws = memberNets.map((member, m) => {
+              const from = xFrom + m * memberInputs;
+              const x = trackedTensor(b.inputs.subarray(from, from + memberInputs), [1, batchRows, width]);
+              const raw: Tensor = member.forward(x);
+              b.raw.set(raw.data, m * memberRaw);
+              Atomics.store(control, SLOT_FORWARDED, m + 1);
+              Atomics.notify(control, SLOT_FORWARDED);
+              return raw;
+            });
+            raws.forEach((raw, m) => {
+              gradsOf(m + 1);
+              raw.backward(b.rawGrad.subarray(m * memberRaw, (m + 1) * memberRaw));
+            });
             done(control);
             // The main thread refills `inputs` with the next minibatch during STEP: nothing here reads them
-            // after the backward pass.
+            // after the backward passes.
             expect(SPLIT_STEP);
             const coef = b.scalars[0]!;
             if (!Number.isNaN(coef)) {
@@ -179,6 +208,7 @@ function runFit(b: SplitBegin): void {
     }
   } finally {
     for (const p of params) p.grad = null;
+    for (const member of memberNets) for (const p of member.parameters()) p.grad = null;
   }
 }
 
@@ -229,6 +259,7 @@ threads.parentPort!.on('message', (begin: SplitBegin | PredictBegin) => {
     const e = error as Error;
     errorPort.postMessage(e?.stack ?? String(error));
     Atomics.store(begin.control, SLOT_FAILED, 1);
-    Atomics.notify(begin.control, SLOT_DONE);
+    // The main thread may be waiting on any slot.
+    for (let slot = 0; slot < begin.control.length; slot++) Atomics.notify(begin.control, slot);
   }
 });

@@ -2,9 +2,9 @@
  * An ensemble's fit on two threads (split-protocol.ts): the members are independent but for the shared
  * log-variance bounds, the loss and the global gradient norm, so the main thread trains members [0, k) of the
  * body while a helper thread trains [k, E), and the main thread alone applies the Gaussian head, the loss,
- * the bounds' gradient and the norm, over the whole, in the order a one-thread fit uses: the same seed gives
- * bit-identical weights and metrics with one thread or two. Node only (worker_threads and SharedArrayBuffer;
- * looked up when `FitThreads` starts its helper, so the layer still bundles for a browser).
+ * the bounds' gradient and the norm, member by member in the order a one-thread fit uses: the same seed
+ * gives bit-identical weights and metrics with one thread or two. Node only (worker_threads and
+ * SharedArrayBuffer; looked up when `FitThreads` starts its helper, so the layer still bundles for a browser).
  */
 import type { MessagePort, Worker } from 'node:worker_threads';
 import {
@@ -20,11 +20,12 @@ import { startModuleWorker } from '../../node-builtins/module-worker.ts';
 import { kernels, noGrad, Rng, type Tensor, tidy, trackedTensor } from '../../tensor/index.ts';
 import { COMMAND_TIMEOUT_MS, HelperChannel, START_TIMEOUT_MS } from './helper-channel.ts';
 import { gatherRows, type ModelData } from './model-data.ts';
-import { landerModelLoss } from './model-loss.ts';
+import { type LossParts, landerModelLossRows, lossOfSums, lossSums } from './model-loss.ts';
 import {
-  CONTROL_SLOTS,
+  FIT_CONTROL_SLOTS,
+  SLOT_FORWARDED,
+  SLOT_GRADS_READY,
   SLOT_REQUEST,
-  SPLIT_BACKWARD,
   SPLIT_END,
   SPLIT_FINISH,
   SPLIT_FORWARD,
@@ -197,7 +198,7 @@ export class SplitFit {
     this.bodyParams = body.parameters();
     const helperSizes = this.bodyParams.map((p) => (p.size / E) * (E - k));
     const helperTotal = helperSizes.reduce((a, b) => a + b, 0);
-    const control = new Int32Array(new SharedArrayBuffer(CONTROL_SLOTS * 4));
+    const control = new Int32Array(new SharedArrayBuffer(FIT_CONTROL_SLOTS * 4));
     const inputs = sharedFloat32(E * B * width);
     this.begin = {
       kernels: kernels().name,
@@ -266,34 +267,46 @@ export class SplitFit {
     const k = this.split;
     const B = batchSize;
     const width = batch.inputSize;
+    const memberRaw = B * this.rawWidth;
     if (!this.takePrepared(rng)) this.draw(rng);
+    const control = this.channel.control;
+    Atomics.store(control, SLOT_FORWARDED, 0);
+    Atomics.store(control, SLOT_GRADS_READY, 0);
     this.channel.send(SPLIT_FORWARD);
     return tidy(() => {
       this.optimizer.zeroGrad();
+      // A one-thread backward pass adds the bounds' penalty to their gradients before any row's share.
+      const extra = ctx.regulariser();
+      extra?.backward();
       const x = trackedTensor(batch.inputs.subarray(0, k * B * width), [k, B, width]);
       const mainRaw = this.mainBody.forward(x);
-      this.channel.wait(COMMAND_TIMEOUT_MS, 'forward', options.whileWaiting);
-      const mainSize = k * B * this.rawWidth;
-      const whole = new Float32Array(E * B * this.rawWidth);
-      whole.set(mainRaw.data);
-      whole.set(this.begin.raw, mainSize);
-      const raw = trackedTensor(whole, [E, B, this.rawWidth], true);
-      const { mean, logVar } = ctx.ensemble.head(raw);
-      const { loss: modelLoss } = landerModelLoss(
-        mean,
-        logVar,
-        batch,
-        ctx.outcomeWeights,
-        ctx.contactEventWeight,
-      );
-      const extra = ctx.regulariser();
-      const loss = extra ? modelLoss.add(extra) : modelLoss;
-      loss.backward();
-      const g = raw.grad!.data;
-      this.begin.rawGrad.set(g.subarray(mainSize));
-      this.channel.send(SPLIT_BACKWARD);
-      mainRaw.backward(g.subarray(0, mainSize));
+      const sums = lossSums();
+      let mainGrad: Float32Array;
+      if (this.memberByMember(B)) {
+        // The head and the loss take each member's rows as they arrive, in the one-thread order; the helper
+        // runs each member's backward pass as soon as its gradient is written.
+        mainGrad = this.headAndLoss(mainRaw.data, 0, k, sums);
+        for (let i = 0; i < E - k; i++) {
+          this.channel.waitFor(SLOT_FORWARDED, i + 1, COMMAND_TIMEOUT_MS, 'forward', options.whileWaiting);
+          const raw = this.begin.raw.subarray(i * memberRaw, (i + 1) * memberRaw);
+          this.begin.rawGrad.set(this.headAndLoss(raw, k + i, 1, sums), i * memberRaw);
+          this.channel.signal(SLOT_GRADS_READY, i + 1);
+        }
+      } else {
+        // Every member's rows in one call, where one member's would compute other numbers.
+        this.channel.waitFor(SLOT_FORWARDED, E - k, COMMAND_TIMEOUT_MS, 'forward', options.whileWaiting);
+        const whole = new Float32Array(E * memberRaw);
+        whole.set(mainRaw.data);
+        whole.set(this.begin.raw, k * memberRaw);
+        const grad = this.headAndLoss(whole, 0, E, sums);
+        this.begin.rawGrad.set(grad.subarray(k * memberRaw));
+        this.channel.signal(SLOT_GRADS_READY, E - k);
+        mainGrad = grad.subarray(0, k * memberRaw);
+      }
+      mainRaw.backward(mainGrad);
       this.channel.wait(COMMAND_TIMEOUT_MS, 'backward', options.whileWaiting);
+      const modelLoss = lossOfSums(sums, E * B).loss;
+      const loss = extra ? noGrad(() => modelLoss.add(extra)) : modelLoss;
       // The whole gradient in the one-thread order: the ensemble's own parameters (the bounds), then each
       // body parameter's members [0, k) (here) followed by [k, E) (the helper's).
       const ordered: Float32Array[] = [ctx.ensemble.maxLogVar.grad!.data, ctx.ensemble.minLogVar.grad!.data];
@@ -325,6 +338,45 @@ export class SplitFit {
       this.channel.wait(COMMAND_TIMEOUT_MS, 'step');
       return loss.item();
     });
+  }
+
+  /**
+   * Whether the head may run member by member with the numbers of one call over every member: not where a
+   * member's rows are too few for the kernel set's WebAssembly bounds but all members' rows are not.
+   */
+  private memberByMember(batchSize: number): boolean {
+    const cutoff = kernels().minMapElements;
+    const perMember = batchSize * (this.rawWidth / 2);
+    return perMember >= cutoff || perMember * this.members < cutoff;
+  }
+
+  /**
+   * The Gaussian head and the loss on members [first, first + count) of the minibatch, whose raw outputs
+   * are `rawData`: adds their rows to `sums` and returns the loss's gradient with respect to `rawData`. The
+   * bounds' gradients take these rows' shares, so members must come in order.
+   */
+  private headAndLoss(rawData: Float32Array, first: number, count: number, sums: LossParts): Float32Array {
+    const { ctx, batch } = this;
+    const B = rawData.length / count / this.rawWidth;
+    const raw = trackedTensor(rawData, [count, B, this.rawWidth], true);
+    const { mean, logVar } = ctx.ensemble.head(raw);
+    const dMean = new Float32Array(mean.size);
+    const dLogVar = new Float32Array(logVar.size);
+    landerModelLossRows(
+      mean.data,
+      logVar.data,
+      batch,
+      first * B,
+      this.members * B,
+      ctx.outcomeWeights,
+      ctx.contactEventWeight,
+      sums,
+      dMean,
+      dLogVar,
+    );
+    mean.backward(dMean);
+    logVar.backward(dLogVar);
+    return raw.grad!.data;
   }
 
   /** Each member's rows drawn with replacement (bootstrapped minibatches, FeedForwardModel's learner). */

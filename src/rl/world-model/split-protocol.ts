@@ -2,22 +2,28 @@
  * The shared-memory protocol of an ensemble fit split across two threads (split-fit.ts on the main thread,
  * split-fit-worker.ts in the helper). The main thread trains members [0, k) and the helper members [k, E)
  * of the ensemble's body; the Gaussian head, the loss, the gradient norm and the shared log-variance bounds
- * stay on the main thread, so every number is the one a one-thread fit computes. Per gradient step the main
- * thread writes the minibatch, bumps the request counter with a command and notifies; the helper runs it on
- * its members, writing straight into shared arrays, then sets its done counter to the request and notifies
- * back. No message is sent per step; one message starts each fit (`SplitBegin`).
+ * stay on the main thread, so every number is the one a one-thread fit computes. A command: the main thread
+ * writes it, bumps the request counter and notifies; the helper runs it, writing straight into shared arrays,
+ * then sets its done counter to the request and notifies back. No message is sent per step; one message
+ * starts each fit (`SplitBegin`).
+ *
+ * A gradient step is two commands, FORWARD and STEP. Within FORWARD the two threads pass members along, so
+ * that neither waits for the other's whole share: the helper runs its members' forward passes one at a time,
+ * counting each in `SLOT_FORWARDED`; the main thread applies the head and the loss to each member as it
+ * arrives and counts its raw-output gradient in `SLOT_GRADS_READY`; the helper runs each member's backward
+ * pass as its gradient arrives, and is done with FORWARD after the last.
  */
 
+/** The forward and backward passes of a gradient step, member by member (see above). */
 export const SPLIT_FORWARD = 1;
-export const SPLIT_BACKWARD = 2;
-export const SPLIT_STEP = 3;
-export const SPLIT_VALIDATE = 4;
-export const SPLIT_SNAPSHOT = 5;
-export const SPLIT_RESTORE = 6;
-export const SPLIT_FINISH = 7;
-export const SPLIT_END = 8;
+export const SPLIT_STEP = 2;
+export const SPLIT_VALIDATE = 3;
+export const SPLIT_SNAPSHOT = 4;
+export const SPLIT_RESTORE = 5;
+export const SPLIT_FINISH = 6;
+export const SPLIT_END = 7;
 /** A prediction session's command: the whole body on the `SLOT_ROWS` rows of `PredictBegin.inputs`. */
-export const PREDICT_ROWS = 9;
+export const PREDICT_ROWS = 8;
 
 /** Int32 slots of the control array. */
 export const SLOT_COMMAND = 0;
@@ -25,8 +31,12 @@ export const SLOT_REQUEST = 1;
 export const SLOT_DONE = 2;
 /** Set to 1 by a helper whose command threw; the message follows on its error port. */
 export const SLOT_FAILED = 3;
-export const CONTROL_SLOTS = 4;
-/** A prediction session's extra slot: how many rows the next PREDICT_ROWS computes. */
+/** A fit's extra slots, counted from 0 in each FORWARD: the helper's members whose forward pass is done, */
+export const SLOT_FORWARDED = 4;
+/** and the members whose raw-output gradient the main thread has written. */
+export const SLOT_GRADS_READY = 5;
+export const FIT_CONTROL_SLOTS = 6;
+/** A prediction session's extra slot (its own control array): how many rows the next PREDICT_ROWS computes. */
 export const SLOT_ROWS = 4;
 export const PREDICT_CONTROL_SLOTS = 5;
 
@@ -55,7 +65,7 @@ export interface SplitBegin {
   scalars: Float64Array;
   /** [members, batchSize, in]: the whole minibatch (the helper reads its members' rows). */
   inputs: Float32Array;
-  /** [count, batchSize, 2·out]: the helper's raw outputs, then the gradient the main thread sends back. */
+  /** [count, batchSize, 2·out]: the helper's raw outputs, and the gradients the main thread sends back. */
   raw: Float32Array;
   rawGrad: Float32Array;
   /** [validationRows, in], and the helper's raw outputs on them chunk by chunk ([count, rows, 2·out] each). */

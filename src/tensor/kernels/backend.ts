@@ -14,6 +14,11 @@ import { columnSumJs, maxAxis, softmaxAxis, sumAxis } from './reduce.ts';
 /** A kernel set as it is written: gemm, plus whichever other kernels it replaces. */
 export interface KernelSet {
   readonly name: string;
+  /**
+   * Calls of the cheap elementwise kernels, and of the bounds' kernel, with fewer elements than this run the
+   * plain JS kernel instead, so below it a row's numbers depend on how many rows share its call. Default 0.
+   */
+  readonly minMapElements?: number;
   readonly gemm: Gemm;
   /** Optional replacements for the elementwise and reduction kernels (the gpu backend sets them); where a
    *  set leaves one out, `setKernels` fills in the plain JS kernel of the same name. */
@@ -56,6 +61,7 @@ export type FusedKernelName = 'linear' | 'linearBatched' | 'gru';
 function withJsDefaults(set: KernelSet): ActiveKernels {
   return {
     ...set,
+    minMapElements: set.minMapElements ?? 0,
     unary: set.unary ?? unaryForward,
     binary: set.binary ?? binaryForward,
     sumAxis: set.sumAxis ?? sumAxis,

@@ -1034,6 +1034,7 @@ export function createWasmKernels(options: WasmKernelOptions = {}): KernelSet {
 
   return {
     name: 'wasm',
+    minMapElements,
     gemm,
     gemmBatched,
     unary,
