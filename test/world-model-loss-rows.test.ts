@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { OUTPUT_SIZE } from '../src/rl/world-model/lander-layout.ts';
 import { LanderScalers, prepareModelData } from '../src/rl/world-model/model-data.ts';
 import {
+  type LossRows,
   landerModelLoss,
   landerModelLossRows,
   lossOfSums,
@@ -36,16 +37,18 @@ describe('the lander model loss by rows', () => {
     ] as const) {
       const span = [from * OUTPUT_SIZE, to * OUTPUT_SIZE] as const;
       landerModelLossRows(
-        out.data.subarray(...span),
-        logVar.data.subarray(...span),
+        {
+          out: out.data.subarray(...span),
+          logVar: logVar.data.subarray(...span),
+          first: from,
+          total: t.count,
+          dOut: dOut.subarray(...span),
+          dLogVar: dLogVar.subarray(...span),
+        },
         data,
-        from,
-        t.count,
         weights,
         4,
         sums,
-        dOut.subarray(...span),
-        dLogVar.subarray(...span),
       );
     }
     const rows = lossOfSums(sums, t.count);
@@ -58,13 +61,32 @@ describe('the lander model loss by rows', () => {
 
   it('refuses rows beyond the batch or arrays that do not match', () => {
     const o = new Float32Array(2 * OUTPUT_SIZE);
-    const call = (first: number, total: number, lv: Float32Array | null, dLv: Float32Array | null) =>
-      landerModelLossRows(o, lv, data, first, total, weights, 1, lossSums(), new Float32Array(o.length), dLv);
+    const call = (rows: Partial<LossRows>) =>
+      landerModelLossRows(
+        {
+          out: o,
+          logVar: null,
+          first: 0,
+          total: t.count,
+          dOut: new Float32Array(o.length),
+          dLogVar: null,
+          ...rows,
+        },
+        data,
+        weights,
+        1,
+        lossSums(),
+      );
     const last = t.count - 1;
-    expect(() => call(last, t.count, null, null)).toThrow(
-      `24 outputs from row ${last} do not fit a batch of ${t.count} rows`,
+    expect(() => call({ first: last })).toThrow(
+      `2 rows from row ${last} do not fit a batch of ${t.count} rows`,
     );
-    expect(() => call(0, t.count, new Float32Array(o.length), null)).toThrow(/must hold 24 values/);
-    expect(() => call(0, t.count, null, null)).not.toThrow();
+    expect(() => call({ out: new Float32Array(5), dOut: new Float32Array(5) })).toThrow(
+      '5 outputs are not whole rows of 12',
+    );
+    expect(() => call({ logVar: new Float32Array(o.length) })).toThrow(
+      '24 outputs with 24 log-variances, 24 output derivatives and no log-variance derivatives',
+    );
+    expect(() => call({})).not.toThrow();
   });
 });

@@ -76,8 +76,10 @@ describe('ensemble fit on two threads', () => {
       // Uneven shares (4 of 7 on the helper), norm clipping and touchdown weights, then value clipping.
       [7, { maxGradNorm: 0.5, contactEventWeight: 20 }],
       [2, { clipValue: 0.1 }],
-      // Minibatches so small that one member's head runs the JS kernel where all members' runs WebAssembly.
+      // Minibatches so small that one member's head runs the JS kernel where all members' runs WebAssembly,
+      // then so small that both run it.
       [3, { batchSize: 8 }],
+      [2, { batchSize: 4 }],
     ] as const) {
       const one = fitted(members, false, options);
       const two = fitted(members, true, options);

@@ -200,16 +200,21 @@ export function ensembleLinear(
   return out;
 }
 
-/** A layer's weights [E, in, out] and biases [E, out] (or null: no bias), row-major. */
+/** One layer's parameters as arrays, row-major. */
 export interface EnsembleLayerWeights {
+  /** [E, in, out]. */
   weight: Float32Array;
+  /** [E, out], or null for a layer without a bias. */
   bias: Float32Array | null;
 }
 
 export interface EnsembleLinearOptions {
   /** Seeded generator for the initial weights (required unless `weights` is given); each member gets its own draw. */
   rng?: Rng;
-  /** Arrays the layer adopts as its parameters, uncopied (views train their owner), in place of new weights. */
+  /**
+   * Arrays the layer adopts as its parameters, uncopied (views train their owner), in place of new weights;
+   * `bias`, `init` and `gain` then do not apply.
+   */
   weights?: EnsembleLayerWeights;
   /** Default true. */
   bias?: boolean;

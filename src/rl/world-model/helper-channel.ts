@@ -35,7 +35,10 @@ export class HelperChannel {
   /** Ends the session with `command` (the helper leaves it), unless it is over already. */
   finish(command: number): void {
     if (this.over) return;
-    this.command(command, 'end');
+    this.send(command);
+    // A helper left mid-command may be waiting on another slot for the main thread: wake it to see the end.
+    for (let slot = 0; slot < this.control.length; slot++) Atomics.notify(this.control, slot);
+    this.wait(COMMAND_TIMEOUT_MS, 'end');
     this.end(true);
   }
 

@@ -73,18 +73,8 @@ export function landerModelLoss(
   const d = dOut.data;
   const dl = dLv ? dLv.data : null;
   const sums = lossSums();
-  landerModelLossRows(
-    out.data,
-    logVar?.data ?? null,
-    targets,
-    0,
-    rows,
-    outcomeWeights,
-    contactEventWeight,
-    sums,
-    d,
-    dl,
-  );
+  const all = { out: out.data, logVar: logVar?.data ?? null, first: 0, total: rows, dOut: d, dLogVar: dl };
+  landerModelLossRows(all, targets, outcomeWeights, contactEventWeight, sums);
   const { loss, parts } = lossOfSums(sums, rows);
   const inputs = logVar ? [out, logVar] : [out];
   if (needsGrad(inputs)) {
@@ -110,42 +100,58 @@ export function lossSums(): LossParts {
   return { state: 0, reward: 0, contacts: 0, outcome: 0 };
 }
 
+/** Some consecutive rows of a batch, for `landerModelLossRows`. */
+export interface LossRows {
+  /** The rows' outputs, [n, OUTPUT_SIZE]. */
+  out: Float32Array;
+  /** Their log-variances of the same shape, or null (squared error in place of the Gaussian NLL). */
+  logVar: Float32Array | null;
+  /** The index in the batch of the first of these rows. */
+  first: number;
+  /** The batch's rows (every term is averaged over them). */
+  total: number;
+  /** Written: the loss's derivatives with respect to `out`, and to `logVar` (null where it is null). */
+  dOut: Float32Array;
+  dLogVar: Float32Array | null;
+}
+
 /**
- * Rows [first, first + n) of a batch of `total` rows, for a caller that computes one loss over the batch a
- * few rows at a time (a fit split across threads takes each member's rows as the helper delivers them):
- * `o` and `lv` hold just these rows, [n, OUTPUT_SIZE] each. Adds the rows' terms to `sums` in the order one
- * `landerModelLoss` over the batch adds them, and writes the loss's derivatives with respect to `o` and `lv`
- * into `dOut` and `dLv` ([n, OUTPUT_SIZE]). After the last rows, `lossOfSums(sums, total)` is the batch's
- * loss, and the derivatives are the ones its backward pass applies: bit for bit the same numbers.
+ * Rows [first, first + n) of a batch, for a caller that computes one loss over the batch a few rows at a time
+ * (a fit split across threads takes each member's rows as the helper delivers them). Adds the rows' terms to
+ * `sums` in the order one `landerModelLoss` over the batch adds them, and writes the loss's derivatives for
+ * these rows. After the last rows, `lossOfSums(sums, total)` is the batch's loss, and the derivatives are the
+ * ones its backward pass applies: bit for bit the same numbers.
  */
 export function landerModelLossRows(
-  o: Float32Array,
-  lv: Float32Array | null,
+  rows: LossRows,
   targets: ModelData,
-  first: number,
-  total: number,
   outcomeWeights: Float32Array,
   contactEventWeight: number,
   sums: LossParts,
-  dOut: Float32Array,
-  dLv: Float32Array | null,
 ): void {
-  const rows = o.length / OUTPUT_SIZE;
-  if (!Number.isInteger(rows) || first < 0 || first + rows > Math.min(total, targets.rows)) {
+  const { out: o, logVar: lv, first, total, dOut, dLogVar } = rows;
+  const n = o.length / OUTPUT_SIZE;
+  if (!Number.isInteger(n)) {
+    throw new Error(`landerModelLossRows: ${o.length} outputs are not whole rows of ${OUTPUT_SIZE}`);
+  }
+  if (!Number.isInteger(first) || first < 0 || first + n > Math.min(total, targets.rows)) {
     throw new Error(
-      `landerModelLossRows: ${o.length} outputs from row ${first} do not fit a batch of ${total} rows ` +
-        `(${targets.rows} targets); expected whole rows of ${OUTPUT_SIZE}`,
+      `landerModelLossRows: ${n} rows from row ${first} do not fit a batch of ${total} rows ` +
+        `(${targets.rows} targets)`,
     );
   }
-  if ((lv && lv.length !== o.length) || dOut.length < o.length || (lv && (!dLv || dLv.length < o.length))) {
-    throw new Error(`landerModelLossRows: logVar and derivative arrays must hold ${o.length} values`);
+  if (dOut.length !== o.length || (lv !== null && (lv.length !== o.length || dLogVar?.length !== o.length))) {
+    throw new Error(
+      `landerModelLossRows: ${o.length} outputs with ${lv?.length ?? 'no'} log-variances, ${dOut.length} ` +
+        `output derivatives and ${dLogVar?.length ?? 'no'} log-variance derivatives; expected ${o.length} of each given`,
+    );
   }
   const d = dOut;
-  const dl = lv ? dLv : null;
+  const dl = lv ? dLogVar : null;
   const parts = sums;
   const inv = 1 / total;
   const K = OUTCOMES.length;
-  for (let local = 0; local < rows; local++) {
+  for (let local = 0; local < n; local++) {
     const r = first + local;
     const base = local * OUTPUT_SIZE;
     // A touchdown row counts `contactEventWeight` times in its state and contact terms.

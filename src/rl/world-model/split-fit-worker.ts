@@ -132,7 +132,8 @@ function runFit(b: SplitBegin): void {
         throw new Error(`command ${command} in the middle of a gradient step`);
       }
       if (ready >= members) return;
-      // END bumps the request, not this slot: look at it again now and then.
+      // END bumps the request, not this slot, and then wakes this wait; should the wake come between the
+      // loads above and the wait, the timeout still sees the request soon.
       Atomics.wait(control, SLOT_GRADS_READY, ready, 20);
     }
   };

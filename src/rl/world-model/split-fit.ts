@@ -269,9 +269,8 @@ export class SplitFit {
     const width = batch.inputSize;
     const memberRaw = B * this.rawWidth;
     if (!this.takePrepared(rng)) this.draw(rng);
-    const control = this.channel.control;
-    Atomics.store(control, SLOT_FORWARDED, 0);
-    Atomics.store(control, SLOT_GRADS_READY, 0);
+    this.channel.signal(SLOT_FORWARDED, 0);
+    this.channel.signal(SLOT_GRADS_READY, 0);
     this.channel.send(SPLIT_FORWARD);
     return tidy(() => {
       this.optimizer.zeroGrad();
@@ -362,17 +361,13 @@ export class SplitFit {
     const { mean, logVar } = ctx.ensemble.head(raw);
     const dMean = new Float32Array(mean.size);
     const dLogVar = new Float32Array(logVar.size);
+    const rows = { out: mean.data, logVar: logVar.data, first: first * B, total: this.members * B };
     landerModelLossRows(
-      mean.data,
-      logVar.data,
+      { ...rows, dOut: dMean, dLogVar },
       batch,
-      first * B,
-      this.members * B,
       ctx.outcomeWeights,
       ctx.contactEventWeight,
       sums,
-      dMean,
-      dLogVar,
     );
     mean.backward(dMean);
     logVar.backward(dLogVar);

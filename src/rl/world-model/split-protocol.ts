@@ -31,9 +31,9 @@ export const SLOT_REQUEST = 1;
 export const SLOT_DONE = 2;
 /** Set to 1 by a helper whose command threw; the message follows on its error port. */
 export const SLOT_FAILED = 3;
-/** A fit's extra slots, counted from 0 in each FORWARD: the helper's members whose forward pass is done, */
+/** A fit's count, from 0 in each FORWARD, of the helper's members whose forward pass is done. */
 export const SLOT_FORWARDED = 4;
-/** and the members whose raw-output gradient the main thread has written. */
+/** A fit's count, from 0 in each FORWARD, of the helper's members whose raw-output gradient is written. */
 export const SLOT_GRADS_READY = 5;
 export const FIT_CONTROL_SLOTS = 6;
 /** A prediction session's extra slot (its own control array): how many rows the next PREDICT_ROWS computes. */
