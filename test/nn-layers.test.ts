@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   DenoisingAutoencoder,
+  EnsembleLinear,
   EnsembleMLP,
   GRU,
   GRUCell,
@@ -165,7 +166,7 @@ describe('layers', () => {
 
   it('a members view computes, back-propagates and trains those members of the whole, bit for bit', () => {
     const rng = new Rng(6);
-    const whole = new EnsembleMLP(4, [3, 16, 5], { rng, activation: 'tanh' });
+    const whole = new EnsembleMLP(4, [3, 16, 5], { rng, activation: 'tanh', outputActivation: 'sigmoid' });
     const view = whole.membersView(1, 2);
     expect(view.members).toBe(2);
     expect(view.parameters().map((p) => p.shape)).toEqual([
@@ -193,11 +194,26 @@ describe('layers', () => {
     view.layers[0]!.weight.data[0] = 42;
     expect(whole.layers[0]!.weight.data[3 * 16]).toBe(42);
     expect(() => whole.membersView(3, 2)).toThrow(/members \[3, 5\) are not within the 4 members/);
+    // A layer without biases adopts null, and a view of it has none either.
+    const w = normal([2, 3, 4], rng).data;
+    const unbiased = new EnsembleMLP(2, [3, 4], { weights: [{ weight: w, bias: null }] });
+    expect(unbiased.layers[0]!.bias).toBeNull();
+    expect(unbiased.layers[0]!.weight.data).toBe(w);
+    expect(unbiased.membersView(1, 1).layers[0]!.bias).toBeNull();
     expect(() => new EnsembleMLP(2, [3, 4], {})).toThrow(/options.rng .* unless options.weights/);
-    expect(() => new EnsembleMLP(2, [3, 4], { weights: [] })).toThrow(/options.weights has 0 layers/);
+    expect(() => new EnsembleMLP(2, [3, 4], { weights: [] })).toThrow(
+      'must give each of the 1 layers of sizes [3,4]; it has 0 of 0',
+    );
     expect(
       () => new EnsembleMLP(2, [3, 4], { weights: [{ weight: new Float32Array(5), bias: null }] }),
-    ).toThrow(/holds 5 weights and no biases; expected 24 and 8 \(or null\)/);
+    ).toThrow('has weight 5 values and bias null; expected Float32Arrays of 24 and 8 values');
+    const plain = { weight: Array.from(w) as unknown as Float32Array, bias: null };
+    expect(() => new EnsembleMLP(2, [3, 4], { weights: [plain] })).toThrow(
+      'has weight a object and bias null',
+    );
+    expect(
+      () => new EnsembleLinear(2, 3, 4, { bias: false, weights: { weight: w, bias: new Float32Array(8) } }),
+    ).toThrow('options.bias is false but options.weights gives biases');
   });
 
   it('the probabilistic head keeps the log-variance within its bounds', () => {

@@ -4,6 +4,7 @@
  * with rows shared between the threads (split-predict.ts) against one thread's: bit-identical.
  */
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import type { ProbabilisticEnsemble } from '../src/nn/index.ts';
 import { EnsembleModel } from '../src/rl/world-model/ensemble-model.ts';
 import type { ModelActionSpace } from '../src/rl/world-model/lander-layout.ts';
 import { MlpModel } from '../src/rl/world-model/mlp-model.ts';
@@ -76,8 +77,8 @@ describe('ensemble fit on two threads', () => {
       // Uneven shares (4 of 7 on the helper), norm clipping and touchdown weights, then value clipping.
       [7, { maxGradNorm: 0.5, contactEventWeight: 20 }],
       [2, { clipValue: 0.1 }],
-      // Minibatches so small that one member's head runs the JS kernel where all members' runs WebAssembly,
-      // then so small that both run it.
+      // Under the WebAssembly kernels: minibatches so small that one member's head runs the JS kernel where
+      // all members' runs WebAssembly, then so small that both run it.
       [3, { batchSize: 8 }],
       [2, { batchSize: 4 }],
     ] as const) {
@@ -152,17 +153,23 @@ describe('ensemble fit on two threads', () => {
   it("leaves a fit that throws while the helper waits for its members' gradients, and the helper serves the next", () => {
     const model = new EnsembleModel({ n: 4 }, { members: 3, elites: 2, hiddenSizes: [8], seed: 1 });
     const options = { maxEpochs: 1, stepsPerEpoch: 3, batchSize: 16 };
-    // The bounds' penalty is taken after FORWARD is sent and before any gradient is written.
-    const penalty = vi
-      .spyOn(model as unknown as { regulariser(): unknown }, 'regulariser')
-      .mockImplementation(() => {
-        throw new Error('penalty failed');
-      });
+    // The first step's head on its third one-member chunk (the helper's last member) throws: the helper has
+    // run every forward pass and the first backward pass, and waits for the last member's gradient.
+    const ensemble = (model as unknown as { ensemble: ProbabilisticEnsemble }).ensemble;
+    const head = ensemble.head.bind(ensemble);
+    let chunks = 0;
+    const spy = vi.spyOn(ensemble, 'head').mockImplementation((raw) => {
+      if (raw.shape[0] === 1 && raw.shape[1] === options.batchSize && ++chunks === 3) {
+        throw new Error('head failed');
+      }
+      return head(raw);
+    });
     try {
-      expect(() => model.fit(train, valid, options, threads)).toThrow('penalty failed');
+      expect(() => model.fit(train, valid, options, threads)).toThrow('head failed');
     } finally {
-      penalty.mockRestore();
+      spy.mockRestore();
     }
+    expect(chunks).toBe(3);
     expect(model.fit(train, valid, options, threads).gradientSteps).toBe(3);
   });
 

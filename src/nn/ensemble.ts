@@ -258,12 +258,20 @@ export class EnsembleLinear extends Module {
     let b: Float32Array | null;
     if (options.weights) {
       ({ weight: w, bias: b } = options.weights);
-      const biasLength = b === null ? 0 : members * outFeatures;
-      if (w.length !== members * inFeatures * outFeatures || (b !== null && b.length !== biasLength)) {
+      const wLength = members * inFeatures * outFeatures;
+      const bLength = members * outFeatures;
+      const isArray = (a: unknown, length: number): boolean =>
+        a instanceof Float32Array && a.length === length;
+      if (!isArray(w, wLength) || !(b === null || isArray(b, bLength))) {
+        const described = (a: unknown): string =>
+          a instanceof Float32Array ? `${a.length} values` : a === null ? 'null' : `a ${typeof a}`;
         throw new Error(
-          `EnsembleLinear: options.weights holds ${w.length} weights and ${b?.length ?? 'no'} biases; expected ` +
-            `${members * inFeatures * outFeatures} and ${members * outFeatures} (or null) for ${members} x [${inFeatures}, ${outFeatures}]`,
+          `EnsembleLinear: options.weights has weight ${described(w)} and bias ${described(b)}; expected ` +
+            `Float32Arrays of ${wLength} and ${bLength} values (bias may be null) for ${members} x [${inFeatures}, ${outFeatures}]`,
         );
+      }
+      if (options.bias === false && b !== null) {
+        throw new Error('EnsembleLinear: options.bias is false but options.weights gives biases');
       }
     } else {
       w = new Float32Array(members * inFeatures * outFeatures);
@@ -308,9 +316,11 @@ export class EnsembleMLP extends Module {
     if (!options?.rng && !options?.weights) {
       throw new Error('EnsembleMLP: options.rng (a seeded Rng) is required unless options.weights is given');
     }
-    if (options.weights && options.weights.length !== sizes.length - 1) {
+    const layers = sizes.length - 1;
+    if (options.weights && (options.weights.length !== layers || options.weights.some((l) => !l))) {
       throw new Error(
-        `EnsembleMLP: options.weights has ${options.weights.length} layers; sizes ${JSON.stringify(sizes)} need ${sizes.length - 1}`,
+        `EnsembleMLP: options.weights must give each of the ${layers} layers of sizes ${JSON.stringify(sizes)}; ` +
+          `it has ${options.weights.filter((l) => l).length} of ${options.weights.length}`,
       );
     }
     const activation = options.activation ?? 'silu';
@@ -524,7 +534,9 @@ function boundLogVarColumns(
   return out;
 }
 
-export interface ProbabilisticEnsembleOptions extends EnsembleMLPOptions {
+export interface ProbabilisticEnsembleOptions extends Omit<EnsembleMLPOptions, 'rng' | 'weights'> {
+  /** Seeded generator for the initial weights (required). */
+  rng: Rng;
   /** Initial value of the learnable upper bound on the log-variance. Default 0.5 (PETS). */
   maxLogVar?: number;
   /** Initial value of the learnable lower bound on the log-variance. Default -10 (PETS). */
@@ -592,7 +604,8 @@ export class ProbabilisticEnsemble extends Module {
 
   /**
    * The Gaussian head on the body's raw output [E, B, 2·out]: the mean and the bounded log-variance. Apart
-   * from `forward` so that a fit split across threads (members' bodies elsewhere) applies it to all of them.
+   * from `forward` so that a fit split across threads (members' bodies elsewhere) applies it to each member's
+   * output as it arrives.
    */
   head(raw: Tensor): GaussianOutput {
     const out = this.outFeatures;

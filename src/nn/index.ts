@@ -21,6 +21,7 @@ export {
 } from './checkpoint.ts';
 export {
   boundLogVar,
+  type EnsembleLayerWeights,
   EnsembleLinear,
   type EnsembleLinearOptions,
   EnsembleMLP,

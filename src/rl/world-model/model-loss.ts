@@ -129,7 +129,7 @@ export function landerModelLossRows(
   contactEventWeight: number,
   sums: LossParts,
 ): void {
-  const { out: o, logVar: lv, first, total, dOut, dLogVar } = rows;
+  const { out: o, logVar: lv, first, total, dOut: d, dLogVar } = rows;
   const n = o.length / OUTPUT_SIZE;
   if (!Number.isInteger(n)) {
     throw new Error(`landerModelLossRows: ${o.length} outputs are not whole rows of ${OUTPUT_SIZE}`);
@@ -140,15 +140,14 @@ export function landerModelLossRows(
         `(${targets.rows} targets)`,
     );
   }
-  if (dOut.length !== o.length || (lv !== null && (lv.length !== o.length || dLogVar?.length !== o.length))) {
+  if (d.length !== o.length || (lv !== null && (lv.length !== o.length || dLogVar?.length !== o.length))) {
     throw new Error(
-      `landerModelLossRows: ${o.length} outputs with ${lv?.length ?? 'no'} log-variances, ${dOut.length} ` +
-        `output derivatives and ${dLogVar?.length ?? 'no'} log-variance derivatives; expected ${o.length} of each given`,
+      `landerModelLossRows: ${o.length} outputs with ${lv?.length ?? 'no'} log-variances, ${d.length} ` +
+        `output derivatives and ${dLogVar?.length ?? 'no'} log-variance derivatives; expected ${o.length} in each, ` +
+        'the log-variance derivatives where log-variances are given',
     );
   }
-  const d = dOut;
   const dl = lv ? dLogVar : null;
-  const parts = sums;
   const inv = 1 / total;
   const K = OUTCOMES.length;
   for (let local = 0; local < n; local++) {
@@ -179,15 +178,15 @@ export function landerModelLossRows(
         value = a <= 1 ? diff * diff : 2 * a - 1;
         d[k] = w * (a <= 1 ? 2 * diff : diff > 0 ? 2 : -2) * inv;
       }
-      if (isReward) parts.reward += value;
-      else parts.state += w * value;
+      if (isReward) sums.reward += value;
+      else sums.state += w * value;
     }
     // Leg contacts: BCE with logits.
     for (let j = 0; j < CONTACT_DIMS; j++) {
       const k = base + OUT_CONTACTS + j;
       const z = o[k]!;
       const y = targets.contacts[r * CONTACT_DIMS + j]!;
-      parts.contacts += rowWeight * (softplus(z) - y * z);
+      sums.contacts += rowWeight * (softplus(z) - y * z);
       d[k] = (1 / (1 + Math.exp(-z)) - y) * winv;
     }
     // Outcome: class-weighted cross-entropy.
@@ -198,7 +197,7 @@ export function landerModelLossRows(
     let expSum = 0;
     for (let j = 0; j < K; j++) expSum += Math.exp(o[base + OUT_OUTCOME + j]! - max);
     const logSum = max + Math.log(expSum);
-    parts.outcome += w * (logSum - o[base + OUT_OUTCOME + c]!);
+    sums.outcome += w * (logSum - o[base + OUT_OUTCOME + c]!);
     for (let j = 0; j < K; j++) {
       const p = Math.exp(o[base + OUT_OUTCOME + j]! - logSum);
       d[base + OUT_OUTCOME + j] = w * (p - (j === c ? 1 : 0)) * inv;

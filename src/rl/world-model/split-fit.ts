@@ -284,11 +284,11 @@ export class SplitFit {
       if (this.memberByMember(B)) {
         // The head and the loss take each member's rows as they arrive, in the one-thread order; the helper
         // runs each member's backward pass as soon as its gradient is written.
-        mainGrad = this.headAndLoss(mainRaw.data, 0, k, sums);
+        mainGrad = this.headAndLoss(mainRaw.data, 0, k, B, sums);
         for (let i = 0; i < E - k; i++) {
           this.channel.waitFor(SLOT_FORWARDED, i + 1, COMMAND_TIMEOUT_MS, 'forward', options.whileWaiting);
           const raw = this.begin.raw.subarray(i * memberRaw, (i + 1) * memberRaw);
-          this.begin.rawGrad.set(this.headAndLoss(raw, k + i, 1, sums), i * memberRaw);
+          this.begin.rawGrad.set(this.headAndLoss(raw, k + i, 1, B, sums), i * memberRaw);
           this.channel.signal(SLOT_GRADS_READY, i + 1);
         }
       } else {
@@ -297,7 +297,7 @@ export class SplitFit {
         const whole = new Float32Array(E * memberRaw);
         whole.set(mainRaw.data);
         whole.set(this.begin.raw, k * memberRaw);
-        const grad = this.headAndLoss(whole, 0, E, sums);
+        const grad = this.headAndLoss(whole, 0, E, B, sums);
         this.begin.rawGrad.set(grad.subarray(k * memberRaw));
         this.channel.signal(SLOT_GRADS_READY, E - k);
         mainGrad = grad.subarray(0, k * memberRaw);
@@ -350,13 +350,18 @@ export class SplitFit {
   }
 
   /**
-   * The Gaussian head and the loss on members [first, first + count) of the minibatch, whose raw outputs
-   * are `rawData`: adds their rows to `sums` and returns the loss's gradient with respect to `rawData`. The
+   * The Gaussian head and the loss on members [first, first + count) of the minibatch (B rows each), whose
+   * raw outputs are `rawData`: adds their rows to `sums` and returns the loss's gradient with respect to `rawData`. The
    * bounds' gradients take these rows' shares, so members must come in order.
    */
-  private headAndLoss(rawData: Float32Array, first: number, count: number, sums: LossParts): Float32Array {
+  private headAndLoss(
+    rawData: Float32Array,
+    first: number,
+    count: number,
+    B: number,
+    sums: LossParts,
+  ): Float32Array {
     const { ctx, batch } = this;
-    const B = rawData.length / count / this.rawWidth;
     const raw = trackedTensor(rawData, [count, B, this.rawWidth], true);
     const { mean, logVar } = ctx.ensemble.head(raw);
     const dMean = new Float32Array(mean.size);
