@@ -11,17 +11,13 @@ import {
   STATE_DIMS,
 } from '../src/rl/world-model/lander-layout.ts';
 import { MlpModel } from '../src/rl/world-model/mlp-model.ts';
-import { LanderScalers, prepareModelData } from '../src/rl/world-model/model-data.ts';
 import { landerModelLoss } from '../src/rl/world-model/model-loss.ts';
 import { memberErrors } from '../src/rl/world-model/trainer.ts';
 import { Rng, randn } from '../src/tensor/index.ts';
-import { syntheticTransitions } from './helpers/synthetic-lander.ts';
+import { syntheticModelData, syntheticTransitions } from './helpers/synthetic-lander.ts';
 
 describe('contact events in the model loss', () => {
-  const t = syntheticTransitions(40, 3);
-  const scalers = new LanderScalers();
-  scalers.fit(t);
-  const data = prepareModelData(t, { n: 4 }, scalers);
+  const { t, data } = syntheticModelData(40, 3);
   const events = Array.from(data.events.keys()).filter((r) => data.events[r] === 1);
 
   it('marks exactly the rows where a leg contact turns on (touchdowns, not lift-offs)', () => {

@@ -2,7 +2,6 @@
 // across threads takes each member's rows as they arrive) against one call over the whole batch.
 import { describe, expect, it } from 'vitest';
 import { OUTPUT_SIZE } from '../src/rl/world-model/lander-layout.ts';
-import { LanderScalers, prepareModelData } from '../src/rl/world-model/model-data.ts';
 import {
   type LossRows,
   landerModelLoss,
@@ -11,13 +10,10 @@ import {
   lossSums,
 } from '../src/rl/world-model/model-loss.ts';
 import { Rng, randn } from '../src/tensor/index.ts';
-import { syntheticTransitions } from './helpers/synthetic-lander.ts';
+import { syntheticModelData } from './helpers/synthetic-lander.ts';
 
 describe('the lander model loss by rows', () => {
-  const t = syntheticTransitions(3, 4);
-  const scalers = new LanderScalers();
-  scalers.fit(t);
-  const data = prepareModelData(t, { n: 4 }, scalers);
+  const { t, data } = syntheticModelData(3, 4);
   const weights = new Float32Array([1, 3, 7]);
 
   it('gives the loss, its parts and its derivatives of one call over the batch, bit for bit', () => {

@@ -4,6 +4,7 @@
  * and a rare terminal event: touching down fast is a crash (-100), slowly a landing at rest (+100).
  */
 import type { EpisodeTransitions } from '../../src/rl/world-model/dynamics-model.ts';
+import { LanderScalers, type ModelData, prepareModelData } from '../../src/rl/world-model/model-data.ts';
 import { Rng } from '../../src/tensor/index.ts';
 
 export const SYNTHETIC_EPISODE_STEPS = 60;
@@ -72,4 +73,18 @@ export function syntheticTransitions(episodes: number, seed: number, mainProb = 
     episodes: Int32Array.from(ids),
     steps: Int32Array.from(steps),
   };
+}
+
+/**
+ * `syntheticTransitions(episodes, seed)` and the discrete lander's model rows of them (scalers fitted to the
+ * same transitions), for tests of a model's loss.
+ */
+export function syntheticModelData(
+  episodes: number,
+  seed: number,
+): { t: EpisodeTransitions; data: ModelData } {
+  const t = syntheticTransitions(episodes, seed);
+  const scalers = new LanderScalers();
+  scalers.fit(t);
+  return { t, data: prepareModelData(t, { n: 4 }, scalers) };
 }

@@ -5,7 +5,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import { nodeBuiltin } from '../../node-builtins/index.ts';
-import { SLOT_COMMAND, SLOT_DONE, SLOT_FAILED, SLOT_REQUEST } from './split-protocol.ts';
+import { SLOT_COMMAND, SLOT_DONE, SLOT_FAILED, SLOT_REQUEST, wakeEverySlot } from './split-protocol.ts';
 
 /** How long the main thread waits for one command of the helper before giving up on it. */
 export const COMMAND_TIMEOUT_MS = 600_000;
@@ -37,7 +37,7 @@ export class HelperChannel {
     if (this.over) return;
     this.send(command);
     // A helper left mid-command may be waiting on another slot for the main thread: wake it to see the end.
-    for (let slot = 0; slot < this.control.length; slot++) Atomics.notify(this.control, slot);
+    wakeEverySlot(this.control);
     this.wait(COMMAND_TIMEOUT_MS, 'end');
     this.end(true);
   }

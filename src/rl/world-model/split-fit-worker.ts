@@ -24,6 +24,7 @@ import {
   SPLIT_STEP,
   SPLIT_VALIDATE,
   type SplitBegin,
+  wakeEverySlot,
 } from './split-protocol.ts';
 import { clipGradValue } from './trainer.ts';
 
@@ -261,6 +262,6 @@ threads.parentPort!.on('message', (begin: SplitBegin | PredictBegin) => {
     errorPort.postMessage(e?.stack ?? String(error));
     Atomics.store(begin.control, SLOT_FAILED, 1);
     // The main thread may be waiting on any slot.
-    for (let slot = 0; slot < begin.control.length; slot++) Atomics.notify(begin.control, slot);
+    wakeEverySlot(begin.control);
   }
 });

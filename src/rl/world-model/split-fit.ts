@@ -17,7 +17,7 @@ import {
 } from '../../nn/index.ts';
 import { nodeBuiltin } from '../../node-builtins/index.ts';
 import { startModuleWorker } from '../../node-builtins/module-worker.ts';
-import { kernels, noGrad, Rng, type Tensor, tidy, trackedTensor } from '../../tensor/index.ts';
+import { kernels, noGrad, Rng, resultTensor, type Tensor, tidy, trackedTensor } from '../../tensor/index.ts';
 import { COMMAND_TIMEOUT_MS, HelperChannel, START_TIMEOUT_MS } from './helper-channel.ts';
 import { gatherRows, type ModelData } from './model-data.ts';
 import { type LossParts, landerModelLossRows, lossOfSums, lossSums } from './model-loss.ts';
@@ -364,8 +364,9 @@ export class SplitFit {
     const { ctx, batch } = this;
     const raw = trackedTensor(rawData, [count, B, this.rawWidth], true);
     const { mean, logVar } = ctx.ensemble.head(raw);
-    const dMean = new Float32Array(mean.size);
-    const dLogVar = new Float32Array(logVar.size);
+    // Zeroed: the loss leaves a masked reward's derivative unwritten. Pooled, and given back with the step.
+    const dMean = resultTensor(mean.shape, true).data;
+    const dLogVar = resultTensor(logVar.shape, true).data;
     const rows = { out: mean.data, logVar: logVar.data, first: first * B, total: this.members * B };
     landerModelLossRows(
       { ...rows, dOut: dMean, dLogVar },

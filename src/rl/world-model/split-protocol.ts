@@ -95,6 +95,11 @@ export interface PredictBegin {
   raw: Float32Array;
 }
 
+/** Wakes whatever waits on any slot of `control` (an end or a failure concerns every wait). */
+export function wakeEverySlot(control: Int32Array): void {
+  for (let slot = 0; slot < control.length; slot++) Atomics.notify(control, slot);
+}
+
 /** A typed array over a new SharedArrayBuffer. */
 export function sharedFloat32(length: number): Float32Array {
   return new Float32Array(new SharedArrayBuffer(Math.max(1, length) * 4)).subarray(0, length);
